@@ -1,0 +1,95 @@
+/**
+ * JWT client assertions (RFC 7523 §3, OpenID Connect Core §9): `client_secret_jwt` (HMAC with
+ * the client's secret) and `private_key_jwt` (the client's registered keys). Checks, in order:
+ * signature and algorithm → iss = sub = client_id → aud → exp (present, not too far ahead) →
+ * jti (present, never seen before).
+ */
+import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { endpoints } from "../config";
+import { decrypt } from "../crypto/encryption";
+import { sha256Hex } from "../crypto/hash";
+import type { RequestContext } from "../http/context";
+import { InvalidClient } from "../http/errors";
+import { claimJti } from "../replay/replay-guard";
+import { remoteJwks } from "./jwks-cache";
+import { ASYMMETRIC_ALGS, type Client, HMAC_ALGS } from "./metadata";
+import { clientSecretAad } from "./registry";
+
+export async function verifyClientAssertion(
+  ctx: RequestContext,
+  client: Client,
+  assertion: string,
+  endpointUrl: string,
+): Promise<void> {
+  const payload = await verifySignature(ctx, client, assertion, endpointUrl);
+  checkExpiry(ctx, payload);
+  await checkJti(ctx, client, payload);
+}
+
+async function verifySignature(
+  ctx: RequestContext,
+  client: Client,
+  assertion: string,
+  endpointUrl: string,
+): Promise<JWTPayload> {
+  const { issuer } = ctx.settings;
+  const audiences = [...new Set([issuer, endpoints(ctx.settings).token, endpointUrl])];
+  const algorithms = allowedAlgorithms(client);
+  try {
+    const options = { issuer: client.client_id, subject: client.client_id, audience: audiences, algorithms };
+    const required = { requiredClaims: ["exp", "jti"] };
+    if (client.token_endpoint_auth_method === "client_secret_jwt") {
+      const secret = await clientSecret(ctx, client);
+      return (await jwtVerify(assertion, secret, { ...options, ...required })).payload;
+    }
+    return (await jwtVerify(assertion, clientKeys(ctx, client), { ...options, ...required })).payload;
+  } catch (error) {
+    if (error instanceof InvalidClient) throw error;
+    throw new InvalidClient(`client_assertion rejected: ${joseReason(error)}`);
+  }
+}
+
+function allowedAlgorithms(client: Client): string[] {
+  if (client.token_endpoint_auth_signing_alg) return [client.token_endpoint_auth_signing_alg];
+  return client.token_endpoint_auth_method === "client_secret_jwt" ? [...HMAC_ALGS] : [...ASYMMETRIC_ALGS];
+}
+
+async function clientSecret(ctx: RequestContext, client: Client): Promise<Uint8Array> {
+  const stored = client.client_secret_encrypted;
+  const secret = stored
+    ? await decrypt(ctx.env.DATA_ENCRYPTION_KEY, stored, clientSecretAad(client.client_id))
+    : undefined;
+  if (!secret) {
+    console.error(JSON.stringify({ event: "client_secret_unreadable", client_id: client.client_id }));
+    throw new InvalidClient("client secret is not available for client_secret_jwt");
+  }
+  return new TextEncoder().encode(secret);
+}
+
+function clientKeys(ctx: RequestContext, client: Client): JWTVerifyGetKey {
+  if (client.jwks) return createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0]);
+  if (client.jwks_uri) return remoteJwks(client.jwks_uri, ctx.settings.jwksUriCacheSeconds);
+  throw new InvalidClient("client has no registered keys");
+}
+
+function checkExpiry(ctx: RequestContext, payload: JWTPayload): void {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.exp !== "number" || payload.exp - now > ctx.settings.clientAssertionMaxLifetime) {
+    throw new InvalidClient(
+      `client_assertion exp must be at most ${ctx.settings.clientAssertionMaxLifetime} seconds ahead`,
+    );
+  }
+}
+
+async function checkJti(ctx: RequestContext, client: Client, payload: JWTPayload): Promise<void> {
+  if (typeof payload.jti !== "string" || payload.jti === "" || payload.jti.length > 256) {
+    throw new InvalidClient("client_assertion jti must be a non-empty string");
+  }
+  const fresh = await claimJti(ctx.env, client.client_id, await sha256Hex(payload.jti), payload.exp ?? 0);
+  if (!fresh) throw new InvalidClient("client_assertion jti was already used");
+}
+
+/** jose's error messages are precise and contain no secrets; keep them short. */
+function joseReason(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 200) : "invalid";
+}

@@ -1,0 +1,178 @@
+/**
+ * Client metadata (RFC 7591 §2, OpenID Connect Registration, CIBA §4) and the rules a
+ * registration must meet. The admin tool and the dev seed both go through
+ * `validateClientRegistration`, so a client in D1 is always one the provider can serve.
+ */
+
+export const AUTH_METHODS = [
+  "client_secret_basic",
+  "client_secret_post",
+  "client_secret_jwt",
+  "private_key_jwt",
+] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export const GRANT_TYPES = {
+  clientCredentials: "client_credentials",
+  refreshToken: "refresh_token",
+  authorizationCode: "authorization_code",
+  ciba: "urn:openid:params:grant-type:ciba",
+} as const;
+const KNOWN_GRANT_TYPES: readonly string[] = Object.values(GRANT_TYPES);
+
+export const DELIVERY_MODES = ["poll", "ping", "push"] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+/** Asymmetric JWS algorithms accepted for client keys and signed requests. */
+export const ASYMMETRIC_ALGS = ["ES256", "PS256", "EdDSA", "RS256"] as const;
+export const HMAC_ALGS = ["HS256", "HS384", "HS512"] as const;
+
+export interface PublicJwk {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  [member: string]: unknown;
+}
+
+/** A registered client as the provider uses it. Secrets appear only as hash or ciphertext. */
+export interface Client {
+  client_id: string;
+  client_name: string;
+  token_endpoint_auth_method: AuthMethod;
+  token_endpoint_auth_signing_alg?: string;
+  grant_types: string[];
+  redirect_uris: string[];
+  /** Space-separated scopes the client may be given (RFC 7591 §2). */
+  scope: string;
+  jwks?: { keys: PublicJwk[] };
+  jwks_uri?: string;
+  backchannel_token_delivery_mode?: DeliveryMode;
+  backchannel_client_notification_endpoint?: string;
+  backchannel_authentication_request_signing_alg?: string;
+  backchannel_user_code_parameter: boolean;
+  require_pushed_authorization_requests: boolean;
+  request_object_signing_alg?: string;
+  ciba_request_lifetime?: number;
+  ciba_polling_interval?: number;
+  client_secret_hash?: string;
+  client_secret_encrypted?: string;
+}
+
+/** What an operator registers: the metadata plus, for secret-based methods, the secret itself. */
+export type ClientRegistration = Omit<Client, "client_secret_hash" | "client_secret_encrypted"> & {
+  client_secret?: string;
+};
+
+export class RegistrationError extends Error {
+  override name = "RegistrationError";
+}
+
+const SECRET_METHODS: readonly AuthMethod[] = ["client_secret_basic", "client_secret_post", "client_secret_jwt"];
+
+export function usesSecret(method: AuthMethod): boolean {
+  return SECRET_METHODS.includes(method);
+}
+
+export function clientScopes(client: Pick<Client, "scope">): string[] {
+  return client.scope.split(" ").filter(Boolean);
+}
+
+/** Checks a registration against the rules of RFC 7591 and CIBA §4; throws RegistrationError. */
+export function validateClientRegistration(reg: ClientRegistration, scopesSupported: readonly string[]): void {
+  const fail = (message: string): never => {
+    throw new RegistrationError(`client ${JSON.stringify(reg.client_id)}: ${message}`);
+  };
+  if (!/^[A-Za-z0-9._~-]{1,128}$/.test(reg.client_id)) fail("client_id must be 1–128 URL-safe characters");
+  if (!AUTH_METHODS.includes(reg.token_endpoint_auth_method)) {
+    fail(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(", ")}`);
+  }
+  if (usesSecret(reg.token_endpoint_auth_method)) {
+    if (!reg.client_secret || reg.client_secret.length < 16)
+      fail("a client secret of at least 16 characters is required");
+    if (reg.jwks || reg.jwks_uri) fail("a client that authenticates with a secret registers no keys");
+  } else {
+    if (reg.client_secret) fail("private_key_jwt clients have no secret");
+    if (!reg.jwks === !reg.jwks_uri) fail("private_key_jwt requires exactly one of jwks and jwks_uri");
+  }
+  if (reg.jwks) validateJwks(reg.jwks, fail);
+  if (reg.jwks_uri) requireHttpsUrl(reg.jwks_uri, "jwks_uri", fail);
+  if (reg.token_endpoint_auth_signing_alg) {
+    const allowed: readonly string[] =
+      reg.token_endpoint_auth_method === "client_secret_jwt" ? HMAC_ALGS : ASYMMETRIC_ALGS;
+    if (!allowed.includes(reg.token_endpoint_auth_signing_alg)) {
+      fail(`token_endpoint_auth_signing_alg must be one of ${allowed.join(", ")}`);
+    }
+  }
+  for (const grant of reg.grant_types) {
+    if (!KNOWN_GRANT_TYPES.includes(grant)) fail(`unknown grant type ${grant}`);
+  }
+  for (const scope of clientScopes(reg)) {
+    if (!scopesSupported.includes(scope)) fail(`scope ${scope} is not supported by this provider`);
+  }
+  for (const uri of reg.redirect_uris) validateRedirectUri(uri, fail);
+  if (reg.grant_types.includes(GRANT_TYPES.authorizationCode) && reg.redirect_uris.length === 0) {
+    fail("authorization_code clients need at least one redirect_uri");
+  }
+  validateBackchannel(reg, fail);
+}
+
+function validateBackchannel(reg: ClientRegistration, fail: (m: string) => never): void {
+  const ciba = reg.grant_types.includes(GRANT_TYPES.ciba);
+  if (!ciba) {
+    if (reg.backchannel_token_delivery_mode) fail("backchannel_token_delivery_mode needs the CIBA grant type");
+    return;
+  }
+  const mode = reg.backchannel_token_delivery_mode;
+  if (!mode || !DELIVERY_MODES.includes(mode))
+    fail("CIBA clients need backchannel_token_delivery_mode poll, ping or push");
+  if (mode === "ping" || mode === "push") {
+    const endpoint = reg.backchannel_client_notification_endpoint;
+    if (!endpoint) fail(`${mode} mode needs backchannel_client_notification_endpoint`);
+    else requireHttpsUrl(endpoint, "backchannel_client_notification_endpoint", fail);
+  }
+  const alg = reg.backchannel_authentication_request_signing_alg;
+  if (alg && !(ASYMMETRIC_ALGS as readonly string[]).includes(alg)) {
+    fail(`backchannel_authentication_request_signing_alg must be one of ${ASYMMETRIC_ALGS.join(", ")}`);
+  }
+  if (
+    reg.ciba_request_lifetime !== undefined &&
+    !(reg.ciba_request_lifetime >= 10 && reg.ciba_request_lifetime <= 3600)
+  ) {
+    fail("ciba_request_lifetime must be from 10 to 3600 seconds");
+  }
+  if (reg.ciba_polling_interval !== undefined && !(reg.ciba_polling_interval >= 1 && reg.ciba_polling_interval <= 60)) {
+    fail("ciba_polling_interval must be from 1 to 60 seconds");
+  }
+}
+
+function validateJwks(jwks: { keys: PublicJwk[] }, fail: (m: string) => never): void {
+  if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) fail('jwks must be {"keys": [...]} with at least one key');
+  for (const key of jwks.keys) {
+    if (typeof key.kty !== "string") fail("every jwks key needs kty");
+    if ("d" in key || "k" in key) fail("jwks must hold public keys only");
+  }
+}
+
+/** RFC 6749 §3.1.2: absolute, no fragment. http is allowed only for loopback hosts. */
+function validateRedirectUri(uri: string, fail: (m: string) => never): void {
+  const url = parseUrl(uri);
+  if (!url || url.hash) fail(`redirect_uri ${uri} must be an absolute URL without a fragment`);
+}
+
+function requireHttpsUrl(uri: string, field: string, fail: (m: string) => never): void {
+  const url = parseUrl(uri);
+  if (!url || (url.protocol !== "https:" && !isLoopback(url))) fail(`${field} must be an https URL`);
+}
+
+export function isLoopback(url: URL): boolean {
+  return url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+}
+
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}

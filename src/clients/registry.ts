@@ -1,0 +1,128 @@
+/**
+ * The client registry, in D1 table `clients`. Reads map a row to a `Client`; `clientRow` maps a
+ * validated registration to the row to insert, hashing (and for client_secret_jwt, encrypting)
+ * the secret on the way, so the plain secret is never written anywhere.
+ */
+import { encrypt } from "../crypto/encryption";
+import { sha256Hex } from "../crypto/hash";
+import type { AuthMethod, Client, ClientRegistration, DeliveryMode, PublicJwk } from "./metadata";
+
+interface ClientRowData {
+  client_id: string;
+  client_name: string;
+  client_secret_hash: string | null;
+  client_secret_encrypted: string | null;
+  token_endpoint_auth_method: string;
+  token_endpoint_auth_signing_alg: string | null;
+  grant_types: string;
+  redirect_uris: string;
+  scope: string;
+  jwks: string | null;
+  jwks_uri: string | null;
+  backchannel_token_delivery_mode: string | null;
+  backchannel_client_notification_endpoint: string | null;
+  backchannel_authentication_request_signing_alg: string | null;
+  backchannel_user_code_parameter: number;
+  require_pushed_authorization_requests: number;
+  request_object_signing_alg: string | null;
+  ciba_request_lifetime: number | null;
+  ciba_polling_interval: number | null;
+  created_at: number;
+}
+
+export const CLIENT_COLUMNS = [
+  "client_id",
+  "client_name",
+  "client_secret_hash",
+  "client_secret_encrypted",
+  "token_endpoint_auth_method",
+  "token_endpoint_auth_signing_alg",
+  "grant_types",
+  "redirect_uris",
+  "scope",
+  "jwks",
+  "jwks_uri",
+  "backchannel_token_delivery_mode",
+  "backchannel_client_notification_endpoint",
+  "backchannel_authentication_request_signing_alg",
+  "backchannel_user_code_parameter",
+  "require_pushed_authorization_requests",
+  "request_object_signing_alg",
+  "ciba_request_lifetime",
+  "ciba_polling_interval",
+  "created_at",
+] as const satisfies readonly (keyof ClientRowData)[];
+
+export class ClientRegistry {
+  constructor(private readonly db: D1Database) {}
+
+  async find(clientId: string): Promise<Client | undefined> {
+    const row = await this.db
+      .prepare("SELECT * FROM clients WHERE client_id = ?")
+      .bind(clientId)
+      .first<ClientRowData>();
+    return row ? fromRow(row) : undefined;
+  }
+}
+
+function fromRow(row: ClientRowData): Client {
+  return {
+    client_id: row.client_id,
+    client_name: row.client_name,
+    token_endpoint_auth_method: row.token_endpoint_auth_method as AuthMethod,
+    token_endpoint_auth_signing_alg: row.token_endpoint_auth_signing_alg ?? undefined,
+    grant_types: JSON.parse(row.grant_types) as string[],
+    redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    scope: row.scope,
+    jwks: row.jwks ? (JSON.parse(row.jwks) as { keys: PublicJwk[] }) : undefined,
+    jwks_uri: row.jwks_uri ?? undefined,
+    backchannel_token_delivery_mode: (row.backchannel_token_delivery_mode as DeliveryMode | null) ?? undefined,
+    backchannel_client_notification_endpoint: row.backchannel_client_notification_endpoint ?? undefined,
+    backchannel_authentication_request_signing_alg: row.backchannel_authentication_request_signing_alg ?? undefined,
+    backchannel_user_code_parameter: row.backchannel_user_code_parameter === 1,
+    require_pushed_authorization_requests: row.require_pushed_authorization_requests === 1,
+    request_object_signing_alg: row.request_object_signing_alg ?? undefined,
+    ciba_request_lifetime: row.ciba_request_lifetime ?? undefined,
+    ciba_polling_interval: row.ciba_polling_interval ?? undefined,
+    client_secret_hash: row.client_secret_hash ?? undefined,
+    client_secret_encrypted: row.client_secret_encrypted ?? undefined,
+  };
+}
+
+/** The row for a validated registration; the secret is hashed, and encrypted only for client_secret_jwt. */
+export async function clientRow(
+  reg: ClientRegistration,
+  dataEncryptionKey: string | undefined,
+): Promise<ClientRowData> {
+  const secret = reg.client_secret;
+  return {
+    client_id: reg.client_id,
+    client_name: reg.client_name,
+    client_secret_hash: secret ? await sha256Hex(secret) : null,
+    client_secret_encrypted:
+      secret && reg.token_endpoint_auth_method === "client_secret_jwt"
+        ? await encrypt(dataEncryptionKey, secret, clientSecretAad(reg.client_id))
+        : null,
+    token_endpoint_auth_method: reg.token_endpoint_auth_method,
+    token_endpoint_auth_signing_alg: reg.token_endpoint_auth_signing_alg ?? null,
+    grant_types: JSON.stringify(reg.grant_types),
+    redirect_uris: JSON.stringify(reg.redirect_uris),
+    scope: reg.scope,
+    jwks: reg.jwks ? JSON.stringify(reg.jwks) : null,
+    jwks_uri: reg.jwks_uri ?? null,
+    backchannel_token_delivery_mode: reg.backchannel_token_delivery_mode ?? null,
+    backchannel_client_notification_endpoint: reg.backchannel_client_notification_endpoint ?? null,
+    backchannel_authentication_request_signing_alg: reg.backchannel_authentication_request_signing_alg ?? null,
+    backchannel_user_code_parameter: reg.backchannel_user_code_parameter ? 1 : 0,
+    require_pushed_authorization_requests: reg.require_pushed_authorization_requests ? 1 : 0,
+    request_object_signing_alg: reg.request_object_signing_alg ?? null,
+    ciba_request_lifetime: reg.ciba_request_lifetime ?? null,
+    ciba_polling_interval: reg.ciba_polling_interval ?? null,
+    created_at: Math.floor(Date.now() / 1000),
+  };
+}
+
+/** Binds an encrypted client secret to its client, so a ciphertext cannot be moved to another row. */
+export function clientSecretAad(clientId: string): string {
+  return `client_secret:${clientId}`;
+}

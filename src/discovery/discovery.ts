@@ -1,0 +1,58 @@
+/**
+ * OpenID Provider metadata (OpenID Connect Discovery §3, RFC 8414) and the public key set.
+ * Discovery lists exactly what is implemented: each feature adds its own entries here when it
+ * lands, so a client library never tries something the provider cannot do.
+ */
+import type { Context } from "hono";
+import { ASYMMETRIC_ALGS, AUTH_METHODS, HMAC_ALGS } from "../clients/metadata";
+import { endpoints, loadSettings, type Settings } from "../config";
+import { SUPPORTED_GRANT_TYPES } from "../grants/token-endpoint";
+import type { AppEnv } from "../http/app-env";
+import { loadKeys } from "../tokens/keys";
+
+export function providerMetadata(settings: Settings, signingAlgs: string[]): Record<string, unknown> {
+  const urls = endpoints(settings);
+  return {
+    issuer: settings.issuer,
+    token_endpoint: urls.token,
+    jwks_uri: urls.jwks,
+    userinfo_endpoint: urls.userinfo,
+    scopes_supported: settings.scopesSupported,
+    grant_types_supported: SUPPORTED_GRANT_TYPES,
+    response_types_supported: [],
+    subject_types_supported: ["public"],
+    id_token_signing_alg_values_supported: signingAlgs,
+    token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS, ...HMAC_ALGS],
+    claims_supported: [
+      "sub",
+      "iss",
+      "aud",
+      "exp",
+      "iat",
+      "name",
+      "given_name",
+      "family_name",
+      "preferred_username",
+      "email",
+      "email_verified",
+      "phone_number",
+      "phone_number_verified",
+    ],
+  };
+}
+
+export async function discoveryEndpoint(c: Context<AppEnv>): Promise<Response> {
+  const settings = loadSettings(c.env);
+  const keys = await loadKeys(c.env.SIGNING_KEYS);
+  const algs = [...new Set(keys.all.map((k) => k.alg))];
+  return c.json(providerMetadata(settings, algs), 200, { "Cache-Control": "public, max-age=300" });
+}
+
+export async function jwksEndpoint(c: Context<AppEnv>): Promise<Response> {
+  const keys = await loadKeys(c.env.SIGNING_KEYS);
+  return c.json(keys.jwks, 200, {
+    "Content-Type": "application/jwk-set+json",
+    "Cache-Control": "public, max-age=300",
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * The client_credentials grant (RFC 6749 §4.4): the client acts on its own behalf, so the
+ * access token's `sub` is the client_id and no user-related scope (openid, offline_access) can
+ * be granted. Without a `scope` parameter the client gets all of its registered API scopes.
+ */
+import { type Client, clientScopes } from "../clients/metadata";
+import type { RequestContext } from "../http/context";
+import { InvalidScope } from "../http/errors";
+import type { FormParams } from "../http/form";
+import { mintAccessToken } from "../tokens/jwt";
+import { loadKeys } from "../tokens/keys";
+import type { TokenResponse } from "./token-endpoint";
+
+const USER_SCOPES = ["openid", "offline_access", "profile", "email", "phone"];
+
+export async function clientCredentialsGrant(
+  ctx: RequestContext,
+  client: Client,
+  form: FormParams,
+): Promise<TokenResponse> {
+  const scope = grantedScopes(client, form.get("scope"));
+  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const lifetime = ctx.settings.accessTokenTtl;
+  const accessToken = await mintAccessToken(keys, {
+    issuer: ctx.settings.issuer,
+    subject: client.client_id,
+    clientId: client.client_id,
+    audience: ctx.settings.issuer,
+    scope: scope.join(" "),
+    lifetime,
+  });
+  const response: TokenResponse = { access_token: accessToken, token_type: "Bearer", expires_in: lifetime };
+  if (scope.length > 0) response.scope = scope.join(" ");
+  return response;
+}
+
+function grantedScopes(client: Client, requested: string | undefined): string[] {
+  const allowed = clientScopes(client).filter((s) => !USER_SCOPES.includes(s));
+  if (requested === undefined) return allowed;
+  const scopes = [...new Set(requested.split(" ").filter(Boolean))];
+  const refused = scopes.filter((s) => !allowed.includes(s));
+  if (refused.length > 0) {
+    throw new InvalidScope(`scope not allowed for client_credentials: ${refused.join(" ").slice(0, 200)}`);
+  }
+  return scopes;
+}

@@ -1,0 +1,40 @@
+/**
+ * The single place where errors become HTTP responses. OAuth errors render as RFC 6749 §5.2
+ * JSON with `Cache-Control: no-store`; anything unexpected is logged with its stack and
+ * answered with a bare `server_error`, so no stack trace ever reaches a client.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { InvalidRequest, NotFound, OAuthError } from "./errors";
+
+export const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" } as const;
+
+export function renderError(error: unknown, c: Context): Response {
+  const oauth = asOAuthError(error);
+  if (!oauth) {
+    console.error(JSON.stringify({ event: "unhandled_error", path: c.req.path, error: describe(error) }));
+    return c.json({ error: "server_error", error_description: "internal error" }, 500, { ...NO_STORE });
+  }
+  const body: { error: string; error_description?: string } = { error: oauth.code };
+  if (oauth.description) body.error_description = oauth.description;
+  return c.json(body, oauth.status, { ...NO_STORE, ...oauth.headers });
+}
+
+export function renderNotFound(c: Context): Response {
+  return renderError(new NotFound(c.req.path), c);
+}
+
+/** Hono and the runtime throw a few errors of their own for bad input; map them to 4xx. */
+function asOAuthError(error: unknown): OAuthError | undefined {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof HTTPException && error.status < 500) {
+    return new InvalidRequest(error.message || "malformed request", error.status as ContentfulStatusCode);
+  }
+  if (error instanceof URIError) return new InvalidRequest("malformed percent-encoding in the request");
+  return undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ""}` : String(error);
+}

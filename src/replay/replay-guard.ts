@@ -1,0 +1,54 @@
+/**
+ * Remembers the `jti` of every client assertion (and, later, signed request objects) until it
+ * expires, so that a captured assertion cannot be replayed. KV cannot do this: it is eventually
+ * consistent and a second edge location would accept the replay. One Durable Object per client
+ * (`idFromName("jti:" + client_id)`) is strongly consistent, and `claim` is a synchronous
+ * read-check-write, which the runtime runs atomically.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Bindings } from "../env";
+
+export class ReplayGuard extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec("CREATE TABLE IF NOT EXISTS seen_jti (jti_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
+  }
+
+  /**
+   * Records `jtiHash` until `expiresAt` (epoch seconds). Returns false if it was already
+   * recorded and has not yet expired: the caller must refuse the assertion.
+   */
+  async claim(jtiHash: string, expiresAt: number): Promise<boolean> {
+    const now = Math.floor(Date.now() / 1000);
+    const seen = this.sql
+      .exec<{ expires_at: number }>("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", jtiHash)
+      .toArray()[0];
+    if (seen && seen.expires_at >= now) return false;
+    this.sql.exec("INSERT OR REPLACE INTO seen_jti (jti_hash, expires_at) VALUES (?, ?)", jtiHash, expiresAt);
+    // One alarm prunes expired entries; setting it is not awaited, so the check above and
+    // the write stay one atomic step.
+    void this.scheduleCleanup(expiresAt);
+    return true;
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    this.sql.exec("DELETE FROM seen_jti WHERE expires_at < ?", now);
+    const next = this.sql.exec<{ next: number | null }>("SELECT MIN(expires_at) AS next FROM seen_jti").one().next;
+    if (next !== null) await this.ctx.storage.setAlarm((next + 1) * 1000);
+  }
+
+  private async scheduleCleanup(expiresAt: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > (expiresAt + 1) * 1000) await this.ctx.storage.setAlarm((expiresAt + 1) * 1000);
+  }
+}
+
+/** Claims a jti for a client; false means it was seen before (a replay). */
+export async function claimJti(env: Bindings, clientId: string, jtiHash: string, expiresAt: number): Promise<boolean> {
+  const stub = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`jti:${clientId}`));
+  return stub.claim(jtiHash, expiresAt);
+}

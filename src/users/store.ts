@@ -1,0 +1,126 @@
+/**
+ * Users, in D1 table `users`. Passwords are PBKDF2 hashes (src/crypto/password.ts).
+ * `claimsFor` maps a user to the standard OpenID Connect claims a set of scopes releases.
+ */
+import { hashPassword } from "../crypto/password";
+
+export interface User {
+  sub: string;
+  username: string;
+  email?: string;
+  email_verified: boolean;
+  phone_number?: string;
+  phone_number_verified: boolean;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  password_hash: string;
+}
+
+interface UserRowData {
+  sub: string;
+  username: string;
+  email: string | null;
+  email_verified: number;
+  phone_number: string | null;
+  phone_number_verified: number;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  password_hash: string;
+  created_at: number;
+}
+
+export class UserStore {
+  constructor(private readonly db: D1Database) {}
+
+  async findBySubject(sub: string): Promise<User | undefined> {
+    const row = await this.db.prepare("SELECT * FROM users WHERE sub = ?").bind(sub).first<UserRowData>();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async findByUsername(username: string): Promise<User | undefined> {
+    const row = await this.db.prepare("SELECT * FROM users WHERE username = ?").bind(username).first<UserRowData>();
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** A login hint may be a username, an e-mail address or a phone number; each is unique. */
+  async findByLoginHint(hint: string): Promise<User | undefined> {
+    const row = await this.db
+      .prepare("SELECT * FROM users WHERE username = ?1 OR email = ?1 OR phone_number = ?1 LIMIT 1")
+      .bind(hint)
+      .first<UserRowData>();
+    return row ? fromRow(row) : undefined;
+  }
+}
+
+function fromRow(row: UserRowData): User {
+  return {
+    sub: row.sub,
+    username: row.username,
+    email: row.email ?? undefined,
+    email_verified: row.email_verified === 1,
+    phone_number: row.phone_number ?? undefined,
+    phone_number_verified: row.phone_number_verified === 1,
+    name: row.name ?? undefined,
+    given_name: row.given_name ?? undefined,
+    family_name: row.family_name ?? undefined,
+    password_hash: row.password_hash,
+  };
+}
+
+/** OpenID Connect Core §5.4: the claims each standard scope releases. */
+export function claimsFor(user: User, scopes: readonly string[]): Record<string, string | boolean> {
+  const claims: Record<string, string | boolean> = { sub: user.sub };
+  const put = (name: string, value: string | boolean | undefined) => {
+    if (value !== undefined) claims[name] = value;
+  };
+  if (scopes.includes("profile")) {
+    put("name", user.name);
+    put("given_name", user.given_name);
+    put("family_name", user.family_name);
+    put("preferred_username", user.username);
+  }
+  if (scopes.includes("email") && user.email) {
+    put("email", user.email);
+    put("email_verified", user.email_verified);
+  }
+  if (scopes.includes("phone") && user.phone_number) {
+    put("phone_number", user.phone_number);
+    put("phone_number_verified", user.phone_number_verified);
+  }
+  return claims;
+}
+
+export interface UserRegistration {
+  sub?: string;
+  username: string;
+  password: string;
+  email?: string;
+  email_verified?: boolean;
+  phone_number?: string;
+  phone_number_verified?: boolean;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+}
+
+/** The row for a new user; the password is hashed here and never stored. */
+export async function userRow(reg: UserRegistration): Promise<UserRowData> {
+  if (!/^[A-Za-z0-9._@+-]{1,64}$/.test(reg.username))
+    throw new Error("username must be 1–64 characters of A-Z a-z 0-9 . _ @ + -");
+  if (reg.password.length < 8) throw new Error("password must have at least 8 characters");
+  return {
+    sub: reg.sub ?? crypto.randomUUID(),
+    username: reg.username,
+    email: reg.email ?? null,
+    email_verified: reg.email_verified ? 1 : 0,
+    phone_number: reg.phone_number ?? null,
+    phone_number_verified: reg.phone_number_verified ? 1 : 0,
+    name: reg.name ?? null,
+    given_name: reg.given_name ?? null,
+    family_name: reg.family_name ?? null,
+    password_hash: await hashPassword(reg.password),
+    created_at: Math.floor(Date.now() / 1000),
+  };
+}

@@ -1,0 +1,20 @@
+/** Bindings the test configuration adds on top of wrangler.toml (see vitest.config.ts). */
+import type { D1Migration } from "cloudflare:test";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      TEST_MIGRATIONS: D1Migration[];
+      /** Base URL of the helper HTTP server started by test/global-setup.ts (jwks_uri, receivers). */
+      TEST_HELPER_URL: string;
+    }
+  }
+}
+
+declare global {
+  namespace Cloudflare {
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
+  }
+}

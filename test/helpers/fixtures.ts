@@ -1,0 +1,47 @@
+/** Registers clients and users straight into D1, the way the admin tool does. */
+import { env } from "cloudflare:workers";
+import { exportJWK, generateKeyPair, type JWK } from "jose";
+import { type ClientRegistration, validateClientRegistration } from "../../src/clients/metadata";
+import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry";
+import { loadSettings } from "../../src/config";
+import { type UserRegistration, userRow } from "../../src/users/store";
+
+export async function registerClient(
+  overrides: Partial<ClientRegistration> & { client_id: string },
+): Promise<ClientRegistration> {
+  const reg: ClientRegistration = {
+    client_name: `Test client ${overrides.client_id}`,
+    token_endpoint_auth_method: "client_secret_basic",
+    client_secret: `${overrides.client_id}-secret-0123456789`,
+    grant_types: ["client_credentials"],
+    redirect_uris: [],
+    scope: "openid profile email",
+    backchannel_user_code_parameter: false,
+    require_pushed_authorization_requests: false,
+    ...overrides,
+  };
+  validateClientRegistration(reg, loadSettings(env).scopesSupported);
+  const row = await clientRow(reg, env.DATA_ENCRYPTION_KEY);
+  const values = CLIENT_COLUMNS.map((column) => row[column]);
+  await env.DB.prepare(
+    `INSERT INTO clients (${CLIENT_COLUMNS.join(", ")}) VALUES (${CLIENT_COLUMNS.map(() => "?").join(", ")})`,
+  )
+    .bind(...values)
+    .run();
+  return reg;
+}
+
+export async function registerUser(reg: UserRegistration): Promise<string> {
+  const row = await userRow(reg);
+  const columns = Object.keys(row) as (keyof typeof row)[];
+  await env.DB.prepare(`INSERT INTO users (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
+    .bind(...columns.map((c) => row[c]))
+    .run();
+  return row.sub;
+}
+
+export async function clientKeyPair(alg = "ES256"): Promise<{ privateKey: CryptoKey; publicJwk: JWK }> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid: crypto.randomUUID(), alg, use: "sig" };
+  return { privateKey: privateKey as CryptoKey, publicJwk };
+}

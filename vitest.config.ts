@@ -1,0 +1,34 @@
+/**
+ * Tests run inside workerd (@cloudflare/vitest-plugin) with the real D1, KV and Durable Object
+ * implementations from wrangler.toml. Keys are generated here, once per run, and handed to the
+ * Worker as the same secrets production uses.
+ */
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { generateDevSecrets } from "./scripts/lib/dev-secrets.ts";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => {
+      const secrets = await generateDevSecrets();
+      return {
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            ...secrets,
+            SCOPES_SUPPORTED: "openid profile email phone offline_access api:read api:write",
+            TEST_MIGRATIONS: await readD1Migrations("migrations"),
+            TEST_HELPER_URL: inject<string>("testHelperUrl"),
+          },
+        },
+      };
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    exclude: ["test/e2e/**"],
+    globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/setup.ts"],
+    testTimeout: 20_000,
+  },
+});
