@@ -78,8 +78,21 @@ export function clientScopes(client: Pick<Client, "scope">): string[] {
   return client.scope.split(" ").filter(Boolean);
 }
 
+export interface ValidationOptions {
+  /**
+   * Shortest client secret accepted (default 16). Only the local dev seed lowers it, because
+   * its well-known demo secrets are fixed by the README; the admin tool generates 256-bit ones.
+   */
+  minimumSecretLength?: number;
+}
+
 /** Checks a registration against the rules of RFC 7591 and CIBA §4; throws RegistrationError. */
-export function validateClientRegistration(reg: ClientRegistration, scopesSupported: readonly string[]): void {
+export function validateClientRegistration(
+  reg: ClientRegistration,
+  scopesSupported: readonly string[],
+  options: ValidationOptions = {},
+): void {
+  const minimumSecretLength = options.minimumSecretLength ?? 16;
   const fail = (message: string): never => {
     throw new RegistrationError(`client ${JSON.stringify(reg.client_id)}: ${message}`);
   };
