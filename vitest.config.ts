@@ -4,6 +4,7 @@
  * Worker as the same secrets production uses.
  */
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
 import { generateDevSecrets } from "./scripts/lib/dev-secrets.ts";
 
@@ -11,12 +12,19 @@ export default defineConfig({
   plugins: [
     cloudflareTest(async ({ inject }) => {
       const secrets = await generateDevSecrets();
+      // A trusted issuer of login_hint_tokens, whose private key the tests use to sign them.
+      const hintIssuer = await generateKeyPair("ES256", { extractable: true });
+      const hintIssuerPublic = { ...(await exportJWK(hintIssuer.publicKey)), kid: "hint-1", alg: "ES256" };
       return {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
             ...secrets,
             SCOPES_SUPPORTED: "openid profile email phone offline_access api:read api:write",
+            LOGIN_HINT_TOKEN_ISSUERS: JSON.stringify([
+              { issuer: "https://hints.example", jwks: { keys: [hintIssuerPublic] } },
+            ]),
+            TEST_HINT_ISSUER_PRIVATE_JWK: JSON.stringify({ ...(await exportJWK(hintIssuer.privateKey)), kid: "hint-1" }),
             TEST_MIGRATIONS: await readD1Migrations("migrations"),
             TEST_HELPER_URL: inject<string>("testHelperUrl"),
           },

@@ -45,6 +45,54 @@ const issuerUrl: Parse<string> = (raw, variable) => {
 
 const spaceSeparated: Parse<string[]> = (raw) => raw.split(/\s+/).filter(Boolean);
 
+const unicodePattern: Parse<RegExp> = (raw, variable) => {
+  try {
+    return new RegExp(raw, "u");
+  } catch {
+    throw new ConfigurationError(`${variable} is not a valid regular expression`);
+  }
+};
+
+function oneOf<T extends string>(values: readonly T[]): Parse<T> {
+  return (raw, variable) => {
+    if (!(values as readonly string[]).includes(raw)) {
+      throw new ConfigurationError(`${variable} must be one of ${values.join(", ")}, got "${raw}"`);
+    }
+    return raw as T;
+  };
+}
+
+const optionalUrl: Parse<string | undefined> = (raw, variable) => {
+  if (raw === "") return undefined;
+  try {
+    return new URL(raw).toString();
+  } catch {
+    throw new ConfigurationError(`${variable} must be an absolute URL`);
+  }
+};
+
+export interface TrustedIssuer {
+  issuer: string;
+  jwks_uri?: string;
+  jwks?: { keys: Record<string, unknown>[] };
+}
+
+const trustedIssuers: Parse<TrustedIssuer[]> = (raw, variable) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError(`${variable} is not JSON`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigurationError(`${variable} must be a JSON array`);
+  return parsed.map((entry: TrustedIssuer) => {
+    if (typeof entry?.issuer !== "string" || (!entry.jwks_uri && !entry.jwks)) {
+      throw new ConfigurationError(`${variable}: every entry needs issuer and jwks_uri or jwks`);
+    }
+    return entry;
+  });
+};
+
 function definition<T>(d: SettingDefinition<T>): SettingDefinition<T> {
   return d;
 }
@@ -101,6 +149,68 @@ export const SETTINGS = {
     description: "Space-separated scopes this provider knows; a client may only be given these.",
     parse: spaceSeparated,
   }),
+  cibaRequestLifetime: definition({
+    variable: "CIBA_REQUEST_LIFETIME",
+    default: "300",
+    description:
+      "Default lifetime of a backchannel authentication request (`expires_in`), in seconds. It is also the most a client may ask for with `requested_expiry`, unless the client registers its own `ciba_request_lifetime`.",
+    parse: integer(10, 3600),
+  }),
+  cibaPollingInterval: definition({
+    variable: "CIBA_POLLING_INTERVAL",
+    default: "5",
+    description:
+      "Default minimum seconds between two token requests for one `auth_req_id` (the `interval` returned to poll and ping clients); a client may register its own `ciba_polling_interval`. Polling faster gets `slow_down` and adds 5 s to that request's interval.",
+    parse: integer(1, 60),
+  }),
+  cibaExpiredGrace: definition({
+    variable: "CIBA_EXPIRED_GRACE",
+    default: "600",
+    description:
+      "How long an expired backchannel request is kept so that polls get `expired_token` rather than `invalid_grant`, in seconds. After that an alarm deletes it.",
+    parse: integer(0, 86_400),
+  }),
+  bindingMessageMaxLength: definition({
+    variable: "BINDING_MESSAGE_MAX_LENGTH",
+    default: "64",
+    description:
+      "Longest `binding_message` accepted, in characters (Unicode code points). Longer ones get `invalid_binding_message`: it must fit on a phone's screen.",
+    parse: integer(1, 1024),
+  }),
+  bindingMessagePattern: definition({
+    variable: "BINDING_MESSAGE_PATTERN",
+    default: "^[\\p{L}\\p{N}\\p{P}\\p{S} ]+$",
+    description:
+      "Regular expression (Unicode mode) a `binding_message` must match. The default allows letters, digits, punctuation, symbols and plain spaces, and refuses control characters, line breaks and invisible formatting characters.",
+    parse: unicodePattern,
+  }),
+  loginHintTokenIssuers: definition({
+    variable: "LOGIN_HINT_TOKEN_ISSUERS",
+    default: "[]",
+    description:
+      'JSON array of the issuers trusted to sign a `login_hint_token`: `[{"issuer": "https://idp.example", "jwks_uri": "https://idp.example/jwks"}]` or with an inline `"jwks": {"keys": [...]}`. The token names the user with `sub` (a subject of this provider) or a `sub_id` (RFC 9493) of format `email`, `phone_number` or `iss_sub`. Empty: `login_hint_token` is refused.',
+    parse: trustedIssuers,
+  }),
+  cibaNotification: definition({
+    variable: "CIBA_NOTIFICATION",
+    default: "log",
+    description:
+      "How the user is told about a new backchannel request: `log` writes the approval URL to the Worker's log (the local default); `webhook` POSTs a signed JSON notice to `CIBA_WEBHOOK_URL` (see docs/ciba.md).",
+    parse: oneOf(["log", "webhook"] as const),
+  }),
+  cibaWebhookUrl: definition({
+    variable: "CIBA_WEBHOOK_URL",
+    default: "",
+    description: "Where the `webhook` notifier POSTs new login requests. https, or http on localhost.",
+    parse: optionalUrl,
+  }),
+  cibaWebhookMaxAttempts: definition({
+    variable: "CIBA_WEBHOOK_MAX_ATTEMPTS",
+    default: "5",
+    description:
+      "Attempts to deliver a webhook notice (network error or 5xx) before it is marked failed; retries back off 2, 4, 8, … seconds.",
+    parse: integer(1, 10),
+  }),
 };
 
 export type Settings = {
@@ -116,7 +226,7 @@ export function loadSettings(env: Bindings): Settings {
   const values: Record<string, unknown> = {};
   for (const [key, def] of Object.entries(SETTINGS) as [string, SettingDefinition<unknown>][]) {
     const raw = env[def.variable];
-    const text = typeof raw === "string" && raw.trim() !== "" ? raw : def.default;
+    const text = typeof raw === "string" && raw.trim() !== "" ? raw.trim() : def.default;
     values[key] = def.parse(text, def.variable);
   }
   const settings = values as Settings;
@@ -131,6 +241,8 @@ export function endpoints(settings: Settings) {
     discovery: `${base}/.well-known/openid-configuration`,
     jwks: `${base}/jwks`,
     token: `${base}/token`,
+    backchannelAuthentication: `${base}/bc-authorize`,
+    cibaRequests: `${base}/ciba/requests`,
     userinfo: `${base}/userinfo`,
   } as const;
 }

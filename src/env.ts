@@ -2,12 +2,16 @@
  * The Worker's bindings: what wrangler.toml and the secrets give every request.
  * Settings are read from these strings in one place, src/config.ts.
  */
+import type { BackchannelRequestObject } from "./ciba/request-object";
 import type { ReplayGuard } from "./replay/replay-guard";
+import type { RefreshTokenFamily } from "./tokens/refresh-token-family";
 
 export interface Bindings {
   DB: D1Database;
   PAR_REQUESTS: KVNamespace;
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
+  BACKCHANNEL_REQUESTS: DurableObjectNamespace<BackchannelRequestObject>;
+  REFRESH_TOKENS: DurableObjectNamespace<RefreshTokenFamily>;
 
   // Plain settings (wrangler vars); all optional except ISSUER.
   ISSUER: string;
@@ -18,12 +22,23 @@ export interface Bindings {
   MAX_REQUEST_BODY_BYTES?: string;
   JWKS_URI_CACHE_SECONDS?: string;
   SCOPES_SUPPORTED?: string;
+  CIBA_REQUEST_LIFETIME?: string;
+  CIBA_POLLING_INTERVAL?: string;
+  CIBA_EXPIRED_GRACE?: string;
+  BINDING_MESSAGE_MAX_LENGTH?: string;
+  BINDING_MESSAGE_PATTERN?: string;
+  LOGIN_HINT_TOKEN_ISSUERS?: string;
+  CIBA_NOTIFICATION?: string;
+  CIBA_WEBHOOK_URL?: string;
+  CIBA_WEBHOOK_MAX_ATTEMPTS?: string;
 
   // Secrets.
   /** JSON `{"keys": [private JWK, …]}`; the first key signs, all are published. */
   SIGNING_KEYS?: string;
   /** base64url of 32 random bytes: AES-256-GCM key for data encrypted at rest. */
   DATA_ENCRYPTION_KEY?: string;
+  /** HMAC-SHA256 key for the `webhook` notifier's signature header. */
+  CIBA_WEBHOOK_SECRET?: string;
 }
 
 declare global {

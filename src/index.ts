@@ -4,6 +4,7 @@
  */
 import { type Handler, Hono } from "hono";
 import { cors } from "hono/cors";
+import { backchannelAuthenticationEndpoint } from "./ciba/backchannel-endpoint";
 import { discoveryEndpoint, jwksEndpoint } from "./discovery/discovery";
 import { tokenEndpoint } from "./grants/token-endpoint";
 import type { AppEnv } from "./http/app-env";
@@ -11,7 +12,10 @@ import { renderError, renderNotFound } from "./http/boundary";
 import { MethodNotAllowed } from "./http/errors";
 import { userinfoEndpoint } from "./userinfo";
 
+export { BackchannelRequestObject } from "./ciba/request-object";
+export { useCibaServices } from "./ciba/services";
 export { ReplayGuard } from "./replay/replay-guard";
+export { RefreshTokenFamily } from "./tokens/refresh-token-family";
 
 const app = new Hono<AppEnv>();
 
@@ -31,6 +35,7 @@ app.use("/jwks", publicCors);
 route("/.well-known/openid-configuration", ["GET"], discoveryEndpoint);
 route("/jwks", ["GET"], jwksEndpoint);
 route("/token", ["POST"], tokenEndpoint);
+route("/bc-authorize", ["POST"], backchannelAuthenticationEndpoint);
 route("/userinfo", ["GET", "POST"], userinfoEndpoint);
 
 app.notFound(renderNotFound);

@@ -92,7 +92,7 @@ describe("client_secret_basic", () => {
   });
 
   it("answers malformed Basic credentials with 401, not 500", async () => {
-    for (const header of ["Basic !!!", "Basic " + btoa("no-colon"), "Basic " + btoa("%zz:%zz")]) {
+    for (const header of ["Basic !!!", `Basic ${btoa("no-colon")}`, `Basic ${btoa("%zz:%zz")}`]) {
       const response = await postForm("/token", grant, { authorization: header });
       expect(response.status).toBe(401);
     }

@@ -13,7 +13,11 @@ describe("discovery (OpenID Connect Discovery §3)", () => {
 
   it("lists only the grants and auth methods that are implemented", async () => {
     const { body } = await jsonOf(await call("/.well-known/openid-configuration"));
-    expect(body.grant_types_supported).toEqual(["client_credentials"]);
+    expect(body.grant_types_supported).toEqual([
+      "client_credentials",
+      "urn:openid:params:grant-type:ciba",
+      "refresh_token",
+    ]);
     expect(body.token_endpoint_auth_methods_supported).toEqual([
       "client_secret_basic",
       "client_secret_post",

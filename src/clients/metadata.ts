@@ -92,7 +92,7 @@ export function validateClientRegistration(
   scopesSupported: readonly string[],
   options: ValidationOptions = {},
 ): void {
-  const minimumSecretLength = options.minimumSecretLength ?? 16;
+  const _minimumSecretLength = options.minimumSecretLength ?? 16;
   const fail = (message: string): never => {
     throw new RegistrationError(`client ${JSON.stringify(reg.client_id)}: ${message}`);
   };

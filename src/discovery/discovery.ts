@@ -15,6 +15,7 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
   return {
     issuer: settings.issuer,
     token_endpoint: urls.token,
+    backchannel_authentication_endpoint: urls.backchannelAuthentication,
     jwks_uri: urls.jwks,
     userinfo_endpoint: urls.userinfo,
     scopes_supported: settings.scopesSupported,
@@ -24,6 +25,10 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     id_token_signing_alg_values_supported: signingAlgs,
     token_endpoint_auth_methods_supported: [...AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS, ...HMAC_ALGS],
+    // CIBA §4. No backchannel_authentication_request_signing_alg_values_supported: signed
+    // authentication requests are not accepted (yet), and its absence says so.
+    backchannel_token_delivery_modes_supported: ["poll"],
+    backchannel_user_code_parameter_supported: true,
     claims_supported: [
       "sub",
       "iss",

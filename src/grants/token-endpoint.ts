@@ -12,7 +12,9 @@ import { NO_STORE } from "../http/boundary";
 import { type RequestContext, requestContext } from "../http/context";
 import { UnauthorizedClient, UnsupportedGrantType } from "../http/errors";
 import { type FormParams, readForm } from "../http/form";
+import { cibaGrant } from "./ciba";
 import { clientCredentialsGrant } from "./client-credentials";
+import { refreshTokenGrant } from "./refresh-token";
 
 export interface TokenResponse {
   access_token: string;
@@ -27,6 +29,8 @@ export type GrantHandler = (ctx: RequestContext, client: Client, form: FormParam
 
 const GRANTS: Record<string, GrantHandler> = {
   [GRANT_TYPES.clientCredentials]: clientCredentialsGrant,
+  [GRANT_TYPES.ciba]: cibaGrant,
+  [GRANT_TYPES.refreshToken]: refreshTokenGrant,
 };
 
 /** The grant types this token endpoint implements, for discovery. */

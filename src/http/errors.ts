@@ -103,3 +103,67 @@ export class NotFound extends OAuthError {
 function headerSafe(text: string): string {
   return text.replace(/[^\x20-\x7e]|["\\]/g, "");
 }
+
+// CIBA §11 (token endpoint) and §13 (backchannel authentication endpoint) error codes.
+
+export class AuthorizationPending extends OAuthError {
+  constructor() {
+    super("authorization_pending", "the user has not yet approved or denied the request");
+  }
+}
+
+export class SlowDown extends OAuthError {
+  constructor(interval: number) {
+    super("slow_down", `polling too fast; wait at least ${interval} seconds between requests`);
+  }
+}
+
+export class ExpiredToken extends OAuthError {
+  constructor() {
+    super("expired_token", "the auth_req_id has expired; start a new backchannel authentication request");
+  }
+}
+
+/** 400 at the token endpoint (the user denied); 403 at the backchannel endpoint (policy refusal). */
+export class AccessDenied extends OAuthError {
+  constructor(description: string, status: ContentfulStatusCode = 400) {
+    super("access_denied", description, status);
+  }
+}
+
+export class UnknownUserId extends OAuthError {
+  constructor(description = "the hint does not identify a known user") {
+    super("unknown_user_id", description);
+  }
+}
+
+export class ExpiredLoginHintToken extends OAuthError {
+  constructor() {
+    super("expired_login_hint_token", "the login_hint_token has expired");
+  }
+}
+
+export class InvalidBindingMessage extends OAuthError {
+  constructor(description: string) {
+    super("invalid_binding_message", description);
+  }
+}
+
+export class MissingUserCode extends OAuthError {
+  constructor() {
+    super("missing_user_code", "this client must send the user's user_code");
+  }
+}
+
+export class InvalidUserCode extends OAuthError {
+  constructor() {
+    super("invalid_user_code", "the user_code is not valid");
+  }
+}
+
+/** RFC 8707 §2: a resource indicator that is not an absolute URI without a fragment. */
+export class InvalidTarget extends OAuthError {
+  constructor(description: string) {
+    super("invalid_target", description);
+  }
+}

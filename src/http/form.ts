@@ -11,9 +11,17 @@ import { InvalidRequest, PayloadTooLarge } from "./errors";
 
 const FORM_TYPE = "application/x-www-form-urlencoded";
 
-/** A parsed form: each parameter at most once, empty values dropped. */
+/** A parsed form: each parameter at most once (unless declared multi-valued), empty values dropped. */
 export class FormParams {
-  constructor(private readonly values: ReadonlyMap<string, string>) {}
+  constructor(
+    private readonly values: ReadonlyMap<string, string>,
+    private readonly multi: ReadonlyMap<string, string[]> = new Map(),
+  ) {}
+
+  /** Every value of a parameter declared multi-valued (e.g. RFC 8707 `resource`). */
+  getAll(name: string): string[] {
+    return this.multi.get(name) ?? [];
+  }
 
   get(name: string): string | undefined {
     return this.values.get(name);
@@ -35,10 +43,15 @@ export class FormParams {
   }
 }
 
-export async function readForm(request: Request, limit: number): Promise<FormParams> {
+export interface FormOptions {
+  /** Parameters that may repeat, such as RFC 8707 `resource`; read them with getAll. */
+  multiValued?: readonly string[];
+}
+
+export async function readForm(request: Request, limit: number, options: FormOptions = {}): Promise<FormParams> {
   checkContentType(request.headers.get("content-type"));
   const text = await readBodyText(request, limit);
-  return parseForm(text);
+  return parseForm(text, options);
 }
 
 export function checkContentType(contentType: string | null): void {
@@ -80,13 +93,18 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   }
 }
 
-export function parseForm(text: string): FormParams {
+export function parseForm(text: string, options: FormOptions = {}): FormParams {
   const values = new Map<string, string>();
+  const multi = new Map<string, string[]>();
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(text)) {
-    if (seen.has(name)) throw new InvalidRequest(`parameter "${name}" is repeated`);
+    if (options.multiValued?.includes(name)) {
+      if (value !== "") multi.set(name, [...(multi.get(name) ?? []), value]);
+      continue;
+    }
+    if (seen.has(name)) throw new InvalidRequest(`parameter "${name.slice(0, 64)}" is repeated`);
     seen.add(name);
     if (value !== "") values.set(name, value);
   }
-  return new FormParams(values);
+  return new FormParams(values, multi);
 }

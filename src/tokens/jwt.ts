@@ -72,3 +72,36 @@ export async function verifyAccessToken(
     return undefined;
   }
 }
+
+export interface IdTokenInput {
+  issuer: string;
+  subject: string;
+  clientId: string;
+  lifetime: number;
+  authTime: number;
+  amr?: string[];
+  acr?: string;
+  sid?: string;
+  nonce?: string;
+  /** Extra claims (`at_hash`, `urn:openid:params:jwt:claim:auth_req_id`, …). */
+  claims?: Record<string, unknown>;
+}
+
+/** OpenID Connect Core §2: iss, sub, aud, exp, iat, auth_time, and amr/acr/sid/nonce when known. */
+export async function mintIdToken(keys: KeySet, input: IdTokenInput): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const payload: JWTPayload = {
+    ...input.claims,
+    iss: input.issuer,
+    sub: input.subject,
+    aud: input.clientId,
+    iat: now,
+    exp: now + input.lifetime,
+    auth_time: input.authTime,
+  };
+  if (input.amr?.length) payload.amr = input.amr;
+  if (input.acr) payload.acr = input.acr;
+  if (input.sid) payload.sid = input.sid;
+  if (input.nonce) payload.nonce = input.nonce;
+  return signJwt(keys, payload, "JWT");
+}

@@ -2,6 +2,7 @@
  * Users, in D1 table `users`. Passwords are PBKDF2 hashes (src/crypto/password.ts).
  * `claimsFor` maps a user to the standard OpenID Connect claims a set of scopes releases.
  */
+import { sha256Hex } from "../crypto/hash";
 import { hashPassword } from "../crypto/password";
 
 export interface User {
@@ -15,6 +16,8 @@ export interface User {
   given_name?: string;
   family_name?: string;
   password_hash: string;
+  /** SHA-256 (hex) of the user's CIBA user_code, if they have one. */
+  user_code_hash?: string;
 }
 
 interface UserRowData {
@@ -28,6 +31,7 @@ interface UserRowData {
   given_name: string | null;
   family_name: string | null;
   password_hash: string;
+  user_code_hash: string | null;
   created_at: number;
 }
 
@@ -41,6 +45,16 @@ export class UserStore {
 
   async findByUsername(username: string): Promise<User | undefined> {
     const row = await this.db.prepare("SELECT * FROM users WHERE username = ?").bind(username).first<UserRowData>();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async findByEmail(email: string): Promise<User | undefined> {
+    const row = await this.db.prepare("SELECT * FROM users WHERE email = ?").bind(email).first<UserRowData>();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async findByPhoneNumber(phone: string): Promise<User | undefined> {
+    const row = await this.db.prepare("SELECT * FROM users WHERE phone_number = ?").bind(phone).first<UserRowData>();
     return row ? fromRow(row) : undefined;
   }
 
@@ -66,6 +80,7 @@ function fromRow(row: UserRowData): User {
     given_name: row.given_name ?? undefined,
     family_name: row.family_name ?? undefined,
     password_hash: row.password_hash,
+    user_code_hash: row.user_code_hash ?? undefined,
   };
 }
 
@@ -103,6 +118,8 @@ export interface UserRegistration {
   name?: string;
   given_name?: string;
   family_name?: string;
+  /** CIBA user_code (CIBA §7.1); stored hashed. */
+  user_code?: string;
 }
 
 /** The row for a new user; the password is hashed here and never stored. */
@@ -121,6 +138,7 @@ export async function userRow(reg: UserRegistration): Promise<UserRowData> {
     given_name: reg.given_name ?? null,
     family_name: reg.family_name ?? null,
     password_hash: await hashPassword(reg.password),
+    user_code_hash: reg.user_code ? await sha256Hex(reg.user_code) : null,
     created_at: Math.floor(Date.now() / 1000),
   };
 }

@@ -1,0 +1,66 @@
+/**
+ * BackchannelAuthenticationInteractionService (the seed's interface of the same name): what the
+ * user's side — the pages in src/ui and the authenticator-app API — uses to list, show and
+ * answer backchannel requests. The "current user" is passed in explicitly: a Worker has no
+ * ambient session.
+ */
+import { ClientRegistry } from "../clients/registry";
+import { loadSettings } from "../config";
+import type { Bindings } from "../env";
+import type { CompleteBackchannelLoginRequest, CompletionOutcome } from "./model";
+import { type BackchannelUserLoginRequest, loginRequestView } from "./notifications";
+import { BackchannelAuthenticationRequestStore } from "./request-store";
+
+export interface CurrentUser {
+  subject: string;
+  sessionId?: string;
+  /** When this session's user signed in (epoch seconds), and how. */
+  authTime?: number;
+  amr?: string[];
+}
+
+export type CompleteLoginRequestInput = Omit<CompleteBackchannelLoginRequest, "subject" | "sessionId"> & {
+  subject?: string;
+  sessionId?: string;
+};
+
+export class BackchannelAuthenticationInteractionService {
+  private readonly store: BackchannelAuthenticationRequestStore;
+
+  constructor(private readonly env: Bindings) {
+    this.store = new BackchannelAuthenticationRequestStore(env);
+  }
+
+  async getPendingLoginRequestsForCurrentUser(user: CurrentUser): Promise<BackchannelUserLoginRequest[]> {
+    const settings = loadSettings(this.env);
+    const requests = await this.store.getLoginsForUser(user.subject);
+    return requests.map((r) => loginRequestView(settings, r));
+  }
+
+  /** The request, whoever it is for: callers must compare `subject` with their user. */
+  async getLoginRequestByInternalId(internalId: string): Promise<BackchannelUserLoginRequest | undefined> {
+    const request = await this.store.getByInternalId(internalId);
+    return request ? loginRequestView(loadSettings(this.env), request) : undefined;
+  }
+
+  /**
+   * Approves (some scopes) or denies (no scopes) a request. `subject` and `sessionId` default to
+   * the current user's; the request must belong to that user, be pending and unexpired.
+   */
+  async completeLoginRequest(input: CompleteLoginRequestInput, currentUser?: CurrentUser): Promise<CompletionOutcome> {
+    const subject = input.subject ?? currentUser?.subject;
+    if (!subject) return { ok: false, reason: "wrong_user" };
+    return this.store.completeByInternalId({
+      ...input,
+      subject,
+      sessionId: input.subject ? input.sessionId : (currentUser?.sessionId ?? input.sessionId),
+      authTime: input.authTime ?? currentUser?.authTime,
+      amr: input.amr ?? currentUser?.amr,
+    });
+  }
+
+  /** The client's display name, for pages that show a request. */
+  async clientName(clientId: string): Promise<string> {
+    return (await new ClientRegistry(this.env.DB).find(clientId))?.client_name || clientId;
+  }
+}

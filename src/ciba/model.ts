@@ -1,0 +1,78 @@
+/**
+ * The backchannel authentication request, as the seed's BackChannelAuthenticationRequest
+ * describes it, plus what edge-op needs to run it at the edge (expiry, polling interval,
+ * status, notification state). One of these lives in each request's Durable Object.
+ */
+import type { DeliveryMode } from "../clients/metadata";
+
+export type RequestStatus = "pending" | "approved" | "denied" | "consumed";
+export type NotificationStatus = "pending" | "sent" | "failed";
+
+export interface BackchannelAuthenticationRequest {
+  /** The id the user's side uses (URLs, the interaction service); never the auth_req_id. */
+  internalId: string;
+  /** Epoch seconds. */
+  creationTime: number;
+  /** Seconds from creationTime until expiry (the `expires_in` given to the client). */
+  lifetime: number;
+  clientId: string;
+  /** The client's display name when the request was made, for the user's side and notices. */
+  clientName: string;
+  /** The user the request is for (`sub`). */
+  subject: string;
+  requestedScopes: string[];
+  requestedResourceIndicators: string[];
+  authenticationContextReferenceClasses: string[];
+  tenant?: string;
+  idp?: string;
+  bindingMessage?: string;
+  isComplete: boolean;
+  authorizedScopes?: string[];
+  sessionId?: string;
+  description?: string;
+
+  // edge-op additions.
+  status: RequestStatus;
+  deliveryMode: DeliveryMode;
+  /** Current minimum seconds between polls; grows by 5 on every slow_down. */
+  interval: number;
+  /** Set on approval: when and how the user authenticated. */
+  authTime?: number;
+  amr?: string[];
+  acr?: string;
+  notificationStatus: NotificationStatus;
+  notificationAttempts: number;
+}
+
+export function expiresAt(request: Pick<BackchannelAuthenticationRequest, "creationTime" | "lifetime">): number {
+  return request.creationTime + request.lifetime;
+}
+
+/** What a poll at the token endpoint found, decided atomically inside the request's object. */
+export type PollOutcome =
+  | { kind: "invalid_grant"; reason: string }
+  | { kind: "slow_down"; interval: number }
+  | { kind: "expired_token" }
+  | { kind: "access_denied" }
+  | { kind: "authorization_pending" }
+  | { kind: "approved"; request: BackchannelAuthenticationRequest };
+
+/** The user's answer to a request (the seed's CompleteBackchannelLoginRequest). */
+export interface CompleteBackchannelLoginRequest {
+  internalId: string;
+  /** Scopes the user consented to; empty or missing denies the request. */
+  scopesValuesConsented?: string[];
+  description?: string;
+  /** The user completing the request: must be the request's subject. */
+  subject: string;
+  sessionId?: string;
+  /** When the user authenticated (epoch seconds) and how; default: now and ["pwd"]. */
+  authTime?: number;
+  amr?: string[];
+  /** The authentication context achieved, when the client asked for acr_values. */
+  acr?: string;
+}
+
+export type CompletionOutcome =
+  | { ok: true; request: BackchannelAuthenticationRequest }
+  | { ok: false; reason: "not_found" | "expired" | "already_completed" | "wrong_user" | "scope_not_requested" };

@@ -1,0 +1,133 @@
+/**
+ * BackchannelAuthenticationUserValidator: finds the user a backchannel request is for (CIBA
+ * §7.1: exactly one of login_hint, id_token_hint, login_hint_token) and checks the user_code.
+ * Replaceable (src/ciba/services.ts) by an integrator whose users live elsewhere; it throws the
+ * spec's errors (unknown_user_id, expired_login_hint_token, missing_user_code,
+ * invalid_user_code, or access_denied for a policy refusal) and returns the user's `sub`.
+ */
+import { compactVerify, createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from "jose";
+import { remoteJwks } from "../clients/jwks-cache";
+import type { Client } from "../clients/metadata";
+import { sha256Hex, timingSafeEqual } from "../crypto/hash";
+import type { RequestContext } from "../http/context";
+import { ExpiredLoginHintToken, InvalidRequest, InvalidUserCode, MissingUserCode, UnknownUserId } from "../http/errors";
+import { loadKeys } from "../tokens/keys";
+import { type User, UserStore } from "../users/store";
+
+export type UserHint =
+  | { kind: "login_hint"; value: string }
+  | { kind: "id_token_hint"; value: string }
+  | { kind: "login_hint_token"; value: string };
+
+export interface UserValidationContext {
+  ctx: RequestContext;
+  client: Client;
+  hint: UserHint;
+  userCode?: string;
+  bindingMessage?: string;
+  requestedScopes: string[];
+  acrValues: string[];
+}
+
+export interface BackchannelAuthenticationUserValidator {
+  /** Returns the `sub` of the user to authenticate, or throws one of the CIBA §13 errors. */
+  validateRequest(context: UserValidationContext): Promise<{ subject: string }>;
+}
+
+export class DefaultUserValidator implements BackchannelAuthenticationUserValidator {
+  async validateRequest(context: UserValidationContext): Promise<{ subject: string }> {
+    const users = new UserStore(context.ctx.env.DB);
+    const user = await resolveHint(context, users);
+    if (!user) throw new UnknownUserId();
+    await checkUserCode(context.client, user, context.userCode);
+    return { subject: user.sub };
+  }
+}
+
+async function resolveHint(context: UserValidationContext, users: UserStore): Promise<User | undefined> {
+  const { hint } = context;
+  switch (hint.kind) {
+    case "login_hint":
+      return hint.value.length <= 256 ? users.findByLoginHint(hint.value) : undefined;
+    case "id_token_hint":
+      return users.findBySubject(await subjectOfIdTokenHint(context));
+    case "login_hint_token":
+      return userOfLoginHintToken(context, users);
+  }
+}
+
+/**
+ * CIBA §7.1: an ID token this provider issued to this client. It may have expired (the user
+ * is identified, not authenticated, by it), so only signature, iss and aud are checked.
+ */
+async function subjectOfIdTokenHint(context: UserValidationContext): Promise<string> {
+  const { ctx, client, hint } = context;
+  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  let claims: Record<string, unknown>;
+  try {
+    const { payload } = await compactVerify(hint.value, createLocalJWKSet(keys.jwks), {
+      algorithms: keys.all.map((k) => k.alg),
+    });
+    claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+  } catch {
+    throw new InvalidRequest("id_token_hint is not an ID token issued by this provider");
+  }
+  const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (claims.iss !== ctx.settings.issuer || !audience.includes(client.client_id) || typeof claims.sub !== "string") {
+    throw new InvalidRequest("id_token_hint was not issued by this provider to this client");
+  }
+  return claims.sub;
+}
+
+/** A JWT from one of LOGIN_HINT_TOKEN_ISSUERS naming the user by `sub` or `sub_id` (RFC 9493). */
+async function userOfLoginHintToken(context: UserValidationContext, users: UserStore): Promise<User | undefined> {
+  const { ctx, hint } = context;
+  let issuer: unknown;
+  try {
+    issuer = decodeJwt(hint.value).iss;
+  } catch {
+    throw new InvalidRequest("login_hint_token is not a JWT");
+  }
+  const trusted = ctx.settings.loginHintTokenIssuers.find((t) => t.issuer === issuer);
+  if (!trusted) throw new InvalidRequest("login_hint_token is not from a trusted issuer");
+  const keys = trusted.jwks
+    ? createLocalJWKSet(trusted.jwks as Parameters<typeof createLocalJWKSet>[0])
+    : remoteJwks(trusted.jwks_uri as string, ctx.settings.jwksUriCacheSeconds);
+  let claims: Record<string, unknown>;
+  try {
+    claims = (await jwtVerify(hint.value, keys, { issuer: trusted.issuer, requiredClaims: ["exp"] })).payload;
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) throw new ExpiredLoginHintToken();
+    throw new InvalidRequest("login_hint_token could not be verified");
+  }
+  return userOfSubjectClaims(ctx, claims, users);
+}
+
+async function userOfSubjectClaims(
+  ctx: RequestContext,
+  claims: Record<string, unknown>,
+  users: UserStore,
+): Promise<User | undefined> {
+  const subId = claims.sub_id as Record<string, unknown> | undefined;
+  if (subId && typeof subId === "object") {
+    if (subId.format === "email" && typeof subId.email === "string") return users.findByEmail(subId.email);
+    if (subId.format === "phone_number" && typeof subId.phone_number === "string") {
+      return users.findByPhoneNumber(subId.phone_number);
+    }
+    if (subId.format === "iss_sub" && subId.iss === ctx.settings.issuer && typeof subId.sub === "string") {
+      return users.findBySubject(subId.sub);
+    }
+    throw new UnknownUserId("login_hint_token sub_id format is not supported");
+  }
+  if (typeof claims.sub === "string") return users.findBySubject(claims.sub);
+  throw new UnknownUserId("login_hint_token names no user");
+}
+
+/** CIBA §7.1: only clients that registered backchannel_user_code_parameter send a user_code. */
+async function checkUserCode(client: Client, user: User, userCode: string | undefined): Promise<void> {
+  if (!client.backchannel_user_code_parameter) return;
+  if (userCode === undefined) throw new MissingUserCode();
+  const ok =
+    user.user_code_hash !== undefined && (await timingSafeEqual(await sha256Hex(userCode), user.user_code_hash));
+  if (!ok) throw new InvalidUserCode();
+}

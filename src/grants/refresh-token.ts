@@ -1,0 +1,29 @@
+/**
+ * The refresh_token grant (RFC 6749 §6). Pipeline: requestedScopes → rotateRefreshToken →
+ * issueUserTokens. Every refresh rotates the refresh token (OAuth 2.0 Security BCP §4.14.2);
+ * `scope` may only narrow the original grant, and narrows this response's tokens only: the
+ * family keeps its original scopes for later refreshes (RFC 6749 §6).
+ */
+import { InvalidScope } from "../http/errors";
+import type { FormParams } from "../http/form";
+import { issueUserTokens } from "../tokens/issue";
+import { rotateRefreshToken } from "../tokens/refresh-tokens";
+import type { GrantHandler } from "./token-endpoint";
+
+export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
+  const presented = form.require("refresh_token");
+  const requested = requestedScopes(form);
+  const { grant, refreshToken } = await rotateRefreshToken(ctx, presented, client.client_id, requested);
+  // Keep the grant's order so the narrowed `scope` reads like the original.
+  const scopes = requested ? grant.scopes.filter((scope) => requested.includes(scope)) : grant.scopes;
+  return issueUserTokens(ctx, client, { ...grant, scopes }, { refreshToken });
+};
+
+/** The `scope` parameter as a list, or undefined when absent (RFC 6749 §6: then the original scope). */
+function requestedScopes(form: FormParams): string[] | undefined {
+  const scope = form.get("scope");
+  if (scope === undefined) return undefined;
+  const scopes = [...new Set(scope.split(" ").filter(Boolean))];
+  if (scopes.length === 0) throw new InvalidScope("scope must name at least one scope");
+  return scopes;
+}

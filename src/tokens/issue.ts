@@ -1,0 +1,83 @@
+/**
+ * Issues the tokens of a user grant (CIBA, authorization code, refresh): a JWT access token,
+ * an ID token when `openid` was granted, and a refresh token when `offline_access` was granted
+ * and the client may use the refresh_token grant.
+ */
+import { type Client, GRANT_TYPES } from "../clients/metadata";
+import type { TokenResponse } from "../grants/token-endpoint";
+import type { RequestContext } from "../http/context";
+import { mintAccessToken, mintIdToken } from "./jwt";
+import { loadKeys } from "./keys";
+import { issueRefreshToken } from "./refresh-tokens";
+
+/** What a user granted a client: everything needed to mint tokens now and on refresh. */
+export interface UserGrant {
+  clientId: string;
+  subject: string;
+  scopes: string[];
+  /** RFC 8707 resource indicators; the access token's audience when present. */
+  resources: string[];
+  /** Epoch seconds when the user authenticated. */
+  authTime: number;
+  amr: string[];
+  acr?: string;
+  sid?: string;
+}
+
+export interface IssueOptions {
+  nonce?: string;
+  /** Extra ID token claims, e.g. CIBA push's `urn:openid:params:jwt:claim:auth_req_id`. */
+  idTokenClaims?: Record<string, unknown>;
+  /** When refreshing, the rotated refresh token to return instead of starting a new family. */
+  refreshToken?: string;
+}
+
+export async function issueUserTokens(
+  ctx: RequestContext,
+  client: Client,
+  grant: UserGrant,
+  options: IssueOptions = {},
+): Promise<TokenResponse> {
+  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const { settings } = ctx;
+  const scope = grant.scopes.join(" ");
+  const claims: Record<string, unknown> = { auth_time: grant.authTime };
+  if (grant.acr) claims.acr = grant.acr;
+  if (grant.sid) claims.sid = grant.sid;
+  // RFC 8707: the resources asked for are the audience; otherwise the token is for this issuer.
+  const audience = grant.resources.length === 0 ? settings.issuer : grant.resources;
+  const response: TokenResponse = {
+    access_token: await mintAccessToken(keys, {
+      issuer: settings.issuer,
+      subject: grant.subject,
+      clientId: client.client_id,
+      audience,
+      scope,
+      lifetime: settings.accessTokenTtl,
+      claims,
+    }),
+    token_type: "Bearer",
+    expires_in: settings.accessTokenTtl,
+    scope,
+  };
+  if (grant.scopes.includes("openid")) {
+    response.id_token = await mintIdToken(keys, {
+      issuer: settings.issuer,
+      subject: grant.subject,
+      clientId: client.client_id,
+      lifetime: settings.idTokenTtl,
+      authTime: grant.authTime,
+      amr: grant.amr,
+      acr: grant.acr,
+      sid: grant.sid,
+      nonce: options.nonce,
+      claims: options.idTokenClaims,
+    });
+  }
+  if (options.refreshToken) {
+    response.refresh_token = options.refreshToken;
+  } else if (grant.scopes.includes("offline_access") && client.grant_types.includes(GRANT_TYPES.refreshToken)) {
+    response.refresh_token = await issueRefreshToken(ctx, grant);
+  }
+  return response;
+}

@@ -1,0 +1,144 @@
+/**
+ * One refresh-token family (RFC 6749 §6): the grant a user gave a client, and the chain of
+ * refresh tokens rotated from it. Each object is addressed with `idFromName("rt:" + familyId)`.
+ *
+ * Rotation with reuse detection (OAuth 2.0 Security BCP §4.14.2): only the newest token of a
+ * family is accepted; presenting one that was already rotated away means two parties hold the
+ * family's tokens, so the whole family is revoked and the legitimate holder must start again.
+ * Tokens are stored only as SHA-256 hashes. Every method is a synchronous read-check-write
+ * (no `await` between the read and the write), which the runtime runs atomically, so two
+ * concurrent refreshes with the same token cannot both succeed.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Bindings } from "../env";
+import type { UserGrant } from "./issue";
+
+/** Why a rotation was refused. */
+export type RotationFailure =
+  /** No family here, or the presented token is not one of its tokens. */
+  | "unknown"
+  | "expired"
+  | "revoked"
+  /** The token belongs to a family issued to another client. */
+  | "client_mismatch"
+  /** The token was already rotated away: the family has now been revoked. */
+  | "reused"
+  /** The requested scopes are not a subset of the family's scopes; nothing was changed. */
+  | "scope_exceeds_grant";
+
+export type RotationResult = { ok: true; grant: UserGrant } | { ok: false; reason: RotationFailure; subject?: string };
+
+interface FamilyRow {
+  grant_json: string;
+  client_id: string;
+  expires_at: number;
+  revoked: number;
+  current_hash: string;
+}
+
+export class RefreshTokenFamily extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    // One row at most: the family itself. `expires_at` is epoch seconds and never moves.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS family (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      grant_json TEXT NOT NULL,
+      client_id TEXT NOT NULL,
+      expires_at INTEGER NOT NULL,
+      revoked INTEGER NOT NULL DEFAULT 0,
+      current_hash TEXT NOT NULL
+    )`);
+    // Every token rotated away, so that presenting one again is recognised as reuse.
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS rotated_token (token_hash TEXT PRIMARY KEY, rotated_at INTEGER NOT NULL)",
+    );
+  }
+
+  /**
+   * Creates the family with its first token. Returns false, changing nothing, if this object
+   * already holds a family (a family id is never reused).
+   */
+  async start(grant: UserGrant, tokenHash: string, expiresAt: number): Promise<boolean> {
+    if (this.family()) return false;
+    this.sql.exec(
+      "INSERT INTO family (id, grant_json, client_id, expires_at, revoked, current_hash) VALUES (1, ?, ?, ?, 0, ?)",
+      JSON.stringify(grant),
+      grant.clientId,
+      expiresAt,
+      tokenHash,
+    );
+    await this.ctx.storage.setAlarm(expiresAt * 1000);
+    return true;
+  }
+
+  /**
+   * Exchanges the current token (`presentedHash`) for `newHash`. When `requestedScopes` is
+   * given it must be a subset of the family's scopes, checked before anything changes so that
+   * an invalid_scope answer does not use up the client's token.
+   */
+  async rotate(
+    presentedHash: string,
+    clientId: string,
+    newHash: string,
+    now: number,
+    requestedScopes?: string[],
+  ): Promise<RotationResult> {
+    const family = this.family();
+    if (!family) return { ok: false, reason: "unknown" };
+    const isCurrent = family.current_hash === presentedHash;
+    const wasRotated = !isCurrent && this.wasRotated(presentedHash);
+    if (!isCurrent && !wasRotated) return { ok: false, reason: "unknown" };
+    // Refused without revoking: a token bound to another client is useless to whoever holds it.
+    if (family.client_id !== clientId) return { ok: false, reason: "client_mismatch" };
+    if (now >= family.expires_at) return { ok: false, reason: "expired" };
+    if (family.revoked) return { ok: false, reason: "revoked" };
+    const grant = JSON.parse(family.grant_json) as UserGrant;
+    if (wasRotated) {
+      this.sql.exec("UPDATE family SET revoked = 1");
+      return { ok: false, reason: "reused", subject: grant.subject };
+    }
+    if (requestedScopes?.some((scope) => !grant.scopes.includes(scope))) {
+      return { ok: false, reason: "scope_exceeds_grant" };
+    }
+    this.sql.exec("INSERT INTO rotated_token (token_hash, rotated_at) VALUES (?, ?)", presentedHash, now);
+    this.sql.exec("UPDATE family SET current_hash = ?", newHash);
+    return { ok: true, grant };
+  }
+
+  /** Revokes every token of the family (logout, grant withdrawn). False if there is no family. */
+  async revoke(): Promise<boolean> {
+    if (!this.family()) return false;
+    this.sql.exec("UPDATE family SET revoked = 1");
+    return true;
+  }
+
+  /**
+   * Expiry clean-up. Deletes rows rather than calling `deleteAll()`, which would also drop the
+   * tables under this still-live instance. Alarms are at-least-once and may run early in tests,
+   * so a family that has not yet expired is kept and the alarm set again.
+   */
+  override async alarm(): Promise<void> {
+    const family = this.family();
+    if (family && Date.now() < family.expires_at * 1000) {
+      await this.ctx.storage.setAlarm(family.expires_at * 1000);
+      return;
+    }
+    this.sql.exec("DELETE FROM rotated_token");
+    this.sql.exec("DELETE FROM family");
+  }
+
+  private family(): FamilyRow | undefined {
+    return this.sql
+      .exec<FamilyRow & Record<string, SqlStorageValue>>(
+        "SELECT grant_json, client_id, expires_at, revoked, current_hash FROM family WHERE id = 1",
+      )
+      .toArray()[0];
+  }
+
+  private wasRotated(tokenHash: string): boolean {
+    return this.sql.exec("SELECT 1 FROM rotated_token WHERE token_hash = ?", tokenHash).toArray().length > 0;
+  }
+}

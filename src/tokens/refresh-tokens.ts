@@ -1,0 +1,79 @@
+/**
+ * Refresh tokens (RFC 6749 §1.5, §6): opaque `<familyId>.<secret>` strings, where familyId
+ * (128 bits) names the family's Durable Object and secret (256 bits) makes the token
+ * unguessable. Only sha256Hex(token) is stored. Every refresh rotates the token; the family's
+ * lifetime (REFRESH_TOKEN_TTL) runs from the first issue and is not extended by rotation.
+ */
+import { randomHandle, sha256Hex } from "../crypto/hash";
+import type { Bindings } from "../env";
+import type { RequestContext } from "../http/context";
+import { InvalidGrant, InvalidScope } from "../http/errors";
+import type { UserGrant } from "./issue";
+import type { RotationFailure } from "./refresh-token-family";
+
+const FAMILY_ID_BYTES = 16;
+const SECRET_BYTES = 32;
+/** base64url without padding: 16 bytes → 22 characters, 32 bytes → 43. */
+const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
+const REFRESH_TOKEN_LENGTH = 22 + 1 + 43;
+
+/** Starts a new family for `grant` and returns its first refresh token. */
+export async function issueRefreshToken(ctx: RequestContext, grant: UserGrant): Promise<string> {
+  const familyId = randomHandle(FAMILY_ID_BYTES);
+  const token = `${familyId}.${randomHandle(SECRET_BYTES)}`;
+  const expiresAt = Math.floor(Date.now() / 1000) + ctx.settings.refreshTokenTtl;
+  const started = await familyStub(ctx.env, familyId).start(grant, await sha256Hex(token), expiresAt);
+  // A 128-bit random id never collides in practice; if it did, failing beats merging families.
+  if (!started) throw new Error("refresh token family id collision");
+  return token;
+}
+
+/**
+ * RFC 6749 §6 with rotation (OAuth 2.0 Security BCP §4.14.2): exchanges the presented token for
+ * a new one of the same family and returns the family's grant. `requestedScopes`, when given,
+ * must be a subset of the grant's scopes (checked before the token is used up).
+ * Throws InvalidGrant for anything that is not the current token of a live family of this client.
+ */
+export async function rotateRefreshToken(
+  ctx: RequestContext,
+  presented: string,
+  clientId: string,
+  requestedScopes?: string[],
+): Promise<{ grant: UserGrant; refreshToken: string }> {
+  const familyId = parseFamilyId(presented);
+  const refreshToken = `${familyId}.${randomHandle(SECRET_BYTES)}`;
+  const [presentedHash, newHash] = await Promise.all([sha256Hex(presented), sha256Hex(refreshToken)]);
+  const now = Math.floor(Date.now() / 1000);
+  const result = await familyStub(ctx.env, familyId).rotate(presentedHash, clientId, newHash, now, requestedScopes);
+  if (result.ok) return { grant: result.grant, refreshToken };
+  if (result.reason === "reused") {
+    // Security BCP §4.14.2: someone replayed a rotated token. The token itself is never logged.
+    console.warn(
+      JSON.stringify({ event: "refresh_token_reuse", client_id: clientId, family_id: familyId, sub: result.subject }),
+    );
+  }
+  if (result.reason === "scope_exceeds_grant") {
+    throw new InvalidScope("scope may only narrow the scopes of the original grant");
+  }
+  throw new InvalidGrant(FAILURE_DESCRIPTIONS[result.reason]);
+}
+
+const FAILURE_DESCRIPTIONS: Record<Exclude<RotationFailure, "scope_exceeds_grant">, string> = {
+  unknown: "refresh token is invalid",
+  expired: "refresh token has expired",
+  revoked: "refresh token has been revoked",
+  client_mismatch: "refresh token was issued to another client",
+  reused: "refresh token was already used; every refresh token of this grant is now revoked",
+};
+
+/** Checks the shape before any object is touched; the family id is only ever used with idFromName. */
+function parseFamilyId(presented: string): string {
+  if (presented.length !== REFRESH_TOKEN_LENGTH || !REFRESH_TOKEN_PATTERN.test(presented)) {
+    throw new InvalidGrant("refresh token is invalid");
+  }
+  return presented.slice(0, 22);
+}
+
+function familyStub(env: Bindings, familyId: string) {
+  return env.REFRESH_TOKENS.get(env.REFRESH_TOKENS.idFromName(`rt:${familyId}`));
+}

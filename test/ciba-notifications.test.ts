@@ -1,0 +1,137 @@
+/**
+ * BackchannelAuthenticationUserNotificationService: the built-in log and webhook notifiers,
+ * run from the request's alarm with retries, against a real HTTP receiver (test helper).
+ */
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { BackchannelAuthenticationRequest } from "../src/ciba/model";
+import { hmacHex, WebhookNotificationService } from "../src/ciba/notifications";
+import { useCibaServices } from "../src/ciba/services";
+import { backchannel, CIBA_GRANT, requestFor, store, stubFor } from "./helpers/ciba";
+import { registerClient, registerUser } from "./helpers/fixtures";
+
+const SECRET = "bank-secret-0123456789";
+const WEBHOOK_SECRET = "webhook-signing-secret";
+let restore: (() => void) | undefined;
+
+beforeAll(async () => {
+  await registerClient({
+    client_id: "bank",
+    client_name: "Bank teller",
+    client_secret: SECRET,
+    grant_types: [CIBA_GRANT],
+    backchannel_token_delivery_mode: "poll",
+  });
+  await registerUser({ username: "grace", password: "grace-password" });
+});
+
+afterEach(() => restore?.());
+
+async function program(path: string, answers: { status: number }[]) {
+  await fetch(`${env.TEST_HELPER_URL}/_program${path}`, { method: "PUT", body: JSON.stringify(answers) });
+}
+
+async function received(path: string): Promise<{ headers: Record<string, string>; body: string }[]> {
+  return (await fetch(`${env.TEST_HELPER_URL}/_received${path}`)).json();
+}
+
+function useWebhook(path: string) {
+  restore = useCibaServices({
+    notificationService: () => new WebhookNotificationService(`${env.TEST_HELPER_URL}${path}`, WEBHOOK_SECRET, 2000),
+  });
+}
+
+/** Runs the request's alarm until its notification is no longer pending. */
+async function settle(internalId: string): Promise<BackchannelAuthenticationRequest> {
+  for (let i = 0; i < 20; i++) {
+    const request = await store().getByInternalId(internalId);
+    if (!request) throw new Error("the request vanished");
+    if (request.notificationStatus !== "pending") return request;
+    await runDurableObjectAlarm(stubFor(internalId));
+  }
+  throw new Error("notification never settled");
+}
+
+async function newRequest() {
+  const { body } = await backchannel("bank", SECRET, {
+    scope: "openid",
+    login_hint: "grace",
+    binding_message: "Teller 2",
+  });
+  return requestFor(body.auth_req_id);
+}
+
+describe("webhook notifier", () => {
+  it("POSTs a signed notice with internal id, client name, binding message, scopes, expiry and approval URL", async () => {
+    useWebhook("/hooks/ok");
+    const request = await newRequest();
+    expect((await settle(request.internalId)).notificationStatus).toBe("sent");
+
+    const [notice] = await received("/hooks/ok");
+    const body = JSON.parse(notice?.body ?? "{}");
+    expect(body).toEqual({
+      type: "ciba.login_request",
+      internal_id: request.internalId,
+      subject: request.subject,
+      client_id: "bank",
+      client_name: "Bank teller",
+      binding_message: "Teller 2",
+      scopes: ["openid"],
+      expires_at: request.creationTime + 300,
+      approval_url: `http://localhost:8787/ciba/requests/${request.internalId}`,
+    });
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(notice?.headers["edge-op-signature"] ?? "") ?? [];
+    expect(v1).toBe(await hmacHex(WEBHOOK_SECRET, `${t}.${notice?.body}`));
+  });
+
+  it("retries a 5xx with backoff from the alarm, then succeeds", async () => {
+    useWebhook("/hooks/flaky");
+    await program("/hooks/flaky", [{ status: 503 }, { status: 502 }, { status: 200 }]);
+    const request = await newRequest();
+    const settled = await settle(request.internalId);
+    expect(settled.notificationStatus).toBe("sent");
+    expect(settled.notificationAttempts).toBe(3);
+    expect(await received("/hooks/flaky")).toHaveLength(3);
+  });
+
+  it("gives up at once on a 4xx, and marks the notification failed (visible, not silent)", async () => {
+    useWebhook("/hooks/refuses");
+    await program("/hooks/refuses", [{ status: 400 }]);
+    const request = await newRequest();
+    const settled = await settle(request.internalId);
+    expect(settled.notificationStatus).toBe("failed");
+    expect(settled.notificationAttempts).toBe(1);
+  });
+
+  it("marks the notification failed after the maximum attempts", async () => {
+    useWebhook("/hooks/down");
+    await program("/hooks/down", [{ status: 500 }]);
+    const request = await newRequest();
+    const settled = await settle(request.internalId);
+    expect(settled.notificationStatus).toBe("failed");
+    expect(settled.notificationAttempts).toBe(5);
+  });
+
+  it("does not notify for a request the user already answered", async () => {
+    useWebhook("/hooks/late");
+    await program("/hooks/late", [{ status: 503 }]);
+    const request = await newRequest();
+    await runDurableObjectAlarm(stubFor(request.internalId));
+    const { BackchannelAuthenticationInteractionService } = await import("../src/ciba/interaction-service");
+    await new BackchannelAuthenticationInteractionService(env).completeLoginRequest(
+      { internalId: request.internalId, scopesValuesConsented: ["openid"] },
+      { subject: request.subject },
+    );
+    const before = (await received("/hooks/late")).length;
+    await runDurableObjectAlarm(stubFor(request.internalId));
+    expect(await received("/hooks/late")).toHaveLength(before);
+  });
+});
+
+describe("log notifier (the local default)", () => {
+  it("marks the notification sent", async () => {
+    const request = await newRequest();
+    expect((await settle(request.internalId)).notificationStatus).toBe("sent");
+  });
+});

@@ -1,0 +1,63 @@
+/** Helpers for CIBA tests: start a request, reach its object, move its clock. */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { BackchannelAuthenticationRequest } from "../../src/ciba/model";
+import { BackchannelAuthenticationRequestStore } from "../../src/ciba/request-store";
+import { basic, jsonOf, type OAuthErrorBody, postForm } from "./http";
+
+export const CIBA_GRANT = "urn:openid:params:grant-type:ciba";
+
+export interface BackchannelResponse {
+  auth_req_id: string;
+  expires_in: number;
+  interval?: number;
+}
+
+export async function backchannel(
+  clientId: string,
+  secret: string,
+  params: Record<string, string> | string,
+): Promise<{ status: number; body: BackchannelResponse & OAuthErrorBody; headers: Headers }> {
+  const response = await postForm("/bc-authorize", params, basic(clientId, secret));
+  const headers = response.headers;
+  return { ...(await jsonOf<BackchannelResponse & OAuthErrorBody>(response)), headers };
+}
+
+export async function poll(clientId: string, secret: string, authReqId: string) {
+  return jsonOf<Record<string, unknown> & OAuthErrorBody>(
+    await postForm("/token", { grant_type: CIBA_GRANT, auth_req_id: authReqId }, basic(clientId, secret)),
+  );
+}
+
+export function store(): BackchannelAuthenticationRequestStore {
+  return new BackchannelAuthenticationRequestStore(env);
+}
+
+export async function requestFor(authReqId: string): Promise<BackchannelAuthenticationRequest> {
+  const request = await store().getByAuthenticationRequestId(authReqId);
+  if (!request) throw new Error("no such request");
+  return request;
+}
+
+function stubFor(internalId: string) {
+  return env.BACKCHANNEL_REQUESTS.get(env.BACKCHANNEL_REQUESTS.idFromString(internalId));
+}
+
+/** Moves a request's creation time back by `seconds`, as if it had been made that long ago. */
+export async function ageRequest(internalId: string, seconds: number): Promise<void> {
+  await runInDurableObject(stubFor(internalId), (_instance, state) => {
+    const row = state.storage.sql.exec<{ record: string }>("SELECT record FROM request").one();
+    const record = JSON.parse(row.record) as BackchannelAuthenticationRequest;
+    record.creationTime -= seconds;
+    state.storage.sql.exec("UPDATE request SET record = ?", JSON.stringify(record));
+  });
+}
+
+/** Everything the request's object has stored, as text, to check what is (not) in it. */
+export async function rawStorage(internalId: string): Promise<string> {
+  return runInDurableObject(stubFor(internalId), (_instance, state) =>
+    JSON.stringify(state.storage.sql.exec("SELECT * FROM request").toArray()),
+  );
+}
+
+export { stubFor };
