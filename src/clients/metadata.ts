@@ -92,7 +92,7 @@ export function validateClientRegistration(
   scopesSupported: readonly string[],
   options: ValidationOptions = {},
 ): void {
-  const _minimumSecretLength = options.minimumSecretLength ?? 16;
+  const minimumSecretLength = options.minimumSecretLength ?? 16;
   const fail = (message: string): never => {
     throw new RegistrationError(`client ${JSON.stringify(reg.client_id)}: ${message}`);
   };
@@ -101,8 +101,9 @@ export function validateClientRegistration(
     fail(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(", ")}`);
   }
   if (usesSecret(reg.token_endpoint_auth_method)) {
-    if (!reg.client_secret || reg.client_secret.length < 16)
-      fail("a client secret of at least 16 characters is required");
+    if (!reg.client_secret || reg.client_secret.length < minimumSecretLength) {
+      fail(`a client secret of at least ${minimumSecretLength} characters is required`);
+    }
     if (reg.jwks || reg.jwks_uri) fail("a client that authenticates with a secret registers no keys");
   } else {
     if (reg.client_secret) fail("private_key_jwt clients have no secret");

@@ -1,0 +1,517 @@
+/**
+ * `npm run admin -- <command>`: register, list and remove clients and users in D1 (the local
+ * database by default, the deployed one with --remote), and generate key material.
+ * Every client goes through the provider's own `validateClientRegistration` and `clientRow`, and
+ * every user through `userRow`, so D1 only ever holds what the provider can serve, and secrets
+ * and passwords only as hashes. Run with --help for the commands.
+ *
+ * Exit codes: 0 done; 1 the operation failed (not found, already exists, wrangler or D1 error);
+ * 2 bad command line or an invalid client or user (nothing was written).
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { exportJWK, generateKeyPair } from "jose";
+import {
+  AUTH_METHODS,
+  type AuthMethod,
+  type ClientRegistration,
+  DELIVERY_MODES,
+  type DeliveryMode,
+  type PublicJwk,
+  RegistrationError,
+  usesSecret,
+  validateClientRegistration,
+} from "../src/clients/metadata.ts";
+import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry.ts";
+import { ConfigurationError } from "../src/config.ts";
+import { SIGNING_ALGS } from "../src/tokens/keys.ts";
+import { userRow } from "../src/users/store.ts";
+import { D1Error, type D1Target, d1Command } from "./lib/d1.ts";
+import { readDevVars } from "./lib/dev-vars.ts";
+import { scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
+import { deleteStatement, insertStatement } from "./lib/sql.ts";
+import { assertSupportedNode, WranglerError } from "./lib/wrangler.ts";
+
+const USAGE = `Usage: npm run admin -- <command> [options]
+
+Clients
+  client add --client-id ID [options]     register a client (validated like every client)
+      --name NAME                         client_name (default: the client id)
+      --auth-method METHOD                client_secret_basic (default), client_secret_post,
+                                          client_secret_jwt or private_key_jwt
+      --secret S | --generate-secret      the client secret (secret methods); without --secret a
+                                          256-bit secret is generated and printed once
+      --auth-signing-alg ALG              token_endpoint_auth_signing_alg (HS256… / ES256…)
+      --jwks-file FILE | --jwks-uri URL   public keys for private_key_jwt (a JWK or a JWK set)
+      --grant-types a,b                   default client_credentials; also authorization_code,
+                                          refresh_token, urn:openid:params:grant-type:ciba
+      --redirect-uris u1,u2               redirect URIs (authorization_code)
+      --scope "openid profile"            scopes the client may get (default: openid)
+      --delivery-mode poll|ping|push      CIBA token delivery mode
+      --notification-endpoint URL         CIBA ping/push client notification endpoint
+      --backchannel-signing-alg ALG       backchannel_authentication_request_signing_alg
+      --user-code                         backchannel_user_code_parameter
+      --require-par                       require_pushed_authorization_requests
+      --ciba-lifetime N                   ciba_request_lifetime, seconds (10–3600)
+      --ciba-interval N                   ciba_polling_interval, seconds (1–60)
+      --replace                           overwrite an existing client with this id
+  client list                             id, name, auth method, grants, delivery mode
+  client remove --client-id ID
+
+Users
+  user add --username U --password P [options]
+      --email E [--email-verified]        e-mail address
+      --phone P [--phone-verified]        phone number, E.164 (+15550100001)
+      --name N --given-name G --family-name F
+      --sub S                             subject identifier (default: a random UUID)
+  user list                               sub, username, e-mail, phone, name
+  user remove --username U
+
+Keys (printed to stdout; use \`npm run -s admin -- …\` to keep npm's banner out of a pipe)
+  keys generate [--alg ES256] [--kid KID] [--set]
+                                          a new private signing JWK (ES256, PS256, EdDSA or
+                                          RS256); --set wraps it as a SIGNING_KEYS value
+  keys data-key                           a new DATA_ENCRYPTION_KEY (32 random bytes, base64url)
+
+Database (client and user commands)
+  --local                                 the local database of \`npm start\` (default)
+  --remote                                the deployed database (needs \`wrangler login\` or
+                                          CLOUDFLARE_API_TOKEN; client_secret_jwt clients need
+                                          DATA_ENCRYPTION_KEY in the environment)
+
+Exit codes: 0 done, 1 the operation failed, 2 bad command line or invalid client/user.
+See docs/local-development.md and docs/configuration.md.
+`;
+
+/** A mistake in the command line or the registration: exit code 2, nothing written. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The operation could not be done (not found, conflict): exit code 1. */
+class OperationError extends Error {
+  override name = "OperationError";
+}
+
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  local: { type: "boolean" },
+  remote: { type: "boolean" },
+  // client
+  "client-id": { type: "string" },
+  name: { type: "string" },
+  "auth-method": { type: "string" },
+  secret: { type: "string" },
+  "generate-secret": { type: "boolean" },
+  "auth-signing-alg": { type: "string" },
+  "jwks-file": { type: "string" },
+  "jwks-uri": { type: "string" },
+  "grant-types": { type: "string" },
+  "redirect-uris": { type: "string" },
+  scope: { type: "string" },
+  "delivery-mode": { type: "string" },
+  "notification-endpoint": { type: "string" },
+  "backchannel-signing-alg": { type: "string" },
+  "user-code": { type: "boolean" },
+  "require-par": { type: "boolean" },
+  "ciba-lifetime": { type: "string" },
+  "ciba-interval": { type: "string" },
+  replace: { type: "boolean" },
+  // user
+  username: { type: "string" },
+  password: { type: "string" },
+  email: { type: "string" },
+  "email-verified": { type: "boolean" },
+  phone: { type: "string" },
+  "phone-verified": { type: "boolean" },
+  "given-name": { type: "string" },
+  "family-name": { type: "string" },
+  sub: { type: "string" },
+  // keys
+  alg: { type: "string" },
+  kid: { type: "string" },
+  set: { type: "boolean" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+/** Which options each command accepts; anything else is refused rather than silently ignored. */
+const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run: (v: Values) => Promise<void> }> = {
+  "client add": {
+    options: [
+      "client-id",
+      "name",
+      "auth-method",
+      "secret",
+      "generate-secret",
+      "auth-signing-alg",
+      "jwks-file",
+      "jwks-uri",
+      "grant-types",
+      "redirect-uris",
+      "scope",
+      "delivery-mode",
+      "notification-endpoint",
+      "backchannel-signing-alg",
+      "user-code",
+      "require-par",
+      "ciba-lifetime",
+      "ciba-interval",
+      "replace",
+    ],
+    run: clientAdd,
+  },
+  "client list": { options: [], run: clientList },
+  "client remove": { options: ["client-id"], run: clientRemove },
+  "user add": {
+    options: [
+      "username",
+      "password",
+      "email",
+      "email-verified",
+      "phone",
+      "phone-verified",
+      "name",
+      "given-name",
+      "family-name",
+      "sub",
+    ],
+    run: userAdd,
+  },
+  "user list": { options: [], run: userList },
+  "user remove": { options: ["username"], run: userRemove },
+  "keys generate": { options: ["alg", "kid", "set"], run: keysGenerate },
+  "keys data-key": { options: [], run: keysDataKey },
+};
+
+const DATABASE_OPTIONS = ["local", "remote"] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function target(values: Values): D1Target {
+  if (values.local && values.remote) throw new UsageError("choose one of --local and --remote");
+  return values.remote ? "remote" : "local";
+}
+
+function where(t: D1Target): string {
+  return t === "remote" ? "the remote (deployed) database" : "the local database";
+}
+
+function required(values: Values, name: "client-id" | "username" | "password"): string {
+  const value = values[name];
+  if (value === undefined || value === "") throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function oneOf<T extends string>(values: readonly T[], text: string, option: string): T {
+  if (!(values as readonly string[]).includes(text)) {
+    throw new UsageError(`--${option} must be one of ${values.join(", ")}, got "${text}"`);
+  }
+  return text as T;
+}
+
+function integer(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--${option} must be a whole number of seconds, got "${text}"`);
+  return Number(text);
+}
+
+function randomSecret(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+}
+
+function readJwks(file: string): { keys: PublicJwk[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    throw new UsageError(`--jwks-file ${file}: ${reason}`);
+  }
+  if (parsed && typeof parsed === "object" && "keys" in parsed) return parsed as { keys: PublicJwk[] };
+  if (parsed && typeof parsed === "object" && "kty" in parsed) return { keys: [parsed as PublicJwk] };
+  throw new UsageError(`--jwks-file ${file}: expected a JWK or a JWK set {"keys": [...]}`);
+}
+
+/** DATA_ENCRYPTION_KEY for client_secret_jwt: .dev.vars locally, the environment for --remote. */
+function dataEncryptionKey(t: D1Target): string {
+  if (t === "local") {
+    const key = readDevVars().DATA_ENCRYPTION_KEY;
+    if (!key) throw new UsageError("DATA_ENCRYPTION_KEY is not in .dev.vars: run `npm start` once to create it");
+    return key;
+  }
+  const key = process.env.DATA_ENCRYPTION_KEY;
+  if (!key) {
+    throw new UsageError(
+      "client_secret_jwt secrets are stored encrypted: set DATA_ENCRYPTION_KEY in the environment to the " +
+        "deployed Worker's DATA_ENCRYPTION_KEY secret",
+    );
+  }
+  return key;
+}
+
+async function supportedScopes(t: D1Target): Promise<string[]> {
+  const tomlVars = await wranglerTomlVars();
+  return t === "local" ? scopesSupported(readDevVars(), tomlVars) : scopesSupported(process.env, tomlVars);
+}
+
+/** D1's UNIQUE errors name the column; turn them into a sentence. */
+function conflict(error: unknown, noun: string, hint = ""): never {
+  if (error instanceof D1Error) {
+    const column = /UNIQUE constraint failed: \w+\.(\w+)/.exec(error.message)?.[1];
+    if (column) throw new OperationError(`${noun} with this ${column.replaceAll("_", " ")} already exists${hint}`);
+  }
+  throw error;
+}
+
+function table(rows: string[][], header: string[]): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function text(value: unknown): string {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+async function clientAdd(values: Values): Promise<void> {
+  const t = target(values);
+  const clientId = required(values, "client-id");
+  const method = oneOf(AUTH_METHODS, values["auth-method"] ?? "client_secret_basic", "auth-method") as AuthMethod;
+  if (values.secret !== undefined && values["generate-secret"]) {
+    throw new UsageError("use either --secret or --generate-secret");
+  }
+  if (!usesSecret(method) && values["generate-secret"]) {
+    throw new UsageError(`${method} clients have no secret; register keys with --jwks-file or --jwks-uri`);
+  }
+  const generated = usesSecret(method) && values.secret === undefined ? randomSecret() : undefined;
+  const deliveryMode = values["delivery-mode"];
+  const reg: ClientRegistration = {
+    client_id: clientId,
+    client_name: values.name ?? clientId,
+    token_endpoint_auth_method: method,
+    token_endpoint_auth_signing_alg: values["auth-signing-alg"],
+    client_secret: values.secret ?? generated,
+    grant_types: values["grant-types"] === undefined ? ["client_credentials"] : list(values["grant-types"]),
+    redirect_uris: list(values["redirect-uris"]),
+    scope: (values.scope ?? "openid").split(/\s+/).filter(Boolean).join(" "),
+    jwks: values["jwks-file"] === undefined ? undefined : readJwks(values["jwks-file"]),
+    jwks_uri: values["jwks-uri"],
+    backchannel_token_delivery_mode:
+      deliveryMode === undefined ? undefined : (oneOf(DELIVERY_MODES, deliveryMode, "delivery-mode") as DeliveryMode),
+    backchannel_client_notification_endpoint: values["notification-endpoint"],
+    backchannel_authentication_request_signing_alg: values["backchannel-signing-alg"],
+    backchannel_user_code_parameter: values["user-code"] ?? false,
+    require_pushed_authorization_requests: values["require-par"] ?? false,
+    ciba_request_lifetime: integer(values["ciba-lifetime"], "ciba-lifetime"),
+    ciba_polling_interval: integer(values["ciba-interval"], "ciba-interval"),
+  };
+  validateClientRegistration(reg, await supportedScopes(t));
+  const key = method === "client_secret_jwt" ? dataEncryptionKey(t) : undefined;
+  const row = await clientRow(reg, key);
+  const sql = insertStatement("clients", row, { columns: CLIENT_COLUMNS, orReplace: values.replace ?? false });
+  await d1Command(t, sql).catch((error: unknown) => conflict(error, "a client", " (--replace overwrites it)"));
+  console.log(`Client ${clientId} ${values.replace ? "saved" : "added"} in ${where(t)}.`);
+  if (generated) {
+    console.log(`client_secret: ${generated}`);
+    console.log("This is the only time the secret is shown: D1 stores its hash. Keep it somewhere safe.");
+  }
+}
+
+async function clientList(values: Values): Promise<void> {
+  const t = target(values);
+  const [rows = []] = await d1Command(
+    t,
+    "SELECT client_id, client_name, token_endpoint_auth_method, grant_types, backchannel_token_delivery_mode FROM clients ORDER BY client_id;",
+  );
+  if (rows.length === 0) {
+    console.log(`No clients in ${where(t)}.`);
+    return;
+  }
+  const grants = (json: unknown) => {
+    try {
+      return (JSON.parse(text(json)) as string[]).join(",");
+    } catch {
+      return text(json);
+    }
+  };
+  console.log(
+    table(
+      rows.map((r) => [
+        text(r.client_id),
+        text(r.client_name),
+        text(r.token_endpoint_auth_method),
+        grants(r.grant_types),
+        text(r.backchannel_token_delivery_mode),
+      ]),
+      ["CLIENT ID", "NAME", "AUTH METHOD", "GRANT TYPES", "DELIVERY MODE"],
+    ),
+  );
+}
+
+async function clientRemove(values: Values): Promise<void> {
+  const t = target(values);
+  const clientId = required(values, "client-id");
+  const [deleted = []] = await d1Command(t, deleteStatement("clients", "client_id", clientId));
+  if (deleted.length === 0) throw new OperationError(`no client ${JSON.stringify(clientId)} in ${where(t)}`);
+  console.log(`Client ${clientId} removed from ${where(t)}.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+async function userAdd(values: Values): Promise<void> {
+  const t = target(values);
+  const username = required(values, "username");
+  const password = required(values, "password");
+  const { email, phone, sub } = values;
+  if (email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(email))
+    throw new UsageError(`--email ${email} is not an e-mail address`);
+  if (phone !== undefined && !/^\+[1-9]\d{1,14}$/.test(phone)) {
+    throw new UsageError(`--phone ${phone} must be in E.164 form, e.g. +15550100001`);
+  }
+  if (sub !== undefined && !/^[\x21-\x7e]{1,255}$/.test(sub)) {
+    throw new UsageError("--sub must be 1–255 printable ASCII characters without spaces");
+  }
+  if (values["email-verified"] && email === undefined) throw new UsageError("--email-verified needs --email");
+  if (values["phone-verified"] && phone === undefined) throw new UsageError("--phone-verified needs --phone");
+  let row: Awaited<ReturnType<typeof userRow>>;
+  try {
+    row = await userRow({
+      sub,
+      username,
+      password,
+      email,
+      email_verified: values["email-verified"] ?? false,
+      phone_number: phone,
+      phone_number_verified: values["phone-verified"] ?? false,
+      name: values.name,
+      given_name: values["given-name"],
+      family_name: values["family-name"],
+    });
+  } catch (error) {
+    // userRow only throws for an invalid username or password.
+    throw new UsageError((error as Error).message);
+  }
+  await d1Command(t, insertStatement("users", row)).catch((error: unknown) => conflict(error, "a user"));
+  console.log(`User ${username} added in ${where(t)} (sub ${row.sub}).`);
+}
+
+async function userList(values: Values): Promise<void> {
+  const t = target(values);
+  const [rows = []] = await d1Command(
+    t,
+    "SELECT sub, username, email, email_verified, phone_number, phone_number_verified, name FROM users ORDER BY username;",
+  );
+  if (rows.length === 0) {
+    console.log(`No users in ${where(t)}.`);
+    return;
+  }
+  const verified = (value: unknown, flag: unknown) => (value ? `${text(value)}${flag === 1 ? " ✓" : ""}` : "");
+  console.log(
+    table(
+      rows.map((r) => [
+        text(r.username),
+        text(r.sub),
+        verified(r.email, r.email_verified),
+        verified(r.phone_number, r.phone_number_verified),
+        text(r.name),
+      ]),
+      ["USERNAME", "SUB", "EMAIL", "PHONE", "NAME"],
+    ),
+  );
+  console.log("(✓ verified)");
+}
+
+async function userRemove(values: Values): Promise<void> {
+  const t = target(values);
+  const username = required(values, "username");
+  const [deleted = []] = await d1Command(t, deleteStatement("users", "username", username));
+  if (deleted.length === 0) throw new OperationError(`no user ${JSON.stringify(username)} in ${where(t)}`);
+  console.log(`User ${username} removed from ${where(t)}.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+async function keysGenerate(values: Values): Promise<void> {
+  const alg = oneOf(SIGNING_ALGS, values.alg ?? "ES256", "alg");
+  const kid = values.kid ?? `${new Date().toISOString().slice(0, 10)}-${crypto.randomUUID().slice(0, 8)}`;
+  if (!/^[\x21-\x7e]{1,128}$/.test(kid)) throw new UsageError("--kid must be 1–128 printable ASCII characters");
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid, alg, use: "sig" };
+  console.log(JSON.stringify(values.set ? { keys: [jwk] } : jwk));
+}
+
+async function keysDataKey(): Promise<void> {
+  console.log(randomSecret());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(argv: string[]): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (error) {
+    // node:util's messages are long ("…To specify a positional argument starting with a '-'…").
+    const message = (error as Error).message;
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    throw new UsageError(unknown ? `unknown option ${unknown}` : message);
+  }
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(USAGE);
+    return positionals.length === 0 && !values.help ? 2 : 0;
+  }
+  const name = positionals.slice(0, 2).join(" ");
+  const command = COMMANDS[name];
+  if (!command || positionals.length > 2) throw new UsageError(`unknown command "${positionals.join(" ")}"`);
+  const allowed = new Set<string>(["help", ...command.options, ...(name.startsWith("keys") ? [] : DATABASE_OPTIONS)]);
+  const stray = Object.keys(values).filter((option) => !allowed.has(option));
+  if (stray.length > 0) throw new UsageError(`${name} does not take ${stray.map((o) => `--${o}`).join(", ")}`);
+  if (!name.startsWith("keys")) {
+    try {
+      assertSupportedNode();
+    } catch (error) {
+      throw new OperationError((error as Error).message);
+    }
+  }
+  await command.run(values);
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || error instanceof RegistrationError || error instanceof ConfigurationError) {
+    console.error(`error: ${error.message}`);
+    if (error instanceof UsageError && /^unknown |argument/.test(error.message)) {
+      console.error("Run `npm run admin -- --help` for the commands.");
+    }
+    return 2;
+  }
+  if (error instanceof OperationError || error instanceof D1Error) {
+    console.error(`error: ${error.message}`);
+    return 1;
+  }
+  if (error instanceof WranglerError) {
+    console.error(`error: ${error.message}\n${error.output}`);
+    return 1;
+  }
+  console.error(error);
+  return 1;
+});
