@@ -149,6 +149,13 @@ export const SETTINGS = {
     description: "Space-separated scopes this provider knows; a client may only be given these.",
     parse: spaceSeparated,
   }),
+  sessionTtl: definition({
+    variable: "SESSION_TTL",
+    default: "28800",
+    description:
+      "How long a browser sign-in lasts, in seconds (8 hours by default). The session is kept server-side, so sign-out and expiry end it at once.",
+    parse: integer(300, 2_592_000),
+  }),
   cibaRequestLifetime: definition({
     variable: "CIBA_REQUEST_LIFETIME",
     default: "300",
@@ -243,6 +250,7 @@ export function endpoints(settings: Settings) {
     token: `${base}/token`,
     backchannelAuthentication: `${base}/bc-authorize`,
     cibaRequests: `${base}/ciba/requests`,
+    signIn: `${base}/signin`,
     userinfo: `${base}/userinfo`,
   } as const;
 }

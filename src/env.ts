@@ -12,6 +12,9 @@ export interface Bindings {
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
   BACKCHANNEL_REQUESTS: DurableObjectNamespace<BackchannelRequestObject>;
   REFRESH_TOKENS: DurableObjectNamespace<RefreshTokenFamily>;
+  /** Sign-in attempts per username, and per client address (Workers rate limiting). */
+  SIGNIN_BY_USERNAME: RateLimit;
+  SIGNIN_BY_ADDRESS: RateLimit;
 
   // Plain settings (wrangler vars); all optional except ISSUER.
   ISSUER: string;
@@ -22,6 +25,7 @@ export interface Bindings {
   MAX_REQUEST_BODY_BYTES?: string;
   JWKS_URI_CACHE_SECONDS?: string;
   SCOPES_SUPPORTED?: string;
+  SESSION_TTL?: string;
   CIBA_REQUEST_LIFETIME?: string;
   CIBA_POLLING_INTERVAL?: string;
   CIBA_EXPIRED_GRACE?: string;

@@ -4,16 +4,32 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ENDPOINTS, GRANT_TYPE_VALUES, PARAMETER_NAMES } from "./helpers/endpoints";
-import { registerClient } from "./helpers/fixtures";
+import { ENDPOINTS, GRANT_TYPE_VALUES, PAGES, PARAMETER_NAMES } from "./helpers/endpoints";
+import { registerClient, registerUser } from "./helpers/fixtures";
 import { call } from "./helpers/http";
 
-await registerClient({ client_id: "fuzz-client", client_secret: "fuzz-secret-0123456789" });
+await registerClient({
+  client_id: "fuzz-client",
+  client_secret: "fuzz-secret-0123456789",
+  grant_types: ["client_credentials", "refresh_token", "urn:openid:params:grant-type:ciba"],
+  backchannel_token_delivery_mode: "poll",
+});
+await registerUser({ username: "fuzz-user", password: "fuzz-password" });
 
 const text = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: "grapheme", maxLength: 40 }),
-  fc.constantFrom(...GRANT_TYPE_VALUES, "fuzz-client", "openid", "%", "%zz", "\u0000", "a".repeat(3000)),
+  fc.constantFrom(
+    ...GRANT_TYPE_VALUES,
+    "fuzz-client",
+    "fuzz-user",
+    "openid",
+    "openid profile",
+    "%",
+    "%zz",
+    "\u0000",
+    "a".repeat(3000),
+  ),
 );
 
 const formBody = fc
@@ -81,6 +97,30 @@ describe("hostile input at every endpoint", () => {
         }
       }),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe("hostile input at every page", () => {
+  it("never yields a 5xx", async () => {
+    const pageRequest = request.map((r) => ({ ...r, path: r.path.replace(/^[^?]*/, "") }));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...PAGES), pageRequest, async (page, r) => {
+        const headers: Record<string, string> = { "cf-connecting-ip": `192.0.2.${Math.floor(Math.random() * 250)}` };
+        if (r.contentType) headers["content-type"] = r.contentType;
+        if (r.authorization !== undefined && sendable(r.authorization))
+          headers.cookie = `edge-op-session=${encodeURIComponent(r.authorization)}`;
+        const withBody = r.method !== "GET";
+        const response = await call(`${page}${r.path}`, {
+          method: r.method,
+          headers,
+          body: withBody ? r.body : undefined,
+          redirect: "manual",
+        });
+        expect(response.status, `${r.method} ${page}`).toBeLessThan(500);
+        await response.body?.cancel();
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -2,7 +2,18 @@
  * Every endpoint of the provider, for the property-based test that throws hostile input at all
  * of them. Each issue that adds an endpoint adds it here.
  */
-export const ENDPOINTS = ["/.well-known/openid-configuration", "/jwks", "/token", "/userinfo"] as const;
+export const ENDPOINTS = [
+  "/.well-known/openid-configuration",
+  "/jwks",
+  "/token",
+  "/userinfo",
+  "/bc-authorize",
+  "/api/ciba/requests",
+  "/api/ciba/requests/0123/approve",
+] as const;
+
+/** Server-rendered pages: their errors are HTML pages, but never a 5xx. */
+export const PAGES = ["/signin", "/signout", "/ciba", "/ciba/requests/abc", "/assets/app.css"] as const;
 
 /** Parameter names the endpoints read, so random forms hit real code paths. */
 export const PARAMETER_NAMES = [
@@ -33,6 +44,11 @@ export const PARAMETER_NAMES = [
   "code_verifier",
   "acr_values",
   "resource",
+  "csrf",
+  "username",
+  "password",
+  "action",
+  "return_to",
 ] as const;
 
 export const GRANT_TYPE_VALUES = [

@@ -1,0 +1,148 @@
+/**
+ * A JSON API over BackchannelAuthenticationInteractionService, for an authenticator app on
+ * the user's phone (docs/authenticator-api.md):
+ *   GET  /api/ciba/requests               pending requests of the user
+ *   GET  /api/ciba/requests/{id}          one of them
+ *   POST /api/ciba/requests/{id}/approve  {"scopes": [...], "description"?: "..."}
+ *   POST /api/ciba/requests/{id}/deny
+ * The caller is the user: a Bearer access token issued by this provider (with `openid`), or
+ * the browser session cookie. With the cookie, POSTs must be `application/json`, which a
+ * cross-site form cannot send, so a third-party page cannot approve on the user's behalf.
+ */
+import type { Context, Hono } from "hono";
+import { BackchannelAuthenticationInteractionService, type CurrentUser } from "../ciba/interaction-service";
+import type { BackchannelUserLoginRequest } from "../ciba/notifications";
+import { loadSettings } from "../config";
+import type { AppEnv } from "../http/app-env";
+import { NO_STORE } from "../http/boundary";
+import { InsufficientScope, InvalidRequest, InvalidToken, OAuthError } from "../http/errors";
+import { readBodyText } from "../http/form";
+import { route } from "../http/route";
+import { verifyAccessToken } from "../tokens/jwt";
+import { loadKeys } from "../tokens/keys";
+import { currentSession } from "../ui/browser-session";
+import { UserStore } from "../users/store";
+
+export function mountAuthenticatorApi(app: Hono<AppEnv>): void {
+  route(app, "/api/ciba/requests", { GET: listRequests });
+  route(app, "/api/ciba/requests/:internalId", { GET: getRequest });
+  route(app, "/api/ciba/requests/:internalId/approve", { POST: (c) => answer(c, "approve") });
+  route(app, "/api/ciba/requests/:internalId/deny", { POST: (c) => answer(c, "deny") });
+}
+
+interface Caller {
+  user: CurrentUser;
+  viaCookie: boolean;
+}
+
+async function caller(c: Context<AppEnv>): Promise<Caller> {
+  const authorization = c.req.header("authorization");
+  if (authorization !== undefined) {
+    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization.trim());
+    if (!match?.[1]) throw new InvalidToken("the Authorization header must be Bearer <access token>");
+    const keys = await loadKeys(c.env.SIGNING_KEYS);
+    const token = await verifyAccessToken(keys, match[1], loadSettings(c.env).issuer);
+    if (!token) throw new InvalidToken("the access token is invalid or expired");
+    if (!token.scope.includes("openid")) throw new InsufficientScope("the openid scope is required");
+    if (!(await new UserStore(c.env.DB).findBySubject(token.sub))) throw new InvalidToken("the token has no user");
+    const sid = typeof token.payload.sid === "string" ? token.payload.sid : undefined;
+    const authTime = typeof token.payload.auth_time === "number" ? token.payload.auth_time : undefined;
+    return { user: { subject: token.sub, sessionId: sid, authTime }, viaCookie: false };
+  }
+  const session = await currentSession(c);
+  if (!session) throw new InvalidToken("sign in, or send a Bearer access token");
+  return {
+    user: { subject: session.subject, sessionId: session.sid, authTime: session.authTime, amr: session.amr },
+    viaCookie: true,
+  };
+}
+
+function present(request: BackchannelUserLoginRequest) {
+  return {
+    id: request.internalId,
+    client_id: request.clientId,
+    client_name: request.clientName,
+    binding_message: request.bindingMessage ?? null,
+    scopes: request.requestedScopes,
+    acr_values: request.authenticationContextReferenceClasses,
+    expires_at: request.expiresAt,
+    approval_url: request.approvalUrl,
+  };
+}
+
+async function listRequests(c: Context<AppEnv>) {
+  const { user } = await caller(c);
+  const requests = await new BackchannelAuthenticationInteractionService(c.env).getPendingLoginRequestsForCurrentUser(
+    user,
+  );
+  return c.json({ requests: requests.map(present) }, 200, { ...NO_STORE });
+}
+
+async function getRequest(c: Context<AppEnv>) {
+  const { user } = await caller(c);
+  const request = await new BackchannelAuthenticationInteractionService(c.env).getLoginRequestByInternalId(
+    c.req.param("internalId") ?? "",
+  );
+  if (!request || request.subject !== user.subject) throw notFound();
+  return c.json(present(request), 200, { ...NO_STORE });
+}
+
+function notFound(): OAuthError {
+  return new OAuthError("not_found", "no such request for this user", 404);
+}
+
+const OUTCOME_ERRORS = {
+  not_found: () => notFound(),
+  wrong_user: () => notFound(),
+  expired: () => new OAuthError("expired", "the request has expired", 410),
+  already_completed: () => new OAuthError("already_completed", "the request was already answered", 409),
+  scope_not_requested: () => new InvalidRequest("scopes must be among the requested ones"),
+} as const;
+
+async function answer(c: Context<AppEnv>, action: "approve" | "deny") {
+  const who = await caller(c);
+  const body = await jsonBody(c, who.viaCookie);
+  const requested = body.scopes;
+  if (requested !== undefined && (!Array.isArray(requested) || requested.some((s) => typeof s !== "string"))) {
+    throw new InvalidRequest("scopes must be an array of strings");
+  }
+  const description = body.description;
+  if (description !== undefined && (typeof description !== "string" || description.length > 200)) {
+    throw new InvalidRequest("description must be a string of at most 200 characters");
+  }
+  const outcome = await new BackchannelAuthenticationInteractionService(c.env).completeLoginRequest(
+    {
+      internalId: c.req.param("internalId") ?? "",
+      scopesValuesConsented: action === "approve" ? ["openid", ...((requested as string[] | undefined) ?? [])] : [],
+      description,
+    },
+    who.user,
+  );
+  if (!outcome.ok) throw OUTCOME_ERRORS[outcome.reason]();
+  return c.json(
+    { id: outcome.request.internalId, status: outcome.request.status, scopes: outcome.request.authorizedScopes ?? [] },
+    200,
+    { ...NO_STORE },
+  );
+}
+
+/** A JSON object body. With cookie authentication it must be declared application/json (CSRF). */
+async function jsonBody(c: Context<AppEnv>, cookieAuthenticated: boolean): Promise<Record<string, unknown>> {
+  const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+  // Bearer callers may send an empty body without a content type; anything sent must be JSON.
+  if (type !== "application/json" && (cookieAuthenticated || type !== undefined)) {
+    throw new InvalidRequest("the body must be application/json");
+  }
+  const text = await readBodyText(c.req.raw, loadSettings(c.env).maxRequestBodyBytes);
+  if (text.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InvalidRequest("the body is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidRequest("the body must be a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}

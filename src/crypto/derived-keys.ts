@@ -1,0 +1,32 @@
+/**
+ * Keys derived from DATA_ENCRYPTION_KEY with HKDF-SHA256, one per purpose (cookie signing,
+ * CSRF), so one secret serves several uses without any two sharing a key.
+ */
+import { ConfigurationError } from "../config";
+import { base64url, fromBase64url, utf8 } from "./encoding";
+
+const cache = new Map<string, Promise<string>>();
+
+/** A 256-bit key for `purpose`, base64url (the form Hono's signed cookies take). */
+export function derivedSecret(secret: string | undefined, purpose: string): Promise<string> {
+  if (!secret) throw new ConfigurationError("DATA_ENCRYPTION_KEY is not set");
+  const cacheKey = `${purpose}\u0000${secret}`;
+  let derived = cache.get(cacheKey);
+  if (!derived) {
+    derived = derive(secret, purpose);
+    cache.set(cacheKey, derived);
+  }
+  return derived;
+}
+
+async function derive(secret: string, purpose: string): Promise<string> {
+  const raw = fromBase64url(secret);
+  if (!raw) throw new ConfigurationError("DATA_ENCRYPTION_KEY must be base64url");
+  const key = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: utf8.encode(`edge-op ${purpose}`) },
+    key,
+    256,
+  );
+  return base64url(new Uint8Array(bits));
+}

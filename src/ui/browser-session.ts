@@ -1,0 +1,56 @@
+/**
+ * The browser side of sessions: a signed, HttpOnly, SameSite=Lax cookie holding the session
+ * id. Over https it is `__Host-edge-op-session` (Secure, Path=/, no Domain); over plain http
+ * (local development only) the prefix cannot be used and the cookie is `edge-op-session`.
+ */
+import type { Context } from "hono";
+import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
+import { loadSettings } from "../config";
+import { derivedSecret } from "../crypto/derived-keys";
+import type { AppEnv } from "../http/app-env";
+import { type Session, SessionStore } from "../sessions/session-store";
+
+const NAME = "edge-op-session";
+
+function cookieOptions(c: Context<AppEnv>) {
+  const secure = loadSettings(c.env).issuer.startsWith("https:");
+  return {
+    secure,
+    prefix: secure ? ("host" as const) : undefined,
+    httpOnly: true,
+    sameSite: "Lax" as const,
+    path: "/",
+  };
+}
+
+async function cookieSecret(c: Context<AppEnv>): Promise<string> {
+  return derivedSecret(c.env.DATA_ENCRYPTION_KEY, "session cookie");
+}
+
+async function sessionIdFromCookie(c: Context<AppEnv>): Promise<string | undefined> {
+  const options = cookieOptions(c);
+  const value = await getSignedCookie(c, await cookieSecret(c), NAME, options.prefix);
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The signed-in user's live session, if any. */
+export async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> {
+  const id = await sessionIdFromCookie(c);
+  return id ? new SessionStore(c.env.DB).find(id) : undefined;
+}
+
+export async function startSession(c: Context<AppEnv>, subject: string): Promise<Session> {
+  const settings = loadSettings(c.env);
+  const store = new SessionStore(c.env.DB);
+  await store.deleteExpired();
+  const { id, session } = await store.create(subject, settings.sessionTtl);
+  await setSignedCookie(c, NAME, id, await cookieSecret(c), { ...cookieOptions(c), maxAge: settings.sessionTtl });
+  return session;
+}
+
+export async function endSession(c: Context<AppEnv>): Promise<void> {
+  const id = await sessionIdFromCookie(c);
+  if (id) await new SessionStore(c.env.DB).delete(id);
+  const options = cookieOptions(c);
+  deleteCookie(c, NAME, { path: "/", secure: options.secure, prefix: options.prefix });
+}

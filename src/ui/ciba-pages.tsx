@@ -1,0 +1,88 @@
+/** The authentication device's pages: the pending list and one request with Approve / Deny. */
+import type { BackchannelUserLoginRequest } from "../ciba/notifications";
+import { Layout } from "./layout";
+import { describeScope, isOptionalScope } from "./scopes";
+
+export function timeLeft(expiresAt: number, now = Math.floor(Date.now() / 1000)): string {
+  const seconds = Math.max(0, expiresAt - now);
+  if (seconds < 60) return `${seconds} s left`;
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s left`;
+}
+
+function BindingMessage({ message }: { message?: string }) {
+  if (!message) return <p class="muted">The requesting device sent no code to compare.</p>;
+  return (
+    <>
+      <p class="muted">Check that the other device shows exactly:</p>
+      <p class="binding" data-testid="binding-message">
+        {message}
+      </p>
+    </>
+  );
+}
+
+export function PendingListPage(props: { requests: BackchannelUserLoginRequest[]; signedInAs: string; csrf: string }) {
+  return (
+    <Layout title="Requests waiting for you" signedInAs={props.signedInAs} csrf={props.csrf}>
+      <h1>Requests waiting for you</h1>
+      {props.requests.length === 0 ? (
+        <p role="status">Nothing is waiting for your approval.</p>
+      ) : (
+        props.requests.map((r) => (
+          <a class="card" href={`/ciba/requests/${r.internalId}`}>
+            <strong>{r.clientName}</strong>
+            <BindingMessage message={r.bindingMessage} />
+            <span class="muted">
+              Wants: {r.requestedScopes.map(describeScope).join("; ")} · {timeLeft(r.expiresAt)}
+            </span>
+          </a>
+        ))
+      )}
+    </Layout>
+  );
+}
+
+export function RequestPage(props: { request: BackchannelUserLoginRequest; signedInAs: string; csrf: string }) {
+  const { request } = props;
+  return (
+    <Layout title={`${request.clientName} asks you to sign in`} signedInAs={props.signedInAs} csrf={props.csrf}>
+      <h1>{request.clientName} asks you to sign in</h1>
+      <BindingMessage message={request.bindingMessage} />
+      <p class="muted">{timeLeft(request.expiresAt)}</p>
+      <form method="post" action={`/ciba/requests/${request.internalId}`}>
+        <input type="hidden" name="csrf" value={props.csrf} />
+        <fieldset>
+          <legend>It will be able to:</legend>
+          <ul class="scopes">
+            {request.requestedScopes.map((scope) => (
+              <li>
+                <label for={`scope-${scope}`}>
+                  <input
+                    id={`scope-${scope}`}
+                    type="checkbox"
+                    name={isOptionalScope(scope) ? "scope" : undefined}
+                    value={scope}
+                    checked
+                    disabled={!isOptionalScope(scope)}
+                  />
+                  <span>{describeScope(scope)}</span>
+                </label>
+              </li>
+            ))}
+          </ul>
+          <p class="muted">Confirming it is you is always part of an approval.</p>
+        </fieldset>
+        <label for="description">Note for your records (optional)</label>
+        <input id="description" name="description" type="text" maxlength={200} />
+        <div class="actions">
+          <button type="submit" name="action" value="approve" class="primary">
+            Approve
+          </button>
+          <button type="submit" name="action" value="deny" class="danger">
+            Deny
+          </button>
+        </div>
+      </form>
+    </Layout>
+  );
+}

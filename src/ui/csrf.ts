@@ -1,0 +1,45 @@
+/**
+ * CSRF protection for every form: a signed double-submit cookie. A page that renders a form
+ * puts the cookie's value in a hidden `csrf` field; a POST must carry both, equal, and, when
+ * the browser sends an Origin header, come from this provider's own origin. A cross-site page
+ * can make the browser send the cookie, but cannot read it to fill in the field.
+ */
+import type { Context } from "hono";
+import { getSignedCookie, setSignedCookie } from "hono/cookie";
+import { loadSettings } from "../config";
+import { derivedSecret } from "../crypto/derived-keys";
+import { randomHandle, timingSafeEqual } from "../crypto/hash";
+import type { AppEnv } from "../http/app-env";
+
+const NAME = "edge-op-csrf";
+
+function secure(c: Context<AppEnv>): boolean {
+  return loadSettings(c.env).issuer.startsWith("https:");
+}
+
+/** The token to embed in a form, creating the cookie on first use. */
+export async function csrfToken(c: Context<AppEnv>): Promise<string> {
+  const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "csrf cookie");
+  const prefix = secure(c) ? ("host" as const) : undefined;
+  const existing = await getSignedCookie(c, secret, NAME, prefix);
+  if (typeof existing === "string") return existing;
+  const token = randomHandle(32);
+  await setSignedCookie(c, NAME, token, secret, {
+    httpOnly: true,
+    sameSite: "Lax",
+    path: "/",
+    secure: secure(c),
+    prefix,
+  });
+  return token;
+}
+
+/** True when the submitted form carries the cookie's token and comes from our origin. */
+export async function validCsrf(c: Context<AppEnv>, submitted: string | undefined): Promise<boolean> {
+  const origin = c.req.header("origin");
+  if (origin !== undefined && origin !== new URL(loadSettings(c.env).issuer).origin) return false;
+  if (!submitted) return false;
+  const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "csrf cookie");
+  const cookie = await getSignedCookie(c, secret, NAME, secure(c) ? "host" : undefined);
+  return typeof cookie === "string" && (await timingSafeEqual(cookie, submitted));
+}

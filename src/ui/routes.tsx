@@ -1,0 +1,297 @@
+/**
+ * The user's side, as server-rendered pages (no JavaScript): sign-in and sign-out, the list of
+ * pending backchannel requests, and each request's Approve / Deny page. Every page carries
+ * strict security headers; every form is CSRF-protected; bad input gets an HTML page with a
+ * 4xx status, never a 5xx.
+ */
+import type { Context, Handler, Hono, MiddlewareHandler } from "hono";
+import type { JSX } from "hono/jsx/jsx-runtime";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { BackchannelAuthenticationInteractionService } from "../ciba/interaction-service";
+import { expiresAt } from "../ciba/model";
+import { loginRequestView } from "../ciba/notifications";
+import { BackchannelAuthenticationRequestStore } from "../ciba/request-store";
+import { loadSettings } from "../config";
+import { randomHandle } from "../crypto/hash";
+import { hashPassword, verifyPassword } from "../crypto/password";
+import type { AppEnv } from "../http/app-env";
+import { OAuthError } from "../http/errors";
+import { readForm } from "../http/form";
+import { route } from "../http/route";
+import type { Session } from "../sessions/session-store";
+import { UserStore } from "../users/store";
+import { APP_CSS } from "./assets";
+import { currentSession, endSession, startSession } from "./browser-session";
+import { PendingListPage, RequestPage } from "./ciba-pages";
+import { csrfToken, validCsrf } from "./csrf";
+import { MessagePage } from "./layout";
+import { SignInPage } from "./signin-page";
+
+export function mountUserPages(app: Hono<AppEnv>): void {
+  for (const path of ["/signin", "/signout", "/ciba", "/ciba/*", "/assets/*"]) app.use(path, pageSecurityHeaders);
+  route(app, "/assets/app.css", { GET: stylesheet });
+  route(app, "/signin", { GET: page(showSignIn), POST: page(signIn) });
+  route(app, "/signout", { POST: page(signOut) });
+  route(app, "/ciba", { GET: page(listPending) });
+  route(app, "/ciba/requests/:internalId", { GET: page(showRequest), POST: page(answerRequest) });
+}
+
+/** CSP without inline code, no framing, no referrer, no caching of personal pages. */
+export const pageSecurityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  c.header(
+    "Content-Security-Policy",
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  );
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("X-Frame-Options", "DENY");
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("Cross-Origin-Opener-Policy", "same-origin");
+  c.header("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+  if (loadSettings(c.env).issuer.startsWith("https:")) {
+    c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  }
+  if (!c.req.path.startsWith("/assets/")) c.header("Cache-Control", "no-store");
+};
+
+function stylesheet(c: Context<AppEnv>) {
+  return c.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=3600" });
+}
+
+type PageHandler = (c: Context<AppEnv>) => Promise<Response>;
+
+/** Renders a page; protocol errors thrown inside (bad form, too large) become an HTML page. */
+function page(handler: PageHandler): Handler<AppEnv> {
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      return render(
+        c,
+        <MessagePage title="Something is wrong with this request" message={error.description} />,
+        error.status,
+      );
+    }
+  };
+}
+
+async function render(c: Context<AppEnv>, node: JSX.Element, status: ContentfulStatusCode = 200) {
+  return c.html(`<!doctype html>${await node.toString()}`, status);
+}
+
+/** Only a path on this site: no scheme, no `//host`, no backslash tricks. */
+function safeReturnTo(value: string | undefined): string {
+  if (!value || !value.startsWith("/") || value.startsWith("//") || value.includes("\\") || value.length > 512) {
+    return "/ciba";
+  }
+  return value;
+}
+
+function signInRedirect(c: Context<AppEnv>): Response {
+  return c.redirect(`/signin?return_to=${encodeURIComponent(c.req.path)}`, 303);
+}
+
+async function displayName(c: Context<AppEnv>, session: Session): Promise<string> {
+  const user = await new UserStore(c.env.DB).findBySubject(session.subject);
+  return user?.name ?? user?.username ?? "you";
+}
+
+// Sign-in
+
+async function showSignIn(c: Context<AppEnv>) {
+  const returnTo = safeReturnTo(c.req.query("return_to"));
+  if (await currentSession(c)) return c.redirect(returnTo, 303);
+  return render(c, <SignInPage csrf={await csrfToken(c)} returnTo={returnTo} />);
+}
+
+/** Compared against when the username is unknown, so both cases take the same time. */
+let decoyHash: Promise<string> | undefined;
+
+async function signIn(c: Context<AppEnv>) {
+  const form = await readForm(c.req.raw, loadSettings(c.env).maxRequestBodyBytes);
+  const returnTo = safeReturnTo(form.get("return_to"));
+  const username = (form.get("username") ?? "").slice(0, 128);
+  const csrf = await csrfToken(c);
+  if (!(await validCsrf(c, form.get("csrf")))) {
+    return render(
+      c,
+      <SignInPage csrf={csrf} returnTo={returnTo} error="This form had expired. Please try again." />,
+      403,
+    );
+  }
+  if (!(await withinSignInLimits(c, username))) {
+    const error = "Too many sign-in attempts. Wait a minute, then try again.";
+    return render(c, <SignInPage csrf={csrf} returnTo={returnTo} error={error} username={username} />, 429);
+  }
+  const user = username ? await new UserStore(c.env.DB).findByUsername(username) : undefined;
+  decoyHash ??= hashPassword(randomHandle());
+  const passwordOk = await verifyPassword(form.get("password") ?? "", user?.password_hash ?? (await decoyHash));
+  if (!user || !passwordOk) {
+    console.log(JSON.stringify({ event: "signin_failed", known_user: Boolean(user) }));
+    // One message for an unknown user and a wrong password: the page must not reveal which.
+    const error = "The username or password is not right.";
+    return render(c, <SignInPage csrf={csrf} returnTo={returnTo} error={error} username={username} />, 401);
+  }
+  await startSession(c, user.sub);
+  return c.redirect(returnTo, 303);
+}
+
+async function withinSignInLimits(c: Context<AppEnv>, username: string): Promise<boolean> {
+  const address = c.req.header("cf-connecting-ip") ?? "unknown";
+  const [byAddress, byUsername] = await Promise.all([
+    c.env.SIGNIN_BY_ADDRESS.limit({ key: address }),
+    c.env.SIGNIN_BY_USERNAME.limit({ key: username.toLowerCase() }),
+  ]);
+  return byAddress.success && byUsername.success;
+}
+
+async function signOut(c: Context<AppEnv>) {
+  const form = await readForm(c.req.raw, loadSettings(c.env).maxRequestBodyBytes);
+  if (!(await validCsrf(c, form.get("csrf")))) {
+    return render(
+      c,
+      <MessagePage title="Not signed out" message="This form had expired. Go back, reload the page and try again." />,
+      403,
+    );
+  }
+  await endSession(c);
+  return render(
+    c,
+    <MessagePage title="Signed out" message="You are signed out." link={{ href: "/signin", text: "Sign in again" }} />,
+  );
+}
+
+// CIBA requests
+
+async function listPending(c: Context<AppEnv>) {
+  const session = await currentSession(c);
+  if (!session) return signInRedirect(c);
+  const requests = await new BackchannelAuthenticationInteractionService(c.env).getPendingLoginRequestsForCurrentUser({
+    subject: session.subject,
+  });
+  return render(
+    c,
+    <PendingListPage requests={requests} signedInAs={await displayName(c, session)} csrf={await csrfToken(c)} />,
+  );
+}
+
+/** The request if it is this user's and still open; otherwise the page that says why not. */
+async function openRequestFor(c: Context<AppEnv>, session: Session) {
+  const internalId = c.req.param("internalId") ?? "";
+  const request = await new BackchannelAuthenticationRequestStore(c.env).getByInternalId(internalId);
+  const frame = { signedInAs: await displayName(c, session), csrf: await csrfToken(c) };
+  // Another user's request gets the same answer as a missing one: nothing leaks about it.
+  if (!request || request.subject !== session.subject) {
+    const message = "This request does not exist any more, or it is not for this account.";
+    return {
+      page: render(
+        c,
+        <MessagePage
+          title="Request not found"
+          message={message}
+          {...frame}
+          link={{ href: "/ciba", text: "See your requests" }}
+        />,
+        404,
+      ),
+    };
+  }
+  if (request.isComplete) {
+    const message = `You already ${request.status === "denied" ? "denied" : "approved"} this request.`;
+    return {
+      page: render(
+        c,
+        <MessagePage
+          title="Already answered"
+          message={message}
+          {...frame}
+          link={{ href: "/ciba", text: "See your requests" }}
+        />,
+        409,
+      ),
+    };
+  }
+  if (expiresAt(request) <= Math.floor(Date.now() / 1000)) {
+    const message = "This request has expired. Start again on the other device.";
+    return {
+      page: render(
+        c,
+        <MessagePage
+          title="Request expired"
+          message={message}
+          {...frame}
+          link={{ href: "/ciba", text: "See your requests" }}
+        />,
+        410,
+      ),
+    };
+  }
+  return { request, frame };
+}
+
+async function showRequest(c: Context<AppEnv>) {
+  const session = await currentSession(c);
+  if (!session) return signInRedirect(c);
+  const open = await openRequestFor(c, session);
+  if (!open.request) return open.page;
+  const view = loginRequestView(loadSettings(c.env), open.request);
+  return render(c, <RequestPage request={view} {...open.frame} />);
+}
+
+async function answerRequest(c: Context<AppEnv>) {
+  const session = await currentSession(c);
+  if (!session) return signInRedirect(c);
+  const form = await readForm(c.req.raw, loadSettings(c.env).maxRequestBodyBytes, { multiValued: ["scope"] });
+  const frame = { signedInAs: await displayName(c, session), csrf: await csrfToken(c) };
+  if (!(await validCsrf(c, form.get("csrf")))) {
+    return render(
+      c,
+      <MessagePage
+        title="Not sent"
+        message="This form had expired. Go back, reload the page and answer again."
+        {...frame}
+      />,
+      403,
+    );
+  }
+  const action = form.get("action");
+  if (action !== "approve" && action !== "deny") {
+    return render(c, <MessagePage title="Not sent" message="Choose Approve or Deny." {...frame} />, 400);
+  }
+  const open = await openRequestFor(c, session);
+  if (!open.request) return open.page;
+  const outcome = await new BackchannelAuthenticationInteractionService(c.env).completeLoginRequest(
+    {
+      internalId: open.request.internalId,
+      scopesValuesConsented: action === "approve" ? ["openid", ...form.getAll("scope")] : [],
+      description: form.get("description")?.slice(0, 200),
+    },
+    { subject: session.subject, sessionId: session.sid, authTime: session.authTime, amr: session.amr },
+  );
+  if (!outcome.ok) {
+    const message =
+      outcome.reason === "scope_not_requested"
+        ? "You ticked something this request did not ask for."
+        : "This request can no longer be answered.";
+    return render(
+      c,
+      <MessagePage title="Not sent" message={message} {...frame} />,
+      outcome.reason === "scope_not_requested" ? 400 : 409,
+    );
+  }
+  const approved = outcome.request.status === "approved";
+  const title = approved ? "Approved" : "Denied";
+  const message = approved
+    ? `You approved the request from ${open.request.clientName}. You can go back to the other device.`
+    : `You denied the request from ${open.request.clientName}. It gets nothing.`;
+  return render(
+    c,
+    <MessagePage
+      title={title}
+      message={message}
+      {...frame}
+      link={{ href: "/ciba", text: "See your other requests" }}
+    />,
+  );
+}

@@ -1,0 +1,35 @@
+/** The sign-in page: Username, Password, Sign in. Works without JavaScript. */
+import { Layout } from "./layout";
+
+export function SignInPage(props: { csrf: string; returnTo: string; error?: string; username?: string }) {
+  return (
+    <Layout title="Sign in">
+      <h1>Sign in</h1>
+      {props.error ? (
+        <p class="error" role="alert">
+          {props.error}
+        </p>
+      ) : null}
+      <form method="post" action="/signin">
+        <input type="hidden" name="csrf" value={props.csrf} />
+        <input type="hidden" name="return_to" value={props.returnTo} />
+        <label for="username">Username</label>
+        <input
+          id="username"
+          name="username"
+          type="text"
+          autocomplete="username"
+          required
+          value={props.username ?? ""}
+        />
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <div class="actions">
+          <button type="submit" class="primary">
+            Sign in
+          </button>
+        </div>
+      </form>
+    </Layout>
+  );
+}

@@ -1,0 +1,281 @@
+/**
+ * The user's side as pages: sign-in, the pending list, Approve / Deny, sessions, CSRF and the
+ * security headers. A real browser runs the same flow in test/e2e.
+ */
+import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Browser } from "./helpers/browser";
+import { backchannel, CIBA_GRANT, poll, requestFor } from "./helpers/ciba";
+import { registerClient, registerUser } from "./helpers/fixtures";
+
+const SECRET = "atm-secret-0123456789";
+let heidi = "";
+
+beforeAll(async () => {
+  await registerClient({
+    client_id: "atm",
+    client_name: "Cash machine",
+    client_secret: SECRET,
+    grant_types: [CIBA_GRANT],
+    backchannel_token_delivery_mode: "poll",
+    scope: "openid profile email phone",
+  });
+  heidi = await registerUser({ username: "heidi", password: "heidi-password", name: "Heidi Example" });
+  await registerUser({ username: "ivan", password: "ivan-password" });
+});
+
+/** Each test signs in as its own user: sign-in attempts are rate-limited per username. */
+async function newUser(): Promise<{ username: string; sub: string }> {
+  const username = `user-${crypto.randomUUID().slice(0, 8)}`;
+  return { username, sub: await registerUser({ username, password: `${username}-password` }) };
+}
+
+async function startRequest(user = "heidi", scope = "openid profile email phone") {
+  const { body } = await backchannel("atm", SECRET, { scope, login_hint: user, binding_message: "ATM 7 · 4821" });
+  return { authReqId: body.auth_req_id, internalId: (await requestFor(body.auth_req_id)).internalId };
+}
+
+async function signedIn(user = "heidi", password = `${user}-password`): Promise<Browser> {
+  const browser = new Browser();
+  const response = await browser.signIn(user, password);
+  expect(response.status).toBe(303);
+  return browser;
+}
+
+describe("sign-in page", () => {
+  it("has Username and Password fields, a Sign in button, and strict security headers", async () => {
+    const response = await new Browser().get("/signin");
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toMatch(/<label for="username">Username<\/label>/);
+    expect(html).toMatch(/<label for="password">Password<\/label>/);
+    expect(html).toMatch(/<button type="submit" class="primary">Sign in<\/button>/);
+    expect(html).not.toMatch(/<script/);
+    expect(response.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(response.headers.get("x-frame-options")).toBe("DENY");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("signs in and sets an HttpOnly, SameSite=Lax, signed session cookie", async () => {
+    const browser = new Browser();
+    const response = await browser.signIn("heidi", "heidi-password", "/ciba");
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/ciba");
+    const cookie = response.headers.getSetCookie().find((c) => c.startsWith("edge-op-session="));
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    // Signed: the value is "<id>.<signature>"; a tampered value is not a session.
+    const value = browser.cookies.get("edge-op-session") ?? "";
+    browser.cookies.set(
+      "edge-op-session",
+      value.replace(/^./, (ch) => (ch === "A" ? "B" : "A")),
+    );
+    expect((await browser.get("/ciba")).status).toBe(303);
+  });
+
+  it("says the same thing, with the same status, for an unknown user and a wrong password", async () => {
+    const wrongPassword = await new Browser().signIn("heidi", "not-her-password");
+    const unknownUser = await new Browser().signIn("nobody-at-all", "not-her-password");
+    expect(wrongPassword.status).toBe(401);
+    expect(unknownUser.status).toBe(401);
+    const [a, b] = [await wrongPassword.text(), await unknownUser.text()];
+    expect(a).toContain("The username or password is not right.");
+    expect(b).toContain("The username or password is not right.");
+  });
+
+  it("refuses a sign-in without the form's CSRF token", async () => {
+    const browser = new Browser();
+    await browser.get("/signin");
+    const response = await browser.post("/signin", { username: "heidi", password: "heidi-password", csrf: "forged" });
+    expect(response.status).toBe(403);
+    expect(browser.cookies.has("edge-op-session")).toBe(false);
+  });
+
+  it("refuses a sign-in posted from another origin", async () => {
+    const browser = new Browser();
+    const csrf = Browser.csrfOf(await (await browser.get("/signin")).text());
+    const response = await browser.post(
+      "/signin",
+      { csrf, username: "heidi", password: "heidi-password", return_to: "/ciba" },
+      { origin: "https://evil.example" },
+    );
+    expect(response.status).toBe(403);
+  });
+
+  it("limits attempts per username: the sixth within a minute is refused with 429", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await new Browser().signIn("ivan", `wrong-${i}`)).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses[5]).toBe(429);
+  });
+
+  it("limits attempts per client address: the 21st within a minute is refused with 429", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await new Browser("203.0.113.9").signIn(`guess-${i}`, "wrong")).status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(20);
+    expect(statuses[20]).toBe(429);
+  });
+
+  it("only returns to a path on this site", async () => {
+    const { username } = await newUser();
+    for (const evil of ["//evil.example/x", "https://evil.example/", "/\\evil.example"]) {
+      const response = await new Browser().signIn(username, `${username}-password`, evil);
+      expect(response.headers.get("location")).toBe("/ciba");
+    }
+  });
+});
+
+describe("/ciba, the pending list", () => {
+  it("sends a visitor who is not signed in to the sign-in page, and back", async () => {
+    const response = await new Browser().get("/ciba");
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/signin?return_to=%2Fciba");
+  });
+
+  it("shows each pending request: client name, binding message, scopes in plain words, time left", async () => {
+    const { username } = await newUser();
+    const { internalId } = await startRequest(username);
+    const html = await (await (await signedIn(username)).get("/ciba")).text();
+    expect(html).toContain("Cash machine");
+    expect(html).toContain("ATM 7 · 4821");
+    expect(html).toContain("Your e-mail address");
+    expect(html).toMatch(/\d+ min \d+ s left/);
+    expect(html).toContain(`href="/ciba/requests/${internalId}"`);
+  });
+});
+
+describe("/ciba/requests/{id}: approve or deny", () => {
+  it("leads through sign-in when needed (the notification's approval URL)", async () => {
+    const { username } = await newUser();
+    const { internalId } = await startRequest(username);
+    const browser = new Browser();
+    const first = await browser.get(`/ciba/requests/${internalId}`);
+    expect(first.headers.get("location")).toBe(
+      `/signin?return_to=${encodeURIComponent(`/ciba/requests/${internalId}`)}`,
+    );
+    const signIn = await browser.signIn(username, `${username}-password`, `/ciba/requests/${internalId}`);
+    expect(signIn.headers.get("location")).toBe(`/ciba/requests/${internalId}`);
+    expect((await browser.get(`/ciba/requests/${internalId}`)).status).toBe(200);
+  });
+
+  it("shows a ticked checkbox per scope, and approving a subset gives tokens for that subset", async () => {
+    const { authReqId, internalId } = await startRequest();
+    const browser = await signedIn("heidi");
+    const html = await (await browser.get(`/ciba/requests/${internalId}`)).text();
+    for (const scope of ["profile", "email", "phone"]) {
+      expect(html).toMatch(new RegExp(`name="scope" value="${scope}" checked`));
+    }
+    const result = await browser.post(`/ciba/requests/${internalId}`, {
+      csrf: Browser.csrfOf(html),
+      action: "approve",
+      scope: ["email"],
+      description: "withdrawal",
+    });
+    expect(result.status).toBe(200);
+    expect(await result.text()).toContain("You approved the request from Cash machine");
+
+    const tokens = await poll("atm", SECRET, authReqId);
+    expect(tokens.status).toBe(200);
+    expect(tokens.body.scope).toBe("openid email");
+    const session = await env.DB.prepare("SELECT sid FROM sessions WHERE subject = ? ORDER BY created_at DESC")
+      .bind(heidi)
+      .first<{ sid: string }>();
+    const request = await requestFor(authReqId);
+    expect(request.sessionId).toBe(session?.sid);
+    expect(decodeJwt(tokens.body.id_token as string).sid).toBe(session?.sid);
+  });
+
+  it("denies with Deny: the client gets access_denied", async () => {
+    const { username } = await newUser();
+    const { authReqId, internalId } = await startRequest(username);
+    const browser = await signedIn(username);
+    const csrf = Browser.csrfOf(await (await browser.get(`/ciba/requests/${internalId}`)).text());
+    const result = await browser.post(`/ciba/requests/${internalId}`, { csrf, action: "deny" });
+    expect(await result.text()).toContain("You denied the request");
+    expect((await poll("atm", SECRET, authReqId)).body.error).toBe("access_denied");
+  });
+
+  it("refuses an answer without the CSRF token, leaving the request pending", async () => {
+    const { username } = await newUser();
+    const { authReqId, internalId } = await startRequest(username);
+    const browser = await signedIn(username);
+    await browser.get(`/ciba/requests/${internalId}`);
+    const forged = await browser.post(`/ciba/requests/${internalId}`, {
+      csrf: "x",
+      action: "approve",
+      scope: ["email"],
+    });
+    expect(forged.status).toBe(403);
+    expect((await requestFor(authReqId)).status).toBe("pending");
+  });
+
+  it("tells another user the request is not found, and does not let them answer it", async () => {
+    const { username } = await newUser();
+    const other = await newUser();
+    const { authReqId, internalId } = await startRequest(username);
+    const ivan = await signedIn(other.username);
+    const view = await ivan.get(`/ciba/requests/${internalId}`);
+    expect(view.status).toBe(404);
+    expect(await view.text()).toContain("not for this account");
+    const csrf = Browser.csrfOf(await (await ivan.get("/ciba")).text());
+    const answer = await ivan.post(`/ciba/requests/${internalId}`, { csrf, action: "approve" });
+    expect(answer.status).toBe(404);
+    expect((await requestFor(authReqId)).status).toBe("pending");
+  });
+
+  it("shows a clear message for an answered or an unknown request", async () => {
+    const { username } = await newUser();
+    const { internalId } = await startRequest(username);
+    const browser = await signedIn(username);
+    const csrf = Browser.csrfOf(await (await browser.get(`/ciba/requests/${internalId}`)).text());
+    await browser.post(`/ciba/requests/${internalId}`, { csrf, action: "deny" });
+    const again = await browser.get(`/ciba/requests/${internalId}`);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain("You already denied this request.");
+    const unknown = await browser.get(`/ciba/requests/${"0".repeat(64)}`);
+    expect(unknown.status).toBe(404);
+    const garbage = await browser.get("/ciba/requests/%00%ff");
+    expect(garbage.status).toBe(404);
+  });
+});
+
+describe("sessions", () => {
+  it("end with sign-out: the old cookie no longer signs anyone in", async () => {
+    const browser = await signedIn((await newUser()).username);
+    const saved = new Map(browser.cookies);
+    const csrf = Browser.csrfOf(await (await browser.get("/ciba")).text());
+    expect((await browser.post("/signout", { csrf })).status).toBe(200);
+    expect((await browser.get("/ciba")).status).toBe(303);
+    const replay = new Browser();
+    for (const [k, v] of saved) replay.cookies.set(k, v);
+    expect((await replay.get("/ciba")).status).toBe(303);
+  });
+
+  it("refuses sign-out without the CSRF token", async () => {
+    const browser = await signedIn((await newUser()).username);
+    expect((await browser.post("/signout", { csrf: "nope" })).status).toBe(403);
+    expect((await browser.get("/ciba")).status).toBe(200);
+  });
+
+  it("expire server-side: an expired session is not accepted", async () => {
+    const { username, sub } = await newUser();
+    const browser = await signedIn(username);
+    expect((await browser.get("/ciba")).status).toBe(200);
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE subject = ?")
+      .bind(Math.floor(Date.now() / 1000) - 1, sub)
+      .run();
+    expect((await browser.get("/ciba")).status).toBe(303);
+  });
+});
+
+describe("page routes and bad input", () => {
+  it("answer a wrong method with 405 and an oversized form with 413", async () => {
+    expect((await new Browser().send("/ciba", { method: "DELETE" })).status).toBe(405);
+    const browser = new Browser();
+    const big = await browser.post("/signin", { padding: "x".repeat(20_000) });
+    expect(big.status).toBe(413);
+  });
+});
