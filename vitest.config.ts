@@ -24,7 +24,10 @@ export default defineConfig({
             LOGIN_HINT_TOKEN_ISSUERS: JSON.stringify([
               { issuer: "https://hints.example", jwks: { keys: [hintIssuerPublic] } },
             ]),
-            TEST_HINT_ISSUER_PRIVATE_JWK: JSON.stringify({ ...(await exportJWK(hintIssuer.privateKey)), kid: "hint-1" }),
+            TEST_HINT_ISSUER_PRIVATE_JWK: JSON.stringify({
+              ...(await exportJWK(hintIssuer.privateKey)),
+              kid: "hint-1",
+            }),
             TEST_MIGRATIONS: await readD1Migrations("migrations"),
             TEST_HELPER_URL: inject<string>("testHelperUrl"),
           },
