@@ -64,6 +64,8 @@ Users
       --phone P [--phone-verified]        phone number, E.164 (+15550100001)
       --name N --given-name G --family-name F
       --sub S                             subject identifier (default: a random UUID)
+      --ciba-user-code CODE               the user's CIBA user_code (stored hashed), for clients
+                                          registered with --user-code
   user list                               sub, username, e-mail, phone, name
   user remove --username U
 
@@ -127,6 +129,7 @@ const OPTIONS = {
   "given-name": { type: "string" },
   "family-name": { type: "string" },
   sub: { type: "string" },
+  "ciba-user-code": { type: "string" },
   // keys
   alg: { type: "string" },
   kid: { type: "string" },
@@ -175,6 +178,7 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
       "given-name",
       "family-name",
       "sub",
+      "ciba-user-code",
     ],
     run: userAdd,
   },
@@ -403,6 +407,7 @@ async function userAdd(values: Values): Promise<void> {
       name: values.name,
       given_name: values["given-name"],
       family_name: values["family-name"],
+      user_code: values["ciba-user-code"],
     });
   } catch (error) {
     // userRow only throws for an invalid username or password.
