@@ -43,6 +43,12 @@ const issuerUrl: Parse<string> = (raw, variable) => {
   return url.origin;
 };
 
+const boolean: Parse<boolean> = (raw, variable) => {
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new ConfigurationError(`${variable} must be true or false, got "${raw}"`);
+};
+
 const spaceSeparated: Parse<string[]> = (raw) => raw.split(/\s+/).filter(Boolean);
 
 const unicodePattern: Parse<RegExp> = (raw, variable) => {
@@ -149,6 +155,33 @@ export const SETTINGS = {
     description: "Space-separated scopes this provider knows; a client may only be given these.",
     parse: spaceSeparated,
   }),
+  parLifetime: definition({
+    variable: "PAR_LIFETIME",
+    default: "60",
+    description:
+      "Lifetime of a pushed authorization request (`expires_in` of its `request_uri`), in seconds; under 600 as RFC 9126 and FAPI 2.0 advise. A client may register its own `par_request_lifetime`.",
+    parse: integer(10, 599),
+  }),
+  requirePushedAuthorizationRequests: definition({
+    variable: "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
+    default: "false",
+    description:
+      "`true`: every authorization request must come through `/par` (RFC 9126 §5); `false`: only for clients that registered `require_pushed_authorization_requests`.",
+    parse: boolean,
+  }),
+  parAllowUnregisteredRedirectUri: definition({
+    variable: "PAR_ALLOW_UNREGISTERED_REDIRECT_URI",
+    default: "false",
+    description:
+      "`true`: a client that authenticated at `/par` may push a `redirect_uri` it never registered (RFC 9126 §2.4). Off by default: every redirect URI must be registered.",
+    parse: boolean,
+  }),
+  authorizationCodeTtl: definition({
+    variable: "AUTHORIZATION_CODE_TTL",
+    default: "60",
+    description: "Lifetime of an authorization code, in seconds (at most 60).",
+    parse: integer(5, 60),
+  }),
   sessionTtl: definition({
     variable: "SESSION_TTL",
     default: "28800",
@@ -218,6 +251,26 @@ export const SETTINGS = {
       "Attempts to deliver a webhook notice (network error or 5xx) before it is marked failed; retries back off 2, 4, 8, … seconds.",
     parse: integer(1, 10),
   }),
+  cibaClientNotificationMaxAttempts: definition({
+    variable: "CIBA_CLIENT_NOTIFICATION_MAX_ATTEMPTS",
+    default: "5",
+    description:
+      "Attempts to deliver a ping or push to a client's `backchannel_client_notification_endpoint` (network error, timeout, 408, 429 or 5xx) before the delivery is marked failed; retries back off 2, 4, 8, … seconds. A 3xx (never followed), 401 or 403 ends the delivery at once.",
+    parse: integer(1, 10),
+  }),
+  cibaClientNotificationTimeout: definition({
+    variable: "CIBA_CLIENT_NOTIFICATION_TIMEOUT",
+    default: "5",
+    description: "How long one ping or push attempt may take before it is abandoned (and retried), in seconds.",
+    parse: integer(1, 30),
+  }),
+  allowHttpNotificationEndpoints: definition({
+    variable: "ALLOW_HTTP_NOTIFICATION_ENDPOINTS",
+    default: "false",
+    description:
+      "Development only. `true`: a client's `backchannel_client_notification_endpoint` may be plain http on `localhost`, `127.0.0.1` or `[::1]`. `false` (the default, and the only safe value when deployed): it must be https (CIBA §4).",
+    parse: boolean,
+  }),
 };
 
 export type Settings = {
@@ -251,6 +304,8 @@ export function endpoints(settings: Settings) {
     backchannelAuthentication: `${base}/bc-authorize`,
     cibaRequests: `${base}/ciba/requests`,
     signIn: `${base}/signin`,
+    pushedAuthorizationRequest: `${base}/par`,
+    authorization: `${base}/authorize`,
     userinfo: `${base}/userinfo`,
   } as const;
 }

@@ -2,6 +2,7 @@
  * The Worker's bindings: what wrangler.toml and the secrets give every request.
  * Settings are read from these strings in one place, src/config.ts.
  */
+import type { AuthorizationCodeObject } from "./authorize/code-object";
 import type { BackchannelRequestObject } from "./ciba/request-object";
 import type { ReplayGuard } from "./replay/replay-guard";
 import type { RefreshTokenFamily } from "./tokens/refresh-token-family";
@@ -15,6 +16,9 @@ export interface Bindings {
   /** Sign-in attempts per username, and per client address (Workers rate limiting). */
   SIGNIN_BY_USERNAME: RateLimit;
   SIGNIN_BY_ADDRESS: RateLimit;
+  /** Pushed authorization requests per client (RFC 9126 §2.3: 429 when exceeded). */
+  PAR_BY_CLIENT: RateLimit;
+  AUTHORIZATION_CODES: DurableObjectNamespace<AuthorizationCodeObject>;
 
   // Plain settings (wrangler vars); all optional except ISSUER.
   ISSUER: string;
@@ -26,6 +30,10 @@ export interface Bindings {
   JWKS_URI_CACHE_SECONDS?: string;
   SCOPES_SUPPORTED?: string;
   SESSION_TTL?: string;
+  PAR_LIFETIME?: string;
+  REQUIRE_PUSHED_AUTHORIZATION_REQUESTS?: string;
+  PAR_ALLOW_UNREGISTERED_REDIRECT_URI?: string;
+  AUTHORIZATION_CODE_TTL?: string;
   CIBA_REQUEST_LIFETIME?: string;
   CIBA_POLLING_INTERVAL?: string;
   CIBA_EXPIRED_GRACE?: string;
@@ -35,6 +43,9 @@ export interface Bindings {
   CIBA_NOTIFICATION?: string;
   CIBA_WEBHOOK_URL?: string;
   CIBA_WEBHOOK_MAX_ATTEMPTS?: string;
+  CIBA_CLIENT_NOTIFICATION_MAX_ATTEMPTS?: string;
+  CIBA_CLIENT_NOTIFICATION_TIMEOUT?: string;
+  ALLOW_HTTP_NOTIFICATION_ENDPOINTS?: string;
 
   // Secrets.
   /** JSON `{"keys": [private JWK, …]}`; the first key signs, all are published. */

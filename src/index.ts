@@ -5,15 +5,18 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { mountAuthenticatorApi } from "./api/authenticator-api";
+import { mountAuthorization } from "./authorize/authorize-endpoint";
 import { backchannelAuthenticationEndpoint } from "./ciba/backchannel-endpoint";
 import { discoveryEndpoint, jwksEndpoint } from "./discovery/discovery";
 import { tokenEndpoint } from "./grants/token-endpoint";
 import type { AppEnv } from "./http/app-env";
 import { renderError, renderNotFound } from "./http/boundary";
 import { route } from "./http/route";
+import { pushedAuthorizationRequestEndpoint } from "./par/par-endpoint";
 import { mountUserPages } from "./ui/routes";
 import { userinfoEndpoint } from "./userinfo";
 
+export { AuthorizationCodeObject } from "./authorize/code-object";
 export { BackchannelRequestObject } from "./ciba/request-object";
 export { useCibaServices } from "./ciba/services";
 export { ReplayGuard } from "./replay/replay-guard";
@@ -31,6 +34,8 @@ route(app, "/jwks", { GET: jwksEndpoint });
 route(app, "/token", { POST: tokenEndpoint });
 route(app, "/bc-authorize", { POST: backchannelAuthenticationEndpoint });
 route(app, "/userinfo", { GET: userinfoEndpoint, POST: userinfoEndpoint });
+route(app, "/par", { POST: pushedAuthorizationRequestEndpoint });
+mountAuthorization(app);
 mountUserPages(app);
 mountAuthenticatorApi(app);
 

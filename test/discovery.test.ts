@@ -15,6 +15,7 @@ describe("discovery (OpenID Connect Discovery §3)", () => {
     const { body } = await jsonOf(await call("/.well-known/openid-configuration"));
     expect(body.grant_types_supported).toEqual([
       "client_credentials",
+      "authorization_code",
       "urn:openid:params:grant-type:ciba",
       "refresh_token",
     ]);

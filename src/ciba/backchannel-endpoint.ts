@@ -9,8 +9,9 @@ import { endpoints, type Settings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
 import { requestContext } from "../http/context";
-import { InvalidBindingMessage, InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from "../http/errors";
+import { InvalidBindingMessage, InvalidRequest, InvalidScope, UnauthorizedClient } from "../http/errors";
 import { type FormParams, readForm } from "../http/form";
+import { checkResources } from "../http/resource-indicators";
 import { BackchannelAuthenticationRequestStore } from "./request-store";
 import { cibaServices } from "./services";
 import type { UserHint } from "./user-validator";
@@ -136,21 +137,4 @@ function parseAcrValues(form: FormParams): { values: string[]; tenant?: string; 
     }
   }
   return result;
-}
-
-/** RFC 8707 §2: each resource is an absolute URI without a fragment. */
-function checkResources(form: FormParams): string[] {
-  const resources = [...new Set(form.getAll("resource"))];
-  for (const resource of resources) {
-    let url: URL | undefined;
-    try {
-      url = new URL(resource);
-    } catch {
-      url = undefined;
-    }
-    if (!url || url.hash || resource.includes("#")) {
-      throw new InvalidTarget("resource must be an absolute URI without a fragment");
-    }
-  }
-  return resources;
 }

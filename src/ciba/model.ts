@@ -7,6 +7,8 @@ import type { DeliveryMode } from "../clients/metadata";
 
 export type RequestStatus = "pending" | "approved" | "denied" | "consumed";
 export type NotificationStatus = "pending" | "sent" | "failed";
+/** Ping/push delivery to the client: absent until there is something to deliver. */
+export type ClientDeliveryStatus = "pending" | "sent" | "failed";
 
 export interface BackchannelAuthenticationRequest {
   /** The id the user's side uses (URLs, the interaction service); never the auth_req_id. */
@@ -42,6 +44,25 @@ export interface BackchannelAuthenticationRequest {
   acr?: string;
   notificationStatus: NotificationStatus;
   notificationAttempts: number;
+
+  // Ping and push (CIBA §10.2, §10.3): only for requests of ping/push clients.
+  /** The client's notification endpoint when the request was made. */
+  clientNotificationEndpoint?: string;
+  /**
+   * `{authReqId, clientNotificationToken}` as JSON, encrypted with DATA_ENCRYPTION_KEY and bound
+   * to this request (aad `ciba_delivery:<internalId>`): both are needed to notify the client,
+   * and neither may be kept in the clear.
+   */
+  deliverySecrets?: string;
+  /** Set when the result is ready for the client (approval, denial, or, for push, expiry). */
+  clientDeliveryStatus?: ClientDeliveryStatus;
+  clientDeliveryAttempts?: number;
+  /**
+   * Push only: the exact payload being delivered, encrypted like deliverySecrets (aad
+   * `ciba_push:<internalId>`), so that every retry sends the same tokens. Removed once the
+   * delivery is over.
+   */
+  pushPayload?: string;
 }
 
 export function expiresAt(request: Pick<BackchannelAuthenticationRequest, "creationTime" | "lifetime">): number {

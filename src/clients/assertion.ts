@@ -12,7 +12,7 @@ import type { RequestContext } from "../http/context";
 import { InvalidClient } from "../http/errors";
 import { claimJti } from "../replay/replay-guard";
 import { remoteJwks } from "./jwks-cache";
-import { ASYMMETRIC_ALGS, type Client, HMAC_ALGS } from "./metadata";
+import { ASYMMETRIC_ALGS, type Client, FAPI_ALGS, HMAC_ALGS } from "./metadata";
 import { clientSecretAad } from "./registry";
 
 export async function verifyClientAssertion(
@@ -51,6 +51,8 @@ async function verifySignature(
 
 function allowedAlgorithms(client: Client): string[] {
   if (client.token_endpoint_auth_signing_alg) return [client.token_endpoint_auth_signing_alg];
+  // FAPI-CIBA (checklist F1): an unregistered algorithm still may not be RS256.
+  if (client.fapi_ciba) return [...FAPI_ALGS];
   return client.token_endpoint_auth_method === "client_secret_jwt" ? [...HMAC_ALGS] : [...ASYMMETRIC_ALGS];
 }
 
@@ -66,7 +68,8 @@ async function clientSecret(ctx: RequestContext, client: Client): Promise<Uint8A
   return new TextEncoder().encode(secret);
 }
 
-function clientKeys(ctx: RequestContext, client: Client): JWTVerifyGetKey {
+/** The client's registered public keys (inline jwks or jwks_uri), for any JWT it signs. */
+export function clientKeys(ctx: RequestContext, client: Client): JWTVerifyGetKey {
   if (client.jwks) return createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0]);
   if (client.jwks_uri) return remoteJwks(client.jwks_uri, ctx.settings.jwksUriCacheSeconds);
   throw new InvalidClient("client has no registered keys");

@@ -25,6 +25,8 @@ export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 /** Asymmetric JWS algorithms accepted for client keys and signed requests. */
 export const ASYMMETRIC_ALGS = ["ES256", "PS256", "EdDSA", "RS256"] as const;
+/** FAPI-CIBA / FAPI 2.0 (checklist F1): PS256, ES256 and EdDSA only; RS256 is not allowed. */
+export const FAPI_ALGS = ["PS256", "ES256", "EdDSA"] as const;
 export const HMAC_ALGS = ["HS256", "HS384", "HS512"] as const;
 
 export interface PublicJwk {
@@ -55,6 +57,10 @@ export interface Client {
   request_object_signing_alg?: string;
   ciba_request_lifetime?: number;
   ciba_polling_interval?: number;
+  /** edge-op: lifetime of this client's pushed authorization requests, seconds (< 600). */
+  par_request_lifetime?: number;
+  /** edge-op: the FAPI-CIBA profile applies to this client (docs/ciba.md). */
+  fapi_ciba?: boolean;
   client_secret_hash?: string;
   client_secret_encrypted?: string;
 }
@@ -84,6 +90,8 @@ export interface ValidationOptions {
    * its well-known demo secrets are fixed by the README; the admin tool generates 256-bit ones.
    */
   minimumSecretLength?: number;
+  /** The ALLOW_HTTP_NOTIFICATION_ENDPOINTS setting: http notification endpoints on loopback hosts (development). */
+  allowHttpNotificationEndpoints?: boolean;
 }
 
 /** Checks a registration against the rules of RFC 7591 and CIBA §4; throws RegistrationError. */
@@ -128,10 +136,20 @@ export function validateClientRegistration(
   if (reg.grant_types.includes(GRANT_TYPES.authorizationCode) && reg.redirect_uris.length === 0) {
     fail("authorization_code clients need at least one redirect_uri");
   }
-  validateBackchannel(reg, fail);
+  validateBackchannel(reg, fail, options.allowHttpNotificationEndpoints ?? false);
+  validateFapiCiba(reg, fail);
+  if (reg.par_request_lifetime !== undefined && !(reg.par_request_lifetime >= 10 && reg.par_request_lifetime < 600)) {
+    fail("par_request_lifetime must be from 10 to 599 seconds");
+  }
+  if (
+    reg.request_object_signing_alg &&
+    !(ASYMMETRIC_ALGS as readonly string[]).includes(reg.request_object_signing_alg)
+  ) {
+    fail(`request_object_signing_alg must be one of ${ASYMMETRIC_ALGS.join(", ")}`);
+  }
 }
 
-function validateBackchannel(reg: ClientRegistration, fail: (m: string) => never): void {
+function validateBackchannel(reg: ClientRegistration, fail: (m: string) => never, allowHttp: boolean): void {
   const ciba = reg.grant_types.includes(GRANT_TYPES.ciba);
   if (!ciba) {
     if (reg.backchannel_token_delivery_mode) fail("backchannel_token_delivery_mode needs the CIBA grant type");
@@ -143,7 +161,8 @@ function validateBackchannel(reg: ClientRegistration, fail: (m: string) => never
   if (mode === "ping" || mode === "push") {
     const endpoint = reg.backchannel_client_notification_endpoint;
     if (!endpoint) fail(`${mode} mode needs backchannel_client_notification_endpoint`);
-    else requireHttpsUrl(endpoint, "backchannel_client_notification_endpoint", fail);
+    const problem = notificationEndpointProblem(endpoint, allowHttp);
+    if (problem) fail(`backchannel_client_notification_endpoint ${problem}`);
   }
   const alg = reg.backchannel_authentication_request_signing_alg;
   if (alg && !(ASYMMETRIC_ALGS as readonly string[]).includes(alg)) {
@@ -158,6 +177,42 @@ function validateBackchannel(reg: ClientRegistration, fail: (m: string) => never
   if (reg.ciba_polling_interval !== undefined && !(reg.ciba_polling_interval >= 1 && reg.ciba_polling_interval <= 60)) {
     fail("ciba_polling_interval must be from 1 to 60 seconds");
   }
+}
+
+/**
+ * FAPI-CIBA §5.2.2 (checklist F1, F2): a confidential CIBA client authenticating with
+ * private_key_jwt (mTLS comes later), PS256 / ES256 / EdDSA only, and no push mode.
+ */
+function validateFapiCiba(reg: ClientRegistration, fail: (m: string) => never): void {
+  if (!reg.fapi_ciba) return;
+  const fapiAlgs: readonly string[] = FAPI_ALGS;
+  if (!reg.grant_types.includes(GRANT_TYPES.ciba)) fail("fapi_ciba needs the CIBA grant type");
+  if (reg.token_endpoint_auth_method !== "private_key_jwt") fail("FAPI-CIBA clients must use private_key_jwt");
+  if (reg.token_endpoint_auth_signing_alg && !fapiAlgs.includes(reg.token_endpoint_auth_signing_alg)) {
+    fail(`FAPI-CIBA clients sign with ${FAPI_ALGS.join(", ")} only (token_endpoint_auth_signing_alg)`);
+  }
+  const requestAlg = reg.backchannel_authentication_request_signing_alg;
+  if (requestAlg && !fapiAlgs.includes(requestAlg)) {
+    fail(`FAPI-CIBA clients sign with ${FAPI_ALGS.join(", ")} only (backchannel_authentication_request_signing_alg)`);
+  }
+  if (reg.backchannel_token_delivery_mode === "push") fail("FAPI-CIBA does not allow the push delivery mode");
+}
+
+/**
+ * CIBA §4 / checklist S3: why `uri` cannot be a client notification endpoint, or undefined if
+ * it can. https only; plain http only on a loopback host, and only when `allowHttp` (the
+ * ALLOW_HTTP_NOTIFICATION_ENDPOINTS development switch). Checked at registration and again
+ * before a request is accepted, so a row edited by hand cannot make the provider send a bearer
+ * token in the clear.
+ */
+export function notificationEndpointProblem(uri: string, allowHttp: boolean): string | undefined {
+  const url = parseUrl(uri);
+  if (!url || url.hash || url.username || url.password) {
+    return "must be an absolute URL without a fragment or credentials";
+  }
+  if (url.protocol === "https:") return undefined;
+  if (allowHttp && isLoopback(url)) return undefined;
+  return allowHttp ? "must be https (or http on localhost)" : "must be an https URL";
 }
 
 function validateJwks(jwks: { keys: PublicJwk[] }, fail: (m: string) => never): void {

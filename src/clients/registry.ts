@@ -27,6 +27,8 @@ interface ClientRowData {
   request_object_signing_alg: string | null;
   ciba_request_lifetime: number | null;
   ciba_polling_interval: number | null;
+  par_request_lifetime: number | null;
+  fapi_ciba: number;
   created_at: number;
 }
 
@@ -50,6 +52,8 @@ export const CLIENT_COLUMNS = [
   "request_object_signing_alg",
   "ciba_request_lifetime",
   "ciba_polling_interval",
+  "par_request_lifetime",
+  "fapi_ciba",
   "created_at",
 ] as const satisfies readonly (keyof ClientRowData)[];
 
@@ -84,6 +88,8 @@ function fromRow(row: ClientRowData): Client {
     request_object_signing_alg: row.request_object_signing_alg ?? undefined,
     ciba_request_lifetime: row.ciba_request_lifetime ?? undefined,
     ciba_polling_interval: row.ciba_polling_interval ?? undefined,
+    par_request_lifetime: row.par_request_lifetime ?? undefined,
+    fapi_ciba: row.fapi_ciba === 1,
     client_secret_hash: row.client_secret_hash ?? undefined,
     client_secret_encrypted: row.client_secret_encrypted ?? undefined,
   };
@@ -118,6 +124,8 @@ export async function clientRow(
     request_object_signing_alg: reg.request_object_signing_alg ?? null,
     ciba_request_lifetime: reg.ciba_request_lifetime ?? null,
     ciba_polling_interval: reg.ciba_polling_interval ?? null,
+    par_request_lifetime: reg.par_request_lifetime ?? null,
+    fapi_ciba: reg.fapi_ciba ? 1 : 0,
     created_at: Math.floor(Date.now() / 1000),
   };
 }

@@ -14,13 +14,25 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
   const urls = endpoints(settings);
   return {
     issuer: settings.issuer,
+    authorization_endpoint: urls.authorization,
     token_endpoint: urls.token,
+    pushed_authorization_request_endpoint: urls.pushedAuthorizationRequest,
+    require_pushed_authorization_requests: settings.requirePushedAuthorizationRequests,
     backchannel_authentication_endpoint: urls.backchannelAuthentication,
     jwks_uri: urls.jwks,
     userinfo_endpoint: urls.userinfo,
     scopes_supported: settings.scopesSupported,
     grant_types_supported: SUPPORTED_GRANT_TYPES,
-    response_types_supported: [],
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
+    code_challenge_methods_supported: ["S256"],
+    prompt_values_supported: ["none", "login", "consent"],
+    // RFC 9207: every authorization response carries iss.
+    authorization_response_iss_parameter_supported: true,
+    // RFC 9101 request objects are accepted at the PAR endpoint only.
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    request_object_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: signingAlgs,
     token_endpoint_auth_methods_supported: [...AUTH_METHODS],

@@ -12,6 +12,7 @@ import { NO_STORE } from "../http/boundary";
 import { type RequestContext, requestContext } from "../http/context";
 import { UnauthorizedClient, UnsupportedGrantType } from "../http/errors";
 import { type FormParams, readForm } from "../http/form";
+import { authorizationCodeGrant } from "./authorization-code";
 import { cibaGrant } from "./ciba";
 import { clientCredentialsGrant } from "./client-credentials";
 import { refreshTokenGrant } from "./refresh-token";
@@ -29,6 +30,7 @@ export type GrantHandler = (ctx: RequestContext, client: Client, form: FormParam
 
 const GRANTS: Record<string, GrantHandler> = {
   [GRANT_TYPES.clientCredentials]: clientCredentialsGrant,
+  [GRANT_TYPES.authorizationCode]: authorizationCodeGrant,
   [GRANT_TYPES.ciba]: cibaGrant,
   [GRANT_TYPES.refreshToken]: refreshTokenGrant,
 };

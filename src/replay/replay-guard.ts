@@ -1,6 +1,7 @@
 /**
- * Remembers the `jti` of every client assertion (and, later, signed request objects) until it
- * expires, so that a captured assertion cannot be replayed. KV cannot do this: it is eventually
+ * Remembers the `jti` of every client assertion (and signed request object) until it expires,
+ * so that a captured assertion cannot be replayed; it also fences the one-time use of pushed
+ * authorization requests (src/par/pushed-request-store.ts). KV cannot do this: it is eventually
  * consistent and a second edge location would accept the replay. One Durable Object per client
  * (`idFromName("jti:" + client_id)`) is strongly consistent, and `claim` is a synchronous
  * read-check-write, which the runtime runs atomically.
@@ -22,16 +23,24 @@ export class ReplayGuard extends DurableObject<Bindings> {
    * recorded and has not yet expired: the caller must refuse the assertion.
    */
   async claim(jtiHash: string, expiresAt: number): Promise<boolean> {
-    const now = Math.floor(Date.now() / 1000);
-    const seen = this.sql
-      .exec<{ expires_at: number }>("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", jtiHash)
-      .toArray()[0];
-    if (seen && seen.expires_at >= now) return false;
+    if (this.isRecorded(jtiHash)) return false;
     this.sql.exec("INSERT OR REPLACE INTO seen_jti (jti_hash, expires_at) VALUES (?, ?)", jtiHash, expiresAt);
     // One alarm prunes expired entries; setting it is not awaited, so the check above and
     // the write stay one atomic step.
     void this.scheduleCleanup(expiresAt);
     return true;
+  }
+
+  /** True while `jtiHash` is recorded and unexpired. */
+  async isClaimed(jtiHash: string): Promise<boolean> {
+    return this.isRecorded(jtiHash);
+  }
+
+  private isRecorded(jtiHash: string): boolean {
+    const seen = this.sql
+      .exec<{ expires_at: number }>("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", jtiHash)
+      .toArray()[0];
+    return seen !== undefined && seen.expires_at >= Math.floor(Date.now() / 1000);
   }
 
   override async alarm(): Promise<void> {

@@ -9,6 +9,10 @@ import type { RequestContext } from "../http/context";
 import { mintAccessToken, mintIdToken } from "./jwt";
 import { loadKeys } from "./keys";
 import { issueRefreshToken } from "./refresh-tokens";
+import { tokenHash } from "./token-hash";
+
+/** CIBA §10.3.1: the ID token claim holding the hash of the refresh token pushed with it. */
+export const RT_HASH_CLAIM = "urn:openid:params:jwt:claim:rt_hash";
 
 /** What a user granted a client: everything needed to mint tokens now and on refresh. */
 export interface UserGrant {
@@ -30,6 +34,12 @@ export interface IssueOptions {
   idTokenClaims?: Record<string, unknown>;
   /** When refreshing, the rotated refresh token to return instead of starting a new family. */
   refreshToken?: string;
+  /**
+   * Bind the ID token to the tokens it travels with: `at_hash` and, when a refresh token is
+   * issued, `urn:openid:params:jwt:claim:rt_hash` (CIBA §10.3.1, push mode, where the client
+   * has no TLS connection to the token endpoint to vouch for them).
+   */
+  tokenHashes?: boolean;
 }
 
 export async function issueUserTokens(
@@ -60,7 +70,18 @@ export async function issueUserTokens(
     expires_in: settings.accessTokenTtl,
     scope,
   };
+  // The refresh token comes before the ID token, which may have to carry its hash.
+  if (options.refreshToken) {
+    response.refresh_token = options.refreshToken;
+  } else if (grant.scopes.includes("offline_access") && client.grant_types.includes(GRANT_TYPES.refreshToken)) {
+    response.refresh_token = await issueRefreshToken(ctx, grant);
+  }
   if (grant.scopes.includes("openid")) {
+    const hashClaims: Record<string, string> = {};
+    if (options.tokenHashes) {
+      hashClaims.at_hash = await tokenHash(response.access_token, keys.active.alg);
+      if (response.refresh_token) hashClaims[RT_HASH_CLAIM] = await tokenHash(response.refresh_token, keys.active.alg);
+    }
     response.id_token = await mintIdToken(keys, {
       issuer: settings.issuer,
       subject: grant.subject,
@@ -71,13 +92,8 @@ export async function issueUserTokens(
       acr: grant.acr,
       sid: grant.sid,
       nonce: options.nonce,
-      claims: options.idTokenClaims,
+      claims: { ...options.idTokenClaims, ...hashClaims },
     });
-  }
-  if (options.refreshToken) {
-    response.refresh_token = options.refreshToken;
-  } else if (grant.scopes.includes("offline_access") && client.grant_types.includes(GRANT_TYPES.refreshToken)) {
-    response.refresh_token = await issueRefreshToken(ctx, grant);
   }
   return response;
 }

@@ -77,3 +77,13 @@ function parseFamilyId(presented: string): string {
 function familyStub(env: Bindings, familyId: string) {
   return env.REFRESH_TOKENS.get(env.REFRESH_TOKENS.idFromName(`rt:${familyId}`));
 }
+
+/** The family a refresh token belongs to (the part before the dot). */
+export function familyIdOf(refreshToken: string): string {
+  return refreshToken.slice(0, refreshToken.indexOf("."));
+}
+
+/** Revokes a whole family, e.g. when the authorization code that started it is used twice. */
+export async function revokeRefreshFamily(env: Bindings, familyId: string): Promise<void> {
+  await familyStub(env, familyId).revoke();
+}

@@ -4,9 +4,7 @@
  * strict security headers; every form is CSRF-protected; bad input gets an HTML page with a
  * 4xx status, never a 5xx.
  */
-import type { Context, Handler, Hono, MiddlewareHandler } from "hono";
-import type { JSX } from "hono/jsx/jsx-runtime";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Context, Hono } from "hono";
 import { BackchannelAuthenticationInteractionService } from "../ciba/interaction-service";
 import { expiresAt } from "../ciba/model";
 import { loginRequestView } from "../ciba/notifications";
@@ -15,16 +13,15 @@ import { loadSettings } from "../config";
 import { randomHandle } from "../crypto/hash";
 import { hashPassword, verifyPassword } from "../crypto/password";
 import type { AppEnv } from "../http/app-env";
-import { OAuthError } from "../http/errors";
 import { readForm } from "../http/form";
 import { route } from "../http/route";
 import type { Session } from "../sessions/session-store";
 import { UserStore } from "../users/store";
-import { APP_CSS } from "./assets";
 import { currentSession, endSession, startSession } from "./browser-session";
 import { PendingListPage, RequestPage } from "./ciba-pages";
 import { csrfToken, validCsrf } from "./csrf";
 import { MessagePage } from "./layout";
+import { page, pageSecurityHeaders, render, stylesheet } from "./page";
 import { SignInPage } from "./signin-page";
 
 export function mountUserPages(app: Hono<AppEnv>): void {
@@ -34,50 +31,6 @@ export function mountUserPages(app: Hono<AppEnv>): void {
   route(app, "/signout", { POST: page(signOut) });
   route(app, "/ciba", { GET: page(listPending) });
   route(app, "/ciba/requests/:internalId", { GET: page(showRequest), POST: page(answerRequest) });
-}
-
-/** CSP without inline code, no framing, no referrer, no caching of personal pages. */
-export const pageSecurityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
-  await next();
-  c.header(
-    "Content-Security-Policy",
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  );
-  c.header("X-Content-Type-Options", "nosniff");
-  c.header("X-Frame-Options", "DENY");
-  c.header("Referrer-Policy", "no-referrer");
-  c.header("Cross-Origin-Opener-Policy", "same-origin");
-  c.header("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
-  if (loadSettings(c.env).issuer.startsWith("https:")) {
-    c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
-  }
-  if (!c.req.path.startsWith("/assets/")) c.header("Cache-Control", "no-store");
-};
-
-function stylesheet(c: Context<AppEnv>) {
-  return c.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=3600" });
-}
-
-type PageHandler = (c: Context<AppEnv>) => Promise<Response>;
-
-/** Renders a page; protocol errors thrown inside (bad form, too large) become an HTML page. */
-function page(handler: PageHandler): Handler<AppEnv> {
-  return async (c) => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      if (!(error instanceof OAuthError)) throw error;
-      return render(
-        c,
-        <MessagePage title="Something is wrong with this request" message={error.description} />,
-        error.status,
-      );
-    }
-  };
-}
-
-async function render(c: Context<AppEnv>, node: JSX.Element, status: ContentfulStatusCode = 200) {
-  return c.html(`<!doctype html>${await node.toString()}`, status);
 }
 
 /** Only a path on this site: no scheme, no `//host`, no backslash tricks. */
@@ -101,7 +54,8 @@ async function displayName(c: Context<AppEnv>, session: Session): Promise<string
 
 async function showSignIn(c: Context<AppEnv>) {
   const returnTo = safeReturnTo(c.req.query("return_to"));
-  if (await currentSession(c)) return c.redirect(returnTo, 303);
+  // prompt=login (or an exceeded max_age) asks for the password even with a live session.
+  if (c.req.query("prompt") !== "login" && (await currentSession(c))) return c.redirect(returnTo, 303);
   return render(c, <SignInPage csrf={await csrfToken(c)} returnTo={returnTo} />);
 }
 

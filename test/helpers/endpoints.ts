@@ -8,12 +8,13 @@ export const ENDPOINTS = [
   "/token",
   "/userinfo",
   "/bc-authorize",
+  "/par",
   "/api/ciba/requests",
   "/api/ciba/requests/0123/approve",
 ] as const;
 
 /** Server-rendered pages: their errors are HTML pages, but never a 5xx. */
-export const PAGES = ["/signin", "/signout", "/ciba", "/ciba/requests/abc", "/assets/app.css"] as const;
+export const PAGES = ["/signin", "/signout", "/ciba", "/ciba/requests/abc", "/assets/app.css", "/authorize"] as const;
 
 /** Parameter names the endpoints read, so random forms hit real code paths. */
 export const PARAMETER_NAMES = [
@@ -49,6 +50,10 @@ export const PARAMETER_NAMES = [
   "password",
   "action",
   "return_to",
+  "decision",
+  "prompt",
+  "max_age",
+  "response_mode",
 ] as const;
 
 export const GRANT_TYPE_VALUES = [

@@ -1,0 +1,144 @@
+/**
+ * The rules of an authorization request (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1,
+ * RFC 7636, RFC 8707), shared by /par and /authorize: RFC 9126 §2.1 asks the PAR endpoint to
+ * validate a pushed request exactly as the authorization endpoint would.
+ *
+ * `checkRedirectUri` runs first: until the redirect URI is known to be the client's, no error
+ * may be sent to it (RFC 6749 §4.1.2.1); later errors can be redirected.
+ */
+import { type Client, clientScopes, GRANT_TYPES, isLoopback } from "../clients/metadata";
+import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../http/errors";
+import type { FormParams } from "../http/form";
+import { checkResources } from "../http/resource-indicators";
+
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  state?: string;
+  nonce?: string;
+  codeChallenge: string;
+  prompt: Prompt[];
+  maxAge?: number;
+  resources: string[];
+  loginHint?: string;
+}
+
+export type Prompt = "none" | "login" | "consent";
+const PROMPTS: readonly string[] = ["none", "login", "consent"];
+
+/** Parameters of an authorization request: the query, a pushed form, or a request object. */
+export type AuthorizationParameters = Pick<FormParams, "get" | "getAll">;
+
+export class UnsupportedResponseType extends OAuthError {
+  constructor(description: string) {
+    super("unsupported_response_type", description);
+  }
+}
+
+export interface ValidationOptions {
+  /** The request was pushed by an authenticated client (RFC 9126 §2.4 may allow any redirect_uri). */
+  allowUnregisteredRedirectUri: boolean;
+}
+
+/** Step one, on its own: the redirect URI, before which no error may be redirected. */
+export function checkRedirectUri(client: Client, params: AuthorizationParameters, options: ValidationOptions): string {
+  const redirectUri = params.get("redirect_uri");
+  if (!redirectUri) throw new InvalidRequest("redirect_uri is required");
+  if (client.redirect_uris.includes(redirectUri)) return redirectUri;
+  if (options.allowUnregisteredRedirectUri && isAcceptableRedirectUri(redirectUri)) return redirectUri;
+  throw new InvalidRequest("redirect_uri is not registered for this client");
+}
+
+/** Every other rule, in order; throws errors that may be sent to the redirect URI. */
+export function checkAuthorizationParameters(
+  client: Client,
+  params: AuthorizationParameters,
+  redirectUri: string,
+): AuthorizationRequest {
+  checkClientMayUseCode(client);
+  checkResponseType(params);
+  checkNoRequestObject(params);
+  const scopes = checkScope(client, params);
+  const codeChallenge = checkPkce(params);
+  const prompt = checkPrompt(params);
+  return {
+    clientId: client.client_id,
+    redirectUri,
+    scopes,
+    state: checkLength(params, "state", 512),
+    nonce: checkLength(params, "nonce", 512),
+    codeChallenge,
+    prompt,
+    maxAge: checkMaxAge(params),
+    resources: checkResources(params),
+    loginHint: checkLength(params, "login_hint", 256),
+  };
+}
+
+function checkClientMayUseCode(client: Client): void {
+  if (!client.grant_types.includes(GRANT_TYPES.authorizationCode)) {
+    throw new UnauthorizedClient("client is not registered for the authorization_code grant");
+  }
+}
+
+/** Only the code flow, with the default (query) response mode. */
+function checkResponseType(params: AuthorizationParameters): void {
+  const responseType = params.get("response_type");
+  if (!responseType) throw new InvalidRequest("response_type is required");
+  if (responseType !== "code") throw new UnsupportedResponseType("only response_type=code is supported");
+  const mode = params.get("response_mode");
+  if (mode !== undefined && mode !== "query") throw new InvalidRequest("only response_mode=query is supported");
+}
+
+/** RFC 9101 request objects are accepted at /par only; RFC 9126 §3 says request_uri is PAR's. */
+function checkNoRequestObject(params: AuthorizationParameters): void {
+  if (params.get("request") !== undefined) {
+    throw new OAuthError("request_not_supported", "send request objects to the pushed authorization request endpoint");
+  }
+}
+
+function checkScope(client: Client, params: AuthorizationParameters): string[] {
+  const scopes = [...new Set((params.get("scope") ?? "").split(" ").filter(Boolean))];
+  if (scopes.length === 0) throw new InvalidScope("scope is required");
+  const allowed = clientScopes(client);
+  const refused = scopes.filter((s) => !allowed.includes(s));
+  if (refused.length > 0)
+    throw new InvalidScope(`scope not allowed for this client: ${refused.join(" ").slice(0, 200)}`);
+  return scopes;
+}
+
+/** RFC 7636 with S256 only: `plain` (and the implied plain of a missing method) is refused. */
+function checkPkce(params: AuthorizationParameters): string {
+  const challenge = params.get("code_challenge");
+  if (!challenge) throw new InvalidRequest("code_challenge is required (PKCE)");
+  if (params.get("code_challenge_method") !== "S256") throw new InvalidRequest("code_challenge_method must be S256");
+  if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) throw new InvalidRequest("code_challenge must be a base64url SHA-256");
+  return challenge;
+}
+
+function checkPrompt(params: AuthorizationParameters): Prompt[] {
+  const values = [...new Set((params.get("prompt") ?? "").split(" ").filter(Boolean))];
+  const unknown = values.filter((v) => !PROMPTS.includes(v));
+  if (unknown.length > 0) throw new InvalidRequest(`unsupported prompt value ${unknown[0]?.slice(0, 40)}`);
+  if (values.includes("none") && values.length > 1) throw new InvalidRequest("prompt=none cannot be combined");
+  return values as Prompt[];
+}
+
+function checkMaxAge(params: AuthorizationParameters): number | undefined {
+  const raw = params.get("max_age");
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(raw)) throw new InvalidRequest("max_age must be a non-negative integer");
+  return Number(raw);
+}
+
+function checkLength(params: AuthorizationParameters, name: string, max: number): string | undefined {
+  const value = params.get(name);
+  if (value !== undefined && value.length > max) throw new InvalidRequest(`${name} is longer than ${max} characters`);
+  return value;
+}
+
+function isAcceptableRedirectUri(uri: string): boolean {
+  const url = URL.parse(uri);
+  return url !== null && !uri.includes("#") && (url.protocol === "https:" || isLoopback(url));
+}

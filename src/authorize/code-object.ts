@@ -1,0 +1,86 @@
+/**
+ * One Durable Object per authorization code, named by SHA-256 of the code. Redemption is a
+ * synchronous read-check-write, so a code is exchanged at most once even when two token
+ * requests race (RFC 6749 §4.1.2: "The client MUST NOT use the authorization code more than
+ * once"). A second use is remembered as reuse: the caller then revokes what the first use got.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Bindings } from "../env";
+import type { UserGrant } from "../tokens/issue";
+
+export interface CodeRecord {
+  grant: UserGrant;
+  redirectUri: string;
+  codeChallenge: string;
+  nonce?: string;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+export type Redemption =
+  | { ok: true; grant: UserGrant; nonce?: string }
+  | { ok: false; reason: "unknown" | "expired" | "wrong_redirect_uri" | "wrong_verifier" }
+  | { ok: false; reason: "reused"; refreshFamily?: string };
+
+/** Kept this long after expiry so that a late reuse is still recognised as reuse. */
+const REUSE_MEMORY = 600;
+
+export class AuthorizationCodeObject extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS code (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      record TEXT NOT NULL,
+      -- How many times the code was presented after its one valid use began: 0 = unused.
+      used INTEGER NOT NULL DEFAULT 0,
+      refresh_family TEXT
+    )`);
+  }
+
+  async create(record: CodeRecord): Promise<boolean> {
+    if (this.row()) return false;
+    this.sql.exec("INSERT INTO code (id, record) VALUES (1, ?)", JSON.stringify(record));
+    await this.ctx.storage.setAlarm((record.expiresAt + REUSE_MEMORY) * 1000);
+    return true;
+  }
+
+  /**
+   * Exchanges the code once. Checks that do not prove possession (client, redirect_uri,
+   * PKCE) fail without using the code up; only a matching request consumes it.
+   */
+  async redeem(clientId: string, redirectUri: string, codeChallenge: string): Promise<Redemption> {
+    const row = this.row();
+    if (!row) return { ok: false, reason: "unknown" };
+    const record = JSON.parse(row.record) as CodeRecord;
+    if (record.grant.clientId !== clientId) return { ok: false, reason: "unknown" };
+    if (row.used !== 0) {
+      this.sql.exec("UPDATE code SET used = used + 1");
+      return { ok: false, reason: "reused", refreshFamily: row.refresh_family ?? undefined };
+    }
+    if (record.expiresAt <= Math.floor(Date.now() / 1000)) return { ok: false, reason: "expired" };
+    if (record.redirectUri !== redirectUri) return { ok: false, reason: "wrong_redirect_uri" };
+    if (record.codeChallenge !== codeChallenge) return { ok: false, reason: "wrong_verifier" };
+    this.sql.exec("UPDATE code SET used = 1");
+    return { ok: true, grant: record.grant, nonce: record.nonce };
+  }
+
+  /** Remembers the refresh-token family the code produced, to revoke it if the code is reused. */
+  async attachRefreshFamily(familyId: string): Promise<void> {
+    this.sql.exec("UPDATE code SET refresh_family = ?", familyId);
+  }
+
+  override async alarm(): Promise<void> {
+    this.sql.exec("DELETE FROM code");
+  }
+
+  private row() {
+    return this.sql
+      .exec<{ record: string; used: number; refresh_family: string | null }>(
+        "SELECT record, used, refresh_family FROM code WHERE id = 1",
+      )
+      .toArray()[0];
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The pushed authorization request endpoint (RFC 9126 §2). Pipeline: readForm →
+ * authenticateClient → withinRateLimit → rejectRequestUri → pushedParameters (the form, or only
+ * a request object's claims) → validate exactly as /authorize would → store → 201.
+ */
+import type { Context } from "hono";
+import { checkAuthorizationParameters, checkRedirectUri } from "../authorize/authorization-request";
+import { authenticateClient } from "../clients/authenticate";
+import type { Client } from "../clients/metadata";
+import { endpoints } from "../config";
+import { randomHandle, sha256Hex } from "../crypto/hash";
+import type { AppEnv } from "../http/app-env";
+import { NO_STORE } from "../http/boundary";
+import { type RequestContext, requestContext } from "../http/context";
+import { InvalidRequest, OAuthError } from "../http/errors";
+import { type FormParams, readForm } from "../http/form";
+import { PushedAuthorizationRequestStore } from "./pushed-request-store";
+import { parametersFromRequestObject } from "./request-object";
+
+export const REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:";
+
+/** Client authentication parameters: never part of the stored request. */
+const CLIENT_AUTH_PARAMETERS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"];
+
+export async function pushedAuthorizationRequestEndpoint(c: Context<AppEnv>): Promise<Response> {
+  const ctx = requestContext(c);
+  const form = await readForm(ctx.request, ctx.settings.maxRequestBodyBytes, { multiValued: ["resource"] });
+  const client = await authenticateClient(ctx, form, endpoints(ctx.settings).pushedAuthorizationRequest);
+  await withinRateLimit(ctx, client);
+  rejectRequestUri(form);
+  const params = await pushedParameters(ctx, client, form);
+  validateAsAuthorizeWould(ctx, client, params);
+  const { requestUri, expiresIn } = await storePushedRequest(ctx, client, params);
+  return c.json({ request_uri: requestUri, expires_in: expiresIn }, 201, { ...NO_STORE });
+}
+
+/** RFC 9126 §2.3: a client pushing too fast gets 429. */
+async function withinRateLimit(ctx: RequestContext, client: Client): Promise<void> {
+  const { success } = await ctx.env.PAR_BY_CLIENT.limit({ key: client.client_id });
+  if (!success) {
+    throw new OAuthError("invalid_request", "too many pushed authorization requests; retry shortly", 429, {
+      "Retry-After": "10",
+    });
+  }
+}
+
+/** RFC 9126 §2.1: request_uri must not be pushed. */
+function rejectRequestUri(form: FormParams): void {
+  if (form.has("request_uri")) throw new InvalidRequest("request_uri must not be sent to the PAR endpoint");
+}
+
+/** A request object carries the whole request (RFC 9126 §3): nothing else may come with it. */
+async function pushedParameters(ctx: RequestContext, client: Client, form: FormParams): Promise<FormParams> {
+  const requestObject = form.get("request");
+  if (requestObject === undefined) {
+    if (client.request_object_signing_alg) {
+      throw new InvalidRequest("this client must push a signed request object (request_object_signing_alg)");
+    }
+    return form;
+  }
+  const extra = form.names().filter((n) => n !== "request" && !CLIENT_AUTH_PARAMETERS.includes(n));
+  if (extra.length > 0 || form.getAll("resource").length > 0) {
+    throw new InvalidRequest("with a request object, the body holds only request and client authentication");
+  }
+  return parametersFromRequestObject(ctx, client, requestObject);
+}
+
+function validateAsAuthorizeWould(ctx: RequestContext, client: Client, params: FormParams): void {
+  const clientId = params.get("client_id");
+  if (clientId !== undefined && clientId !== client.client_id) {
+    throw new InvalidRequest("client_id does not match the authenticated client");
+  }
+  const redirectUri = checkRedirectUri(client, params, {
+    allowUnregisteredRedirectUri: ctx.settings.parAllowUnregisteredRedirectUri,
+  });
+  checkAuthorizationParameters(client, params, redirectUri);
+}
+
+async function storePushedRequest(ctx: RequestContext, client: Client, params: FormParams) {
+  const reference = randomHandle(32);
+  const lifetime = client.par_request_lifetime ?? ctx.settings.parLifetime;
+  await new PushedAuthorizationRequestStore(ctx.env).store({
+    referenceValueHash: await sha256Hex(reference),
+    expiresAtUtc: Math.floor(Date.now() / 1000) + lifetime,
+    parameters: toQuery(params),
+    clientId: client.client_id,
+  });
+  return { requestUri: `${REQUEST_URI_PREFIX}${reference}`, expiresIn: lifetime };
+}
+
+function toQuery(params: FormParams): string {
+  const query = new URLSearchParams();
+  for (const name of params.names()) {
+    if (CLIENT_AUTH_PARAMETERS.includes(name) && name !== "client_id") continue;
+    query.set(name, params.get(name) as string);
+  }
+  for (const resource of params.getAll("resource")) query.append("resource", resource);
+  return query.toString();
+}

@@ -1,0 +1,57 @@
+/** What every server-rendered page shares: security headers, rendering, and error pages. */
+import type { Context, Handler, MiddlewareHandler } from "hono";
+import type { JSX } from "hono/jsx/jsx-runtime";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { loadSettings } from "../config";
+import type { AppEnv } from "../http/app-env";
+import { OAuthError } from "../http/errors";
+import { APP_CSS } from "./assets";
+import { MessagePage } from "./layout";
+
+/**
+ * CSP without inline code, no framing, no referrer, no caching of personal pages. There is no
+ * `form-action` directive on purpose: browsers apply it to the redirects that follow a form
+ * (sign-in → /authorize → the client's redirect_uri), which would block every login.
+ */
+export const pageSecurityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  c.header(
+    "Content-Security-Policy",
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+  );
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("X-Frame-Options", "DENY");
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("Cross-Origin-Opener-Policy", "same-origin");
+  c.header("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+  if (loadSettings(c.env).issuer.startsWith("https:")) {
+    c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  }
+  if (!c.req.path.startsWith("/assets/")) c.header("Cache-Control", "no-store");
+};
+
+export function stylesheet(c: Context<AppEnv>) {
+  return c.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=3600" });
+}
+
+export type PageHandler = (c: Context<AppEnv>) => Promise<Response>;
+
+/** Renders a page; protocol errors thrown inside (bad form, too large) become an HTML page. */
+export function page(handler: PageHandler): Handler<AppEnv> {
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      return render(
+        c,
+        <MessagePage title="Something is wrong with this request" message={error.description} />,
+        error.status,
+      );
+    }
+  };
+}
+
+export async function render(c: Context<AppEnv>, node: JSX.Element, status: ContentfulStatusCode = 200) {
+  return c.html(`<!doctype html>${await node.toString()}`, status);
+}
