@@ -52,6 +52,9 @@ Clients
       --backchannel-signing-alg ALG       backchannel_authentication_request_signing_alg
       --user-code                         backchannel_user_code_parameter
       --require-par                       require_pushed_authorization_requests
+      --par-lifetime N                    par_request_lifetime, seconds (10–599)
+      --request-object-alg ALG            request_object_signing_alg: PAR requests must then be
+                                          request objects signed with ALG (ES256, PS256, EdDSA)
       --ciba-lifetime N                   ciba_request_lifetime, seconds (10–3600)
       --ciba-interval N                   ciba_polling_interval, seconds (1–60)
       --replace                           overwrite an existing client with this id
@@ -116,6 +119,8 @@ const OPTIONS = {
   "backchannel-signing-alg": { type: "string" },
   "user-code": { type: "boolean" },
   "require-par": { type: "boolean" },
+  "par-lifetime": { type: "string" },
+  "request-object-alg": { type: "string" },
   "ciba-lifetime": { type: "string" },
   "ciba-interval": { type: "string" },
   replace: { type: "boolean" },
@@ -158,6 +163,8 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
       "backchannel-signing-alg",
       "user-code",
       "require-par",
+      "par-lifetime",
+      "request-object-alg",
       "ciba-lifetime",
       "ciba-interval",
       "replace",
@@ -322,6 +329,8 @@ async function clientAdd(values: Values): Promise<void> {
     backchannel_authentication_request_signing_alg: values["backchannel-signing-alg"],
     backchannel_user_code_parameter: values["user-code"] ?? false,
     require_pushed_authorization_requests: values["require-par"] ?? false,
+    par_request_lifetime: integer(values["par-lifetime"], "par-lifetime"),
+    request_object_signing_alg: values["request-object-alg"],
     ciba_request_lifetime: integer(values["ciba-lifetime"], "ciba-lifetime"),
     ciba_polling_interval: integer(values["ciba-interval"], "ciba-interval"),
   };
