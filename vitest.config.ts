@@ -21,6 +21,8 @@ export default defineConfig({
           bindings: {
             ...secrets,
             SCOPES_SUPPORTED: "openid profile email phone offline_access api:read api:write",
+            // The test helper, the clients' notification endpoint, listens on http://127.0.0.1.
+            ALLOW_HTTP_NOTIFICATION_ENDPOINTS: "true",
             LOGIN_HINT_TOKEN_ISSUERS: JSON.stringify([
               { issuer: "https://hints.example", jwks: { keys: [hintIssuerPublic] } },
             ]),

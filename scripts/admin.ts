@@ -28,7 +28,7 @@ import { SIGNING_ALGS } from "../src/tokens/keys.ts";
 import { userRow } from "../src/users/store.ts";
 import { D1Error, type D1Target, d1Command } from "./lib/d1.ts";
 import { readDevVars } from "./lib/dev-vars.ts";
-import { scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
+import { allowHttpNotificationEndpoints, scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
 import { deleteStatement, insertStatement } from "./lib/sql.ts";
 import { assertSupportedNode, WranglerError } from "./lib/wrangler.ts";
 
@@ -48,7 +48,8 @@ Clients
       --redirect-uris u1,u2               redirect URIs (authorization_code)
       --scope "openid profile"            scopes the client may get (default: openid)
       --delivery-mode poll|ping|push      CIBA token delivery mode
-      --notification-endpoint URL         CIBA ping/push client notification endpoint
+      --notification-endpoint URL         CIBA ping/push client notification endpoint (https; http on
+                                          localhost only with ALLOW_HTTP_NOTIFICATION_ENDPOINTS=true)
       --backchannel-signing-alg ALG       backchannel_authentication_request_signing_alg
       --user-code                         backchannel_user_code_parameter
       --require-par                       require_pushed_authorization_requests
@@ -57,6 +58,8 @@ Clients
                                           request objects signed with ALG (ES256, PS256, EdDSA)
       --ciba-lifetime N                   ciba_request_lifetime, seconds (10–3600)
       --ciba-interval N                   ciba_polling_interval, seconds (1–60)
+      --fapi-ciba                         the FAPI-CIBA profile: private_key_jwt, PS256/ES256/EdDSA,
+                                          signed requests with binding_message, poll or ping
       --replace                           overwrite an existing client with this id
   client list                             id, name, auth method, grants, delivery mode
   client remove --client-id ID
@@ -123,6 +126,7 @@ const OPTIONS = {
   "request-object-alg": { type: "string" },
   "ciba-lifetime": { type: "string" },
   "ciba-interval": { type: "string" },
+  "fapi-ciba": { type: "boolean" },
   replace: { type: "boolean" },
   // user
   username: { type: "string" },
@@ -167,6 +171,7 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
       "request-object-alg",
       "ciba-lifetime",
       "ciba-interval",
+      "fapi-ciba",
       "replace",
     ],
     run: clientAdd,
@@ -274,6 +279,14 @@ async function supportedScopes(t: D1Target): Promise<string[]> {
   return t === "local" ? scopesSupported(readDevVars(), tomlVars) : scopesSupported(process.env, tomlVars);
 }
 
+/** The target Worker's ALLOW_HTTP_NOTIFICATION_ENDPOINTS, so a client it would refuse is not registered. */
+async function httpNotificationEndpointsAllowed(t: D1Target): Promise<boolean> {
+  const tomlVars = await wranglerTomlVars();
+  return t === "local"
+    ? allowHttpNotificationEndpoints(readDevVars(), tomlVars)
+    : allowHttpNotificationEndpoints(process.env, tomlVars);
+}
+
 /** D1's UNIQUE errors name the column; turn them into a sentence. */
 function conflict(error: unknown, noun: string, hint = ""): never {
   if (error instanceof D1Error) {
@@ -333,8 +346,11 @@ async function clientAdd(values: Values): Promise<void> {
     request_object_signing_alg: values["request-object-alg"],
     ciba_request_lifetime: integer(values["ciba-lifetime"], "ciba-lifetime"),
     ciba_polling_interval: integer(values["ciba-interval"], "ciba-interval"),
+    fapi_ciba: values["fapi-ciba"] ?? false,
   };
-  validateClientRegistration(reg, await supportedScopes(t));
+  validateClientRegistration(reg, await supportedScopes(t), {
+    allowHttpNotificationEndpoints: await httpNotificationEndpointsAllowed(t),
+  });
   const key = method === "client_secret_jwt" ? dataEncryptionKey(t) : undefined;
   const row = await clientRow(reg, key);
   const sql = insertStatement("clients", row, { columns: CLIENT_COLUMNS, orReplace: values.replace ?? false });

@@ -77,6 +77,15 @@ const optionalUrl: Parse<string | undefined> = (raw, variable) => {
   }
 };
 
+const optionalOrigin: Parse<string | undefined> = (raw, variable) => {
+  if (raw === "") return undefined;
+  const url = URL.parse(raw);
+  if (!url || url.protocol !== "https:" || url.pathname !== "/" || url.search || url.hash) {
+    throw new ConfigurationError(`${variable} must be an https origin such as https://mtls.id.example.com`);
+  }
+  return url.origin;
+};
+
 export interface TrustedIssuer {
   issuer: string;
   jwks_uri?: string;
@@ -181,6 +190,20 @@ export const SETTINGS = {
     default: "60",
     description: "Lifetime of an authorization code, in seconds (at most 60).",
     parse: integer(5, 60),
+  }),
+  mtlsEndpointOrigin: definition({
+    variable: "MTLS_ENDPOINT_ORIGIN",
+    default: "",
+    description:
+      "The origin (e.g. `https://mtls.id.example.com`) of a hostname on which Cloudflare asks for client certificates; discovery lists the token, PAR, backchannel and userinfo endpoints there as `mtls_endpoint_aliases` (RFC 8705 §5). Empty: the aliases are the normal endpoints (certificates are requested on the main hostname). See docs/mtls.md.",
+    parse: optionalOrigin,
+  }),
+  trustClientCertHeader: definition({
+    variable: "TRUST_CLIENT_CERT_HEADER",
+    default: "false",
+    description:
+      "Local development only: take the client certificate from the `Client-Cert` (RFC 9440) and `Client-Cert-Verified` headers set by `npm run mtls-proxy`, because `wrangler dev` cannot ask for one. Refused unless ISSUER is a loopback origin.",
+    parse: boolean,
   }),
   sessionTtl: definition({
     variable: "SESSION_TTL",
@@ -290,6 +313,9 @@ export function loadSettings(env: Bindings): Settings {
     values[key] = def.parse(text, def.variable);
   }
   const settings = values as Settings;
+  if (settings.trustClientCertHeader && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(settings.issuer)) {
+    throw new ConfigurationError("TRUST_CLIENT_CERT_HEADER may only be true for a loopback ISSUER (local development)");
+  }
   cache.set(env, settings);
   return settings;
 }

@@ -30,6 +30,8 @@ export interface Bindings {
   JWKS_URI_CACHE_SECONDS?: string;
   SCOPES_SUPPORTED?: string;
   SESSION_TTL?: string;
+  MTLS_ENDPOINT_ORIGIN?: string;
+  TRUST_CLIENT_CERT_HEADER?: string;
   PAR_LIFETIME?: string;
   REQUIRE_PUSHED_AUTHORIZATION_REQUESTS?: string;
   PAR_ALLOW_UNREGISTERED_REDIRECT_URI?: string;

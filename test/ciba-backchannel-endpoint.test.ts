@@ -43,12 +43,14 @@ const start = (params: Record<string, string> | string, clientId = "kiosk") => b
 const valid = { scope: "openid profile", login_hint: "alice" };
 
 describe("C1 discovery", () => {
-  it("advertises the endpoint, poll mode, user_code support and the CIBA grant, and no signing algs", async () => {
+  it("advertises the endpoint, the three delivery modes, user_code support, the CIBA grant and asymmetric signing algs", async () => {
     const { body } = await jsonOf(await call("/.well-known/openid-configuration"));
     expect(body.backchannel_authentication_endpoint).toBe(`${ISSUER}/bc-authorize`);
-    expect(body.backchannel_token_delivery_modes_supported).toEqual(["poll"]);
+    expect(body.backchannel_token_delivery_modes_supported).toEqual(["poll", "ping", "push"]);
     expect(body.backchannel_user_code_parameter_supported).toBe(true);
-    expect(body).not.toHaveProperty("backchannel_authentication_request_signing_alg_values_supported");
+    const algs = body.backchannel_authentication_request_signing_alg_values_supported as string[];
+    expect(algs.length).toBeGreaterThan(0);
+    for (const alg of algs) expect(alg).not.toMatch(/^(none|HS\d+)$/);
     expect(body.grant_types_supported).toContain(CIBA_GRANT);
   });
 });
@@ -265,8 +267,8 @@ describe("C15 errors", () => {
   });
 });
 
-describe("C16 signed requests", () => {
-  it("refuses a request object, since no signing algorithm is advertised", async () => {
+describe("C16 signed requests (the full rules: ciba-signed-requests.test.ts)", () => {
+  it("refuses an unsigned (alg none) request object", async () => {
     const { status, body } = await start({ request: "eyJhbGciOiJub25lIn0.e30." });
     expect(status).toBe(400);
     expect(body.error).toBe("invalid_request");

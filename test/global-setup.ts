@@ -2,7 +2,8 @@
  * Starts the test helper: a real HTTP server on 127.0.0.1 that plays the outside world for the
  * Worker under test — a client's `jwks_uri`, a client's notification endpoint. Tests program it
  * and read what it received through a small API (see test/helpers/outside.ts):
- *   PUT  /_program/<path>   body {status, headers?, body?}: how to answer requests to /<path>
+ *   PUT  /_program/<path>   body {status, headers?, body?, delayMs?} (or a list of them): how to
+ *                           answer requests to /<path>, e.g. {status: 302, headers: {location}}
  *   GET  /_received/<path>  the requests /<path> has received, oldest first
  * Every other request is recorded and answered as programmed (default 200 `{}`).
  */
@@ -14,6 +15,8 @@ interface Programmed {
   status: number;
   headers?: Record<string, string>;
   body?: string;
+  /** Wait this long before answering (to exercise the caller's timeout). */
+  delayMs?: number;
 }
 
 interface Received {
@@ -54,6 +57,7 @@ export default async function setup(project: TestProject) {
     // A list of answers is used in order, the last one repeating (e.g. 503, 503, 200).
     const queue = programs.get(url.pathname) ?? [{ status: 200, body: "{}" }];
     const answer = (queue.length > 1 ? queue.shift() : queue[0]) as Programmed;
+    if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
     res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers }).end(answer.body ?? "");
   });
 

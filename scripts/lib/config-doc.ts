@@ -122,7 +122,9 @@ Delete the plain-text key files afterwards.
 is stored but must be readable again, so it cannot be hashed like other secrets:
 
 - the secrets of \`client_secret_jwt\` clients (verifying their HMAC assertions needs the secret
-  itself; every other client secret is stored only as a SHA-256 hash), and
+  itself; every other client secret is stored only as a SHA-256 hash),
+- the \`auth_req_id\` and \`client_notification_token\` of CIBA ping and push requests, and
+  pushed tokens awaiting delivery (the notification is sent later, from the request's alarm), and
 - later, the parameters of pushed authorization requests (PAR) kept until they are used.
 
 Each ciphertext is bound to the record it belongs to (for a client secret, the client id), so
@@ -138,8 +140,9 @@ database: \`DATA_ENCRYPTION_KEY=… npm run admin -- client add --remote --auth-
 
 There is one key at a time. Replacing it makes what was encrypted with the old one unreadable:
 \`client_secret_jwt\` clients can no longer authenticate until they are registered again
-(\`npm run admin -- client add … --replace\`), and pushed requests not yet used are lost (they
-live for seconds to minutes). Change it only when it may have leaked, and re-register those
+(\`npm run admin -- client add … --replace\`), pushed requests not yet used are lost (they
+live for seconds to minutes), and open CIBA ping and push requests can no longer notify their
+clients (ping clients can still poll). Change it only when it may have leaked, and re-register those
 clients right after.
 
 The key also derives (HKDF-SHA256, one derived key per purpose) the keys that sign the session

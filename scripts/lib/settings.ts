@@ -31,3 +31,10 @@ export function scopesSupported(...sources: Vars[]): string[] {
   const raw = sources.map((vars) => vars[variable]?.trim()).find((value) => value);
   return parse(raw ?? fallback, variable);
 }
+
+/** ALLOW_HTTP_NOTIFICATION_ENDPOINTS from the first of `sources` that sets it, else the default (false). */
+export function allowHttpNotificationEndpoints(...sources: Vars[]): boolean {
+  const { variable, default: fallback, parse } = SETTINGS.allowHttpNotificationEndpoints;
+  const raw = sources.map((vars) => vars[variable]?.trim()).find((value) => value);
+  return parse(raw ?? fallback, variable);
+}

@@ -4,7 +4,14 @@
  */
 import type { Context } from "hono";
 import { authenticateClient } from "../clients/authenticate";
-import { type Client, clientScopes, GRANT_TYPES } from "../clients/metadata";
+import {
+  type Client,
+  clientScopes,
+  DELIVERY_MODES,
+  type DeliveryMode,
+  GRANT_TYPES,
+  notificationEndpointProblem,
+} from "../clients/metadata";
 import { endpoints, type Settings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
@@ -14,32 +21,41 @@ import { type FormParams, readForm } from "../http/form";
 import { checkResources } from "../http/resource-indicators";
 import { BackchannelAuthenticationRequestStore } from "./request-store";
 import { cibaServices } from "./services";
+import { type AuthenticationRequest, readAuthenticationRequest } from "./signed-request";
 import type { UserHint } from "./user-validator";
+
+/** RFC 6750 §2.1 b64token, the syntax of a client_notification_token (CIBA §7.1). */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** FAPI-CIBA §5.2.2: a request may live at most 60 minutes. */
+const FAPI_CIBA_MAX_LIFETIME = 3600;
 
 export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Promise<Response> {
   const ctx = requestContext(c);
   const { settings } = ctx;
   const form = await readForm(ctx.request, settings.maxRequestBodyBytes, { multiValued: ["resource"] });
   const client = await authenticateClient(ctx, form, endpoints(settings).backchannelAuthentication);
-  checkCibaClient(client);
-  rejectRequestObject(form);
-  const requestedScopes = checkScope(form, client);
-  const hint = checkExactlyOneHint(form);
-  const bindingMessage = checkBindingMessage(form, settings);
-  const lifetime = checkRequestedExpiry(form, client, settings);
-  const acr = parseAcrValues(form);
-  const resources = checkResources(form);
+  const mode = checkCibaClient(client);
+  const request = await readAuthenticationRequest(ctx, client, form);
+  checkFapiCibaProfile(client, request);
+  const { params } = request;
+  const requestedScopes = checkScope(params, client);
+  const hint = checkExactlyOneHint(params);
+  const bindingMessage = checkBindingMessage(params, settings);
+  const lifetime = checkRequestedExpiry(params, client, settings);
+  const notification = checkClientNotification(params, client, settings);
+  const acr = parseAcrValues(params);
+  const resources = checkResources(params);
   const { subject } = await cibaServices().userValidator.validateRequest({
     ctx,
     client,
     hint,
-    userCode: form.get("user_code"),
+    userCode: params.get("user_code"),
     bindingMessage,
     requestedScopes,
     acrValues: acr.values,
   });
   const interval = client.ciba_polling_interval ?? settings.cibaPollingInterval;
-  const { authReqId, request } = await new BackchannelAuthenticationRequestStore(ctx.env).createRequest({
+  const { authReqId, request: created } = await new BackchannelAuthenticationRequestStore(ctx.env).createRequest({
     lifetime,
     clientId: client.client_id,
     clientName: client.client_name || client.client_id,
@@ -50,28 +66,45 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
     tenant: acr.tenant,
     idp: acr.idp,
     bindingMessage,
-    deliveryMode: "poll",
+    deliveryMode: mode,
     interval,
+    ...notification,
   });
   console.log(
-    JSON.stringify({ event: "ciba_request_created", client_id: client.client_id, internal_id: request.internalId }),
+    JSON.stringify({ event: "ciba_request_created", client_id: client.client_id, internal_id: created.internalId }),
   );
-  return c.json({ auth_req_id: authReqId, expires_in: lifetime, interval }, 200, { ...NO_STORE });
+  // CIBA §7.3: interval is for clients that poll; a push client never does.
+  const body =
+    mode === "push"
+      ? { auth_req_id: authReqId, expires_in: lifetime }
+      : { auth_req_id: authReqId, expires_in: lifetime, interval };
+  return c.json(body, 200, { ...NO_STORE });
 }
 
 /** CIBA §4 / checklist C14: only clients registered for the CIBA grant, in a mode we deliver. */
-function checkCibaClient(client: Client): void {
+function checkCibaClient(client: Client): DeliveryMode {
   if (!client.grant_types.includes(GRANT_TYPES.ciba)) {
     throw new UnauthorizedClient("client is not registered for CIBA");
   }
-  if (client.backchannel_token_delivery_mode !== "poll") {
-    throw new UnauthorizedClient("only the poll delivery mode is supported so far");
-  }
+  const mode = client.backchannel_token_delivery_mode;
+  if (!mode || !DELIVERY_MODES.includes(mode)) throw new UnauthorizedClient("client has no token delivery mode");
+  return mode;
 }
 
-/** CIBA §7.1.1: discovery lists no request signing algorithms, so signed requests are refused. */
-function rejectRequestObject(form: FormParams): void {
-  if (form.has("request")) throw new InvalidRequest("signed authentication requests are not supported");
+/**
+ * FAPI-CIBA §5.2.2 (checklist F2), for clients registered with the profile: no push, a signed
+ * request, and a binding_message. (Its other rules are kept by registration and client
+ * authentication: private_key_jwt, PS256 / ES256 / EdDSA; and by checkRequestedExpiry.)
+ */
+function checkFapiCibaProfile(client: Client, request: AuthenticationRequest): void {
+  if (!client.fapi_ciba) return;
+  if (client.backchannel_token_delivery_mode === "push") {
+    throw new UnauthorizedClient("FAPI-CIBA does not allow the push delivery mode");
+  }
+  if (!request.signed) throw new InvalidRequest("FAPI-CIBA clients must send signed authentication requests");
+  if (request.params.get("binding_message") === undefined) {
+    throw new InvalidRequest("FAPI-CIBA clients must send a binding_message");
+  }
 }
 
 /** CIBA §7.1: scope is required and must contain openid; each scope must be the client's. */
@@ -112,15 +145,41 @@ function checkBindingMessage(form: FormParams, settings: Settings): string | und
   return message;
 }
 
-/** CIBA §7.1: requested_expiry is a positive integer, at most the client's request lifetime. */
+/**
+ * CIBA §7.1: requested_expiry is a positive integer, at most the client's request lifetime
+ * (and, for FAPI-CIBA clients, at most 60 minutes).
+ */
 function checkRequestedExpiry(form: FormParams, client: Client, settings: Settings): number {
-  const maximum = client.ciba_request_lifetime ?? settings.cibaRequestLifetime;
+  const lifetime = client.ciba_request_lifetime ?? settings.cibaRequestLifetime;
+  const maximum = client.fapi_ciba ? Math.min(lifetime, FAPI_CIBA_MAX_LIFETIME) : lifetime;
   const raw = form.get("requested_expiry");
   if (raw === undefined) return maximum;
   if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw new InvalidRequest("requested_expiry must be a positive integer");
   const requested = Number(raw);
   if (requested > maximum) throw new InvalidRequest(`requested_expiry may be at most ${maximum} seconds`);
   return requested;
+}
+
+/**
+ * CIBA §7.1 (checklist C9, S3): a ping or push client sends the bearer token it wants on its
+ * notifications, an RFC 6750 b64token of at most 1024 characters. Its endpoint is checked again
+ * here, so a registry row edited by hand cannot send that token over plain http. Poll clients'
+ * tokens are ignored.
+ */
+function checkClientNotification(
+  form: FormParams,
+  client: Client,
+  settings: Settings,
+): { clientNotificationToken?: string; clientNotificationEndpoint?: string } {
+  if (client.backchannel_token_delivery_mode === "poll") return {};
+  const token = form.get("client_notification_token");
+  if (token === undefined) throw new InvalidRequest("ping and push clients must send client_notification_token");
+  if (token.length > 1024) throw new InvalidRequest("client_notification_token is longer than 1024 characters");
+  if (!B64TOKEN.test(token)) throw new InvalidRequest("client_notification_token must be an RFC 6750 b64token");
+  const endpoint = client.backchannel_client_notification_endpoint ?? "";
+  const problem = notificationEndpointProblem(endpoint, settings.allowHttpNotificationEndpoints);
+  if (problem) throw new UnauthorizedClient(`the client's backchannel_client_notification_endpoint ${problem}`);
+  return { clientNotificationToken: token, clientNotificationEndpoint: endpoint };
 }
 
 /** acr_values, with the `tenant:` and `idp:` values split out (as the seed's model does). */

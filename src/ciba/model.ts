@@ -4,6 +4,7 @@
  * status, notification state). One of these lives in each request's Durable Object.
  */
 import type { DeliveryMode } from "../clients/metadata";
+import type { UserGrant } from "../tokens/issue";
 
 export type RequestStatus = "pending" | "approved" | "denied" | "consumed";
 export type NotificationStatus = "pending" | "sent" | "failed";
@@ -67,6 +68,20 @@ export interface BackchannelAuthenticationRequest {
 
 export function expiresAt(request: Pick<BackchannelAuthenticationRequest, "creationTime" | "lifetime">): number {
   return request.creationTime + request.lifetime;
+}
+
+/** What an approved request granted, for minting tokens (at /token, or for a push). */
+export function userGrantOf(request: BackchannelAuthenticationRequest): UserGrant {
+  return {
+    clientId: request.clientId,
+    subject: request.subject,
+    scopes: request.authorizedScopes ?? [],
+    resources: request.requestedResourceIndicators,
+    authTime: request.authTime ?? request.creationTime,
+    amr: request.amr ?? [],
+    acr: request.acr,
+    sid: request.sessionId,
+  };
 }
 
 /** What a poll at the token endpoint found, decided atomically inside the request's object. */

@@ -8,12 +8,25 @@
  * without any index; the user's side reaches it by the object's id string (the internalId),
  * which reveals nothing about the auth_req_id.
  *
- * The alarm does two jobs: deliver the user notification (with retries and backoff) and, once
- * the request is past expiry plus the grace period, delete it.
+ * The alarm does three jobs: deliver the user notification (with retries and backoff); for ping
+ * and push clients, deliver the result to the client's notification endpoint (after approval or
+ * denial, and for push also at expiry), with retries and backoff; and, once the request is past
+ * expiry plus the grace period and nothing is left to deliver, delete it. Both deliveries keep
+ * their state in the record, and each alarm run schedules the earliest next thing to do.
  */
 import { DurableObject } from "cloudflare:workers";
-import { loadSettings } from "../config";
+import { loadSettings, type Settings } from "../config";
 import type { Bindings } from "../env";
+import {
+  type AttemptOutcome,
+  type ClientPayload,
+  mintPushTokens,
+  openDeliverySecrets,
+  openPushPayload,
+  pushError,
+  sealPushPayload,
+  sendToClient,
+} from "./client-delivery";
 import {
   type BackchannelAuthenticationRequest,
   type CompleteBackchannelLoginRequest,
@@ -30,6 +43,8 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
   /** Last poll time (ms). In memory only: losing it on eviction just forgives one fast poll. */
   private lastPollAt: number | undefined;
+  /** The alarm run in progress, so that overlapping runs queue instead of interleaving. */
+  private alarmRun: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -63,6 +78,10 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
     const request = this.load();
     if (!request || request.clientId !== clientId) return { kind: "invalid_grant", reason: "unknown auth_req_id" };
     if (request.status === "consumed") return { kind: "invalid_grant", reason: "auth_req_id was already used" };
+    // C23: a push request's result goes only to the client's endpoint, never to /token as well.
+    if (request.deliveryMode === "push") {
+      return { kind: "invalid_grant", reason: "the result of a push-mode request is pushed to the client" };
+    }
 
     const now = Date.now();
     const previous = this.lastPollAt;
@@ -107,7 +126,13 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
       request.amr = completion.amr ?? ["pwd"];
       request.acr = completion.acr ?? request.authenticationContextReferenceClasses[0];
     }
+    // CIBA §10.2, §10.3: ping and push clients are told of approval and denial alike.
+    if (request.deliveryMode !== "poll") {
+      request.clientDeliveryStatus = "pending";
+      request.clientDeliveryAttempts = 0;
+    }
     this.save(request);
+    if (request.deliveryMode !== "poll") await this.ctx.storage.setAlarm(Date.now());
     return { ok: true, request };
   }
 
@@ -128,32 +153,134 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
   }
 
   override async alarm(): Promise<void> {
+    // The runtime runs one alarm at a time; a test's runDurableObjectAlarm can overlap a
+    // scheduled one. Queue overlapping runs so that no delivery is ever in flight twice.
+    const run = this.alarmRun.then(() => this.runAlarm());
+    this.alarmRun = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runAlarm(): Promise<void> {
+    if (!this.load()) return;
+    const settings = loadSettings(this.env);
+    const wakeAt: number[] = [];
+    const notificationRetry = await this.notifyUser(settings);
+    if (notificationRetry !== undefined) wakeAt.push(notificationRetry);
+    this.startExpiryPush();
+    const deliveryRetry = await this.deliverToClient(settings);
+    if (deliveryRetry !== undefined) wakeAt.push(deliveryRetry);
+
     const request = this.load();
     if (!request) return;
-    const settings = loadSettings(this.env);
     const now = Date.now();
     const deleteAt = (expiresAt(request) + settings.cibaExpiredGrace) * 1000;
-    if (now >= deleteAt) {
-      this.sql.exec("DELETE FROM request");
-      await this.env.DB.prepare("DELETE FROM backchannel_login_index WHERE internal_id = ?")
-        .bind(request.internalId)
-        .run();
-      return;
-    }
-    if (request.notificationStatus === "pending" && !request.isComplete && now < expiresAt(request) * 1000) {
-      const retryAt = await deliverLoginNotification(this.env, settings, request);
-      // The delivery awaited the network: re-read, as a poll or completion may have run meanwhile.
-      const latest = this.load();
-      if (!latest) return;
-      latest.notificationAttempts += 1;
-      latest.notificationStatus = retryAt === "sent" ? "sent" : retryAt === "failed" ? "failed" : "pending";
-      this.save(latest);
-      if (typeof retryAt === "number") {
-        await this.ctx.storage.setAlarm(retryAt);
+    if (request.clientDeliveryStatus !== "pending") {
+      if (now >= deleteAt) {
+        this.sql.exec("DELETE FROM request");
+        await this.env.DB.prepare("DELETE FROM backchannel_login_index WHERE internal_id = ?")
+          .bind(request.internalId)
+          .run();
         return;
       }
+      wakeAt.push(deleteAt);
     }
-    await this.ctx.storage.setAlarm(deleteAt);
+    if (awaitsExpiryPush(request)) wakeAt.push(expiresAt(request) * 1000);
+    // Empty only if a delivery became pending while this run awaited: run again at once.
+    await this.ctx.storage.setAlarm(wakeAt.length > 0 ? Math.min(...wakeAt) : now);
+  }
+
+  /** The user notification, while it is pending and the request open. Returns the retry time. */
+  private async notifyUser(settings: Settings): Promise<number | undefined> {
+    const request = this.load();
+    if (request?.notificationStatus !== "pending" || request.isComplete) return undefined;
+    if (Date.now() >= expiresAt(request) * 1000) return undefined;
+    const retryAt = await deliverLoginNotification(this.env, settings, request);
+    // The delivery awaited the network: re-read, as a poll or completion may have run meanwhile.
+    const latest = this.load();
+    if (!latest) return undefined;
+    latest.notificationAttempts += 1;
+    latest.notificationStatus = retryAt === "sent" ? "sent" : retryAt === "failed" ? "failed" : "pending";
+    this.save(latest);
+    return typeof retryAt === "number" ? retryAt : undefined;
+  }
+
+  /** CIBA §10.3.1: a push request that expired unanswered is pushed as `expired_token`. */
+  private startExpiryPush(): void {
+    const request = this.load();
+    if (request?.deliveryMode !== "push" || request.isComplete || request.clientDeliveryStatus) return;
+    if (Date.now() < expiresAt(request) * 1000) return;
+    request.clientDeliveryStatus = "pending";
+    request.clientDeliveryAttempts = 0;
+    this.save(request);
+  }
+
+  /** One attempt to deliver the result to a ping/push client. Returns the retry time. */
+  private async deliverToClient(settings: Settings): Promise<number | undefined> {
+    const request = this.load();
+    if (request?.clientDeliveryStatus !== "pending") return undefined;
+    const attempt = (request.clientDeliveryAttempts ?? 0) + 1;
+    const log = { internal_id: request.internalId, client_id: request.clientId, mode: request.deliveryMode, attempt };
+    const secrets = await openDeliverySecrets(this.env, request);
+    if (!secrets || !request.clientNotificationEndpoint) {
+      console.error(
+        JSON.stringify({ event: "ciba_client_notification_failed", ...log, reason: "no delivery secrets" }),
+      );
+      this.recordDelivery(attempt, "failed");
+      return undefined;
+    }
+    const payload: ClientPayload =
+      request.deliveryMode === "push"
+        ? await this.pushPayload(request, secrets.authReqId, settings)
+        : { auth_req_id: secrets.authReqId };
+    const outcome = await sendToClient(
+      settings,
+      request.clientNotificationEndpoint,
+      secrets.clientNotificationToken,
+      payload,
+      log,
+    );
+    this.recordDelivery(attempt, outcome);
+    return typeof outcome === "number" ? outcome : undefined;
+  }
+
+  /**
+   * What to push. An approved request's tokens are minted once; then, in one synchronous step,
+   * the request is used up and the payload kept (encrypted) so every retry sends the same tokens.
+   */
+  private async pushPayload(
+    request: BackchannelAuthenticationRequest,
+    authReqId: string,
+    settings: Settings,
+  ): Promise<ClientPayload> {
+    switch (request.status) {
+      case "approved": {
+        const payload = await mintPushTokens(this.env, settings, request, authReqId);
+        const sealed = await sealPushPayload(this.env, request.internalId, payload);
+        const latest = this.load();
+        // Nothing else consumes a push request (poll refuses it); if something did, send nothing.
+        if (latest?.status !== "approved") return pushError("transaction_failed", authReqId);
+        latest.status = "consumed";
+        latest.pushPayload = sealed;
+        this.save(latest);
+        return payload;
+      }
+      case "consumed":
+        return (await openPushPayload(this.env, request)) ?? pushError("transaction_failed", authReqId);
+      case "denied":
+        return pushError("access_denied", authReqId);
+      case "pending":
+        return pushError("expired_token", authReqId);
+    }
+  }
+
+  private recordDelivery(attempt: number, outcome: AttemptOutcome): void {
+    const latest = this.load();
+    if (!latest) return;
+    latest.clientDeliveryAttempts = attempt;
+    latest.clientDeliveryStatus = typeof outcome === "number" ? "pending" : outcome;
+    // Pushed tokens are not kept once delivered or given up on.
+    if (typeof outcome !== "number") delete latest.pushPayload;
+    this.save(latest);
   }
 
   private load(): BackchannelAuthenticationRequest | undefined {
@@ -164,4 +291,14 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
   private save(request: BackchannelAuthenticationRequest): void {
     this.sql.exec("UPDATE request SET record = ? WHERE id = 1", JSON.stringify(request));
   }
+}
+
+/** A push request still open: its alarm must also fire at expiry, to push `expired_token`. */
+function awaitsExpiryPush(request: BackchannelAuthenticationRequest): boolean {
+  return (
+    request.deliveryMode === "push" &&
+    !request.isComplete &&
+    request.clientDeliveryStatus === undefined &&
+    Date.now() < expiresAt(request) * 1000
+  );
 }

@@ -9,6 +9,7 @@
  */
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
+import { sealDeliverySecrets } from "./client-delivery";
 import {
   type BackchannelAuthenticationRequest,
   type CompleteBackchannelLoginRequest,
@@ -17,11 +18,23 @@ import {
   type PollOutcome,
 } from "./model";
 
-/** What the backchannel endpoint decided; the store adds ids, status and bookkeeping. */
+/**
+ * What the backchannel endpoint decided; the store adds ids, status and bookkeeping. A ping or
+ * push request also carries the client_notification_token, which the store encrypts.
+ */
 export type NewBackchannelRequest = Omit<
   BackchannelAuthenticationRequest,
-  "internalId" | "isComplete" | "status" | "notificationStatus" | "notificationAttempts" | "creationTime"
->;
+  | "internalId"
+  | "isComplete"
+  | "status"
+  | "notificationStatus"
+  | "notificationAttempts"
+  | "creationTime"
+  | "deliverySecrets"
+  | "clientDeliveryStatus"
+  | "clientDeliveryAttempts"
+  | "pushPayload"
+> & { clientNotificationToken?: string };
 
 /** auth_req_id: 256 bits from the CSPRNG, base64url (CIBA §7.3 allows [A-Za-z0-9._-]). */
 const AUTH_REQ_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -37,15 +50,25 @@ export class BackchannelAuthenticationRequestStore {
     const authReqId = randomHandle(32);
     const authReqIdHash = await sha256Hex(authReqId);
     const id = this.env.BACKCHANNEL_REQUESTS.idFromName(authReqIdHash);
+    const { clientNotificationToken, ...fields } = input;
+    const internalId = id.toString();
     const request: BackchannelAuthenticationRequest = {
-      ...input,
-      internalId: id.toString(),
+      ...fields,
+      internalId,
       creationTime: Math.floor(Date.now() / 1000),
       isComplete: false,
       status: "pending",
       notificationStatus: "pending",
       notificationAttempts: 0,
     };
+    if (input.deliveryMode !== "poll") {
+      if (!clientNotificationToken || !input.clientNotificationEndpoint) {
+        throw new Error("ping and push requests need a client_notification_token and endpoint");
+      }
+      // Ping and push send the auth_req_id and the bearer token later, from the alarm: keep
+      // both, encrypted and bound to this request.
+      request.deliverySecrets = await sealDeliverySecrets(this.env, internalId, { authReqId, clientNotificationToken });
+    }
     const created = await this.env.BACKCHANNEL_REQUESTS.get(id).create(request, authReqIdHash);
     // 256 random bits do not collide; if the object is somehow taken, fail rather than share it.
     if (!created) throw new Error("backchannel request id collision");

@@ -4,7 +4,7 @@
  * lands, so a client library never tries something the provider cannot do.
  */
 import type { Context } from "hono";
-import { ASYMMETRIC_ALGS, AUTH_METHODS, HMAC_ALGS } from "../clients/metadata";
+import { ASYMMETRIC_ALGS, AUTH_METHODS, DELIVERY_MODES, HMAC_ALGS } from "../clients/metadata";
 import { endpoints, loadSettings, type Settings } from "../config";
 import { SUPPORTED_GRANT_TYPES } from "../grants/token-endpoint";
 import type { AppEnv } from "../http/app-env";
@@ -37,9 +37,9 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     id_token_signing_alg_values_supported: signingAlgs,
     token_endpoint_auth_methods_supported: [...AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS, ...HMAC_ALGS],
-    // CIBA §4. No backchannel_authentication_request_signing_alg_values_supported: signed
-    // authentication requests are not accepted (yet), and its absence says so.
-    backchannel_token_delivery_modes_supported: ["poll"],
+    // CIBA §4: all three delivery modes; signed authentication requests with asymmetric keys only.
+    backchannel_token_delivery_modes_supported: [...DELIVERY_MODES],
+    backchannel_authentication_request_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     backchannel_user_code_parameter_supported: true,
     claims_supported: [
       "sub",

@@ -4,7 +4,7 @@
  * already used) → slow_down → expired_token → access_denied → authorization_pending → tokens.
  */
 
-import type { PollOutcome } from "../ciba/model";
+import { type PollOutcome, userGrantOf } from "../ciba/model";
 import { BackchannelAuthenticationRequestStore } from "../ciba/request-store";
 import { type Client, GRANT_TYPES } from "../clients/metadata";
 import type { RequestContext } from "../http/context";
@@ -31,16 +31,7 @@ export async function cibaGrant(ctx: RequestContext, client: Client, form: FormP
   console.log(
     JSON.stringify({ event: "ciba_tokens_issued", client_id: client.client_id, internal_id: request.internalId }),
   );
-  return issueUserTokens(ctx, client, {
-    clientId: client.client_id,
-    subject: request.subject,
-    scopes: request.authorizedScopes ?? [],
-    resources: request.requestedResourceIndicators,
-    authTime: request.authTime ?? request.creationTime,
-    amr: request.amr ?? [],
-    acr: request.acr,
-    sid: request.sessionId,
-  });
+  return issueUserTokens(ctx, client, userGrantOf(request));
 }
 
 /** CIBA §10: push-mode clients receive their tokens at their endpoint and may not poll (C23). */

@@ -1,5 +1,5 @@
 /** Helpers for CIBA tests: start a request, reach its object, move its clock. */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { BackchannelAuthenticationRequest } from "../../src/ciba/model";
 import { BackchannelAuthenticationRequestStore } from "../../src/ciba/request-store";
@@ -58,6 +58,38 @@ export async function rawStorage(internalId: string): Promise<string> {
   return runInDurableObject(stubFor(internalId), (_instance, state) =>
     JSON.stringify(state.storage.sql.exec("SELECT * FROM request").toArray()),
   );
+}
+
+/**
+ * Runs the request's alarm until `done` holds for its record. The alarm also fires by itself
+ * (miniflare runs alarms on time), so a run that finds no alarm waits a little and looks again.
+ */
+export async function runAlarmsUntil(
+  internalId: string,
+  done: (request: BackchannelAuthenticationRequest) => boolean,
+  what = "the condition",
+): Promise<BackchannelAuthenticationRequest> {
+  for (let i = 0; i < 60; i++) {
+    const request = await store().getByInternalId(internalId);
+    if (!request) throw new Error("the request vanished");
+    if (done(request)) return request;
+    if (!(await runDurableObjectAlarm(stubFor(internalId)))) await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the request's alarm never reached ${what}`);
+}
+
+/** Runs the alarm until the ping/push delivery to the client is over (sent or failed). */
+export function settleClientDelivery(internalId: string): Promise<BackchannelAuthenticationRequest> {
+  return runAlarmsUntil(
+    internalId,
+    (r) => r.clientDeliveryStatus === "sent" || r.clientDeliveryStatus === "failed",
+    "a finished client delivery",
+  );
+}
+
+/** When the request's alarm is set to fire next (ms), or null. */
+export async function nextAlarm(internalId: string): Promise<number | null> {
+  return runInDurableObject(stubFor(internalId), (_instance, state) => state.storage.getAlarm());
 }
 
 export { stubFor };

@@ -20,7 +20,10 @@ export async function registerClient(
     require_pushed_authorization_requests: false,
     ...overrides,
   };
-  validateClientRegistration(reg, loadSettings(env).scopesSupported);
+  const settings = loadSettings(env);
+  validateClientRegistration(reg, settings.scopesSupported, {
+    allowHttpNotificationEndpoints: settings.allowHttpNotificationEndpoints,
+  });
   const row = await clientRow(reg, env.DATA_ENCRYPTION_KEY);
   const values = CLIENT_COLUMNS.map((column) => row[column]);
   await env.DB.prepare(

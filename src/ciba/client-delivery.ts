@@ -1,0 +1,182 @@
+/**
+ * Ping and push delivery (CIBA §10.2, §10.3; checklist C25, C26, S3): what a request's Durable
+ * Object sends to the client's notification endpoint, and how one attempt is judged. The
+ * object's alarm drives the attempts and keeps their state (src/ciba/request-object.ts); this
+ * module keeps none.
+ *
+ * One attempt: POST JSON with `Authorization: Bearer <client_notification_token>`, redirects
+ * not followed, bounded by CIBA_CLIENT_NOTIFICATION_TIMEOUT. 200 and 204 are success. A network
+ * error, timeout, 408, 429 or 5xx is retried (backoff 2, 4, 8 … s, up to
+ * CIBA_CLIENT_NOTIFICATION_MAX_ATTEMPTS). A 3xx, 401, 403 or any other status ends the delivery:
+ * retrying cannot fix a wrong endpoint or a token the client does not accept.
+ */
+import { ClientRegistry } from "../clients/registry";
+import { endpoints, type Settings } from "../config";
+import { decrypt, encrypt } from "../crypto/encryption";
+import type { Bindings } from "../env";
+import type { TokenResponse } from "../grants/token-endpoint";
+import type { RequestContext } from "../http/context";
+import { issueUserTokens } from "../tokens/issue";
+import { type BackchannelAuthenticationRequest, userGrantOf } from "./model";
+
+/** CIBA §10.3.1: the ID token claim that names the request a pushed ID token answers. */
+export const AUTH_REQ_ID_CLAIM = "urn:openid:params:jwt:claim:auth_req_id";
+
+/** What a ping/push delivery needs and the request record may only hold encrypted. */
+export interface DeliverySecrets {
+  authReqId: string;
+  clientNotificationToken: string;
+}
+
+export type PushErrorCode = "access_denied" | "expired_token" | "transaction_failed";
+
+/** CIBA §10.3.1: the push of an error. */
+export interface PushError {
+  error: PushErrorCode;
+  error_description: string;
+  auth_req_id: string;
+}
+
+/** CIBA §10.3.1: the push of tokens, the token response plus the auth_req_id it answers. */
+export type PushedTokens = TokenResponse & { auth_req_id: string };
+
+export type ClientPayload = { auth_req_id: string } | PushedTokens | PushError;
+
+/** "sent", "failed" (final), or the time (ms) of the next attempt. */
+export type AttemptOutcome = "sent" | "failed" | number;
+
+const PUSH_ERROR_DESCRIPTIONS: Record<PushErrorCode, string> = {
+  access_denied: "the user denied the request",
+  expired_token: "the request expired before the user answered it",
+  transaction_failed: "the tokens could not be issued",
+};
+
+function deliverySecretsAad(internalId: string): string {
+  return `ciba_delivery:${internalId}`;
+}
+
+function pushPayloadAad(internalId: string): string {
+  return `ciba_push:${internalId}`;
+}
+
+export function sealDeliverySecrets(env: Bindings, internalId: string, secrets: DeliverySecrets): Promise<string> {
+  return encrypt(env.DATA_ENCRYPTION_KEY, JSON.stringify(secrets), deliverySecretsAad(internalId));
+}
+
+/** Undefined when the request has none, or they cannot be decrypted (another key, another request). */
+export async function openDeliverySecrets(
+  env: Bindings,
+  request: BackchannelAuthenticationRequest,
+): Promise<DeliverySecrets | undefined> {
+  if (!request.deliverySecrets) return undefined;
+  const plain = await decrypt(env.DATA_ENCRYPTION_KEY, request.deliverySecrets, deliverySecretsAad(request.internalId));
+  return plain === undefined ? undefined : (JSON.parse(plain) as DeliverySecrets);
+}
+
+export function sealPushPayload(env: Bindings, internalId: string, payload: ClientPayload): Promise<string> {
+  return encrypt(env.DATA_ENCRYPTION_KEY, JSON.stringify(payload), pushPayloadAad(internalId));
+}
+
+export async function openPushPayload(
+  env: Bindings,
+  request: BackchannelAuthenticationRequest,
+): Promise<ClientPayload | undefined> {
+  if (!request.pushPayload) return undefined;
+  const plain = await decrypt(env.DATA_ENCRYPTION_KEY, request.pushPayload, pushPayloadAad(request.internalId));
+  return plain === undefined ? undefined : (JSON.parse(plain) as ClientPayload);
+}
+
+export function pushError(error: PushErrorCode, authReqId: string): PushError {
+  return { error, error_description: PUSH_ERROR_DESCRIPTIONS[error], auth_req_id: authReqId };
+}
+
+/**
+ * CIBA §10.3.1: the tokens of an approved push-mode request, with an ID token bound to them
+ * (`at_hash`, `rt_hash`) and to the request (`urn:openid:params:jwt:claim:auth_req_id`).
+ * A client that is no longer registered, or any failure to mint, yields `transaction_failed`.
+ */
+export async function mintPushTokens(
+  env: Bindings,
+  settings: Settings,
+  request: BackchannelAuthenticationRequest,
+  authReqId: string,
+): Promise<PushedTokens | PushError> {
+  const log = { internal_id: request.internalId, client_id: request.clientId };
+  try {
+    const client = await new ClientRegistry(env.DB).find(request.clientId);
+    if (!client) {
+      console.error(JSON.stringify({ event: "ciba_push_tokens_failed", ...log, reason: "client not registered" }));
+      return pushError("transaction_failed", authReqId);
+    }
+    // Minting runs in the request's alarm, not in an HTTP request: the context's request is a
+    // stand-in (token issuance reads only env and settings from it).
+    const ctx: RequestContext = {
+      env,
+      settings,
+      request: new Request(endpoints(settings).backchannelAuthentication),
+    };
+    const tokens = await issueUserTokens(ctx, client, userGrantOf(request), {
+      idTokenClaims: { [AUTH_REQ_ID_CLAIM]: authReqId },
+      tokenHashes: true,
+    });
+    console.log(JSON.stringify({ event: "ciba_tokens_issued", ...log, delivery: "push" }));
+    return { ...tokens, auth_req_id: authReqId };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.error(JSON.stringify({ event: "ciba_push_tokens_failed", ...log, reason }));
+    return pushError("transaction_failed", authReqId);
+  }
+}
+
+export interface AttemptLog {
+  internal_id: string;
+  client_id: string;
+  mode: string;
+  attempt: number;
+}
+
+/** One delivery attempt (number `log.attempt`) of `payload` to the client's endpoint. */
+export async function sendToClient(
+  settings: Settings,
+  endpoint: string,
+  clientNotificationToken: string,
+  payload: ClientPayload,
+  log: AttemptLog,
+): Promise<AttemptOutcome> {
+  const retryOrFail = (reason: string): AttemptOutcome => {
+    if (log.attempt < settings.cibaClientNotificationMaxAttempts) {
+      const retryAt = Date.now() + 2 ** log.attempt * 1000;
+      console.warn(JSON.stringify({ event: "ciba_client_notification_retry", ...log, reason, retry_at: retryAt }));
+      return retryAt;
+    }
+    return fail(reason);
+  };
+  const fail = (reason: string): AttemptOutcome => {
+    console.error(JSON.stringify({ event: "ciba_client_notification_failed", ...log, reason }));
+    return "failed";
+  };
+
+  let response: Response;
+  try {
+    response = await fetch(endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${clientNotificationToken}` },
+      body: JSON.stringify(payload),
+      // S3: a redirect could carry the bearer token (and the tokens) somewhere else.
+      redirect: "manual",
+      signal: AbortSignal.timeout(settings.cibaClientNotificationTimeout * 1000),
+    });
+  } catch (error) {
+    return retryOrFail(`unreachable: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  await response.body?.cancel();
+  const { status } = response;
+  if (status === 200 || status === 204) {
+    console.log(JSON.stringify({ event: "ciba_client_notification_sent", ...log }));
+    return "sent";
+  }
+  if (status >= 300 && status < 400) return fail(`answered ${status}; redirects are not followed`);
+  if (status === 401 || status === 403) return fail(`answered ${status}; the client refused the token`);
+  if (status >= 500 || status === 408 || status === 429) return retryOrFail(`answered ${status}`);
+  return fail(`answered ${status}`);
+}
