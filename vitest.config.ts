@@ -6,7 +6,28 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
+import { generateCertificate } from "./scripts/lib/certificates.ts";
 import { generateDevSecrets } from "./scripts/lib/dev-secrets.ts";
+
+/** Client certificates for the mTLS tests: a CA, two certificates it issued, one self-signed. */
+async function testCertificates() {
+  const ca = await generateCertificate({ subject: "CN=edge-op test CA", ca: true });
+  const kiosk = await generateCertificate({
+    // In ASN.1 order, most general first; its RFC 4514 string is "CN=kiosk-9,O=Example Bank,C=GB".
+    subject: "C=GB, O=Example Bank, CN=kiosk-9",
+    issuer: ca,
+    subjectAltNames: [
+      { type: "dns", value: "kiosk-9.example" },
+      { type: "url", value: "https://kiosk.example/9" },
+      { type: "ip", value: "192.0.2.9" },
+      { type: "email", value: "kiosk9@example.com" },
+    ],
+  });
+  const other = await generateCertificate({ subject: "C=GB, O=Example Bank, CN=other", issuer: ca });
+  const selfSigned = await generateCertificate({ subject: "CN=self-signed client" });
+  const pick = (c: typeof kiosk) => ({ der: c.derBase64, publicJwk: c.publicJwk });
+  return JSON.stringify({ kiosk: pick(kiosk), other: pick(other), selfSigned: pick(selfSigned) });
+}
 
 export default defineConfig({
   plugins: [
@@ -30,6 +51,7 @@ export default defineConfig({
               ...(await exportJWK(hintIssuer.privateKey)),
               kid: "hint-1",
             }),
+            TEST_CERTIFICATES: await testCertificates(),
             TEST_MIGRATIONS: await readD1Migrations("migrations"),
             TEST_HELPER_URL: inject<string>("testHelperUrl"),
           },

@@ -24,6 +24,8 @@ describe("discovery (OpenID Connect Discovery §3)", () => {
       "client_secret_post",
       "client_secret_jwt",
       "private_key_jwt",
+      "tls_client_auth",
+      "self_signed_tls_client_auth",
     ]);
     expect(body.id_token_signing_alg_values_supported).toEqual(["ES256"]);
   });

@@ -9,6 +9,8 @@ declare global {
       TEST_HELPER_URL: string;
       /** Private JWK of the trusted login_hint_token issuer "https://hints.example". */
       TEST_HINT_ISSUER_PRIVATE_JWK: string;
+      /** JSON {kiosk, other, selfSigned}: {der (base64), publicJwk}, see vitest.config.ts. */
+      TEST_CERTIFICATES: string;
     }
   }
 }

@@ -94,6 +94,20 @@ describe("sign-in page", () => {
     expect(browser.cookies.has("edge-op-session")).toBe(false);
   });
 
+  it("accepts the Origin a browser sends from the sign-in page itself (Referrer-Policy: same-origin)", async () => {
+    const { username } = await newUser();
+    const browser = new Browser();
+    const page = await browser.get("/signin");
+    // With no-referrer a browser would send "Origin: null" and every sign-in would fail.
+    expect(page.headers.get("referrer-policy")).toBe("same-origin");
+    const response = await browser.post(
+      "/signin",
+      { csrf: Browser.csrfOf(await page.text()), username, password: `${username}-password`, return_to: "/ciba" },
+      { origin: "http://localhost:8787" },
+    );
+    expect(response.status).toBe(303);
+  });
+
   it("refuses a sign-in posted from another origin", async () => {
     const browser = new Browser();
     const csrf = Browser.csrfOf(await (await browser.get("/signin")).text());

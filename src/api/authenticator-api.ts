@@ -15,9 +15,11 @@ import type { BackchannelUserLoginRequest } from "../ciba/notifications";
 import { loadSettings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
+import { requestContext } from "../http/context";
 import { InsufficientScope, InvalidRequest, InvalidToken, OAuthError } from "../http/errors";
 import { readBodyText } from "../http/form";
 import { route } from "../http/route";
+import { certificateBindingHolds } from "../mtls/bound-tokens";
 import { verifyAccessToken } from "../tokens/jwt";
 import { loadKeys } from "../tokens/keys";
 import { currentSession } from "../ui/browser-session";
@@ -43,6 +45,9 @@ async function caller(c: Context<AppEnv>): Promise<Caller> {
     const keys = await loadKeys(c.env.SIGNING_KEYS);
     const token = await verifyAccessToken(keys, match[1], loadSettings(c.env).issuer);
     if (!token) throw new InvalidToken("the access token is invalid or expired");
+    if (!(await certificateBindingHolds(requestContext(c), token.payload))) {
+      throw new InvalidToken("the access token is bound to a client certificate that was not presented");
+    }
     if (!token.scope.includes("openid")) throw new InsufficientScope("the openid scope is required");
     if (!(await new UserStore(c.env.DB).findBySubject(token.sub))) throw new InvalidToken("the token has no user");
     const sid = typeof token.payload.sid === "string" ? token.payload.sid : undefined;

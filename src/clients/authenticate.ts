@@ -1,7 +1,8 @@
 /**
  * Client authentication at the token endpoint and every other back-channel endpoint
- * (RFC 6749 §2.3, OpenID Connect Core §9, RFC 7523). Pipeline:
- *   presentedCredentials → findClient → checkRegisteredMethod → verify (secret or assertion)
+ * (RFC 6749 §2.3, OpenID Connect Core §9, RFC 7523, RFC 8705). Pipeline:
+ *   presentedCredentials → findClient → checkRegisteredMethod → verify (secret, assertion or
+ *   TLS client certificate)
  * A client must use exactly one method, and only the one it registered.
  */
 import { decodeJwt } from "jose";
@@ -9,6 +10,7 @@ import { sha256Hex, timingSafeEqual } from "../crypto/hash";
 import type { RequestContext } from "../http/context";
 import { InvalidClient, InvalidRequest } from "../http/errors";
 import type { FormParams } from "../http/form";
+import { verifyClientCertificate } from "../mtls/verify-client-certificate";
 import { verifyClientAssertion } from "./assertion";
 import type { AuthMethod, Client } from "./metadata";
 import { ClientRegistry } from "./registry";
@@ -18,22 +20,38 @@ export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type
 type Credentials =
   | { kind: "basic"; clientId: string; secret: string }
   | { kind: "post"; clientId: string; secret: string }
-  | { kind: "assertion"; clientId: string; assertion: string };
+  | { kind: "assertion"; clientId: string; assertion: string }
+  /** RFC 8705 §2: only client_id in the request; the proof is the TLS client certificate. */
+  | { kind: "certificate"; clientId: string };
+
+/** A client that proved who it is; mTLS clients also carry their certificate's thumbprint. */
+export type AuthenticatedClient = Client & {
+  /** RFC 8705 §3.1 x5t#S256 of the certificate it authenticated with: tokens are bound to it. */
+  certificateThumbprint?: string;
+};
 
 /**
  * Authenticates the calling client. `endpointUrl` is the URL being called: a client assertion
  * may name it, the token endpoint or the issuer as its audience (CIBA §7.1, checklist C5).
  */
-export async function authenticateClient(ctx: RequestContext, form: FormParams, endpointUrl: string): Promise<Client> {
+export async function authenticateClient(
+  ctx: RequestContext,
+  form: FormParams,
+  endpointUrl: string,
+): Promise<AuthenticatedClient> {
   const credentials = presentedCredentials(ctx.request, form);
   const client = await findClient(ctx, credentials);
   checkRegisteredMethod(client, credentials);
-  if (credentials.kind === "assertion") {
-    await verifyClientAssertion(ctx, client, credentials.assertion, endpointUrl);
-  } else {
-    await checkSecret(client, credentials);
+  switch (credentials.kind) {
+    case "assertion":
+      await verifyClientAssertion(ctx, client, credentials.assertion, endpointUrl);
+      return client;
+    case "certificate":
+      return { ...client, certificateThumbprint: await verifyClientCertificate(ctx, client) };
+    default:
+      await checkSecret(client, credentials);
+      return client;
   }
-  return client;
 }
 
 function presentedCredentials(request: Request, form: FormParams): Credentials {
@@ -66,6 +84,7 @@ function presentedCredentials(request: Request, form: FormParams): Credentials {
     if (formClientId === undefined) throw new InvalidClient("client_secret was sent without client_id");
     return { kind: "post", clientId: formClientId, secret };
   }
+  if (formClientId !== undefined) return { kind: "certificate", clientId: formClientId };
   throw new InvalidClient("client authentication is required");
 }
 
@@ -112,11 +131,16 @@ const METHOD_FOR_KIND: Record<Credentials["kind"], readonly AuthMethod[]> = {
   basic: ["client_secret_basic"],
   post: ["client_secret_post"],
   assertion: ["client_secret_jwt", "private_key_jwt"],
+  certificate: ["tls_client_auth", "self_signed_tls_client_auth"],
 };
 
 function checkRegisteredMethod(client: Client, credentials: Credentials): void {
   if (!METHOD_FOR_KIND[credentials.kind].includes(client.token_endpoint_auth_method)) {
-    throw new InvalidClient(`client is registered for ${client.token_endpoint_auth_method}`, {
+    const message =
+      credentials.kind === "certificate"
+        ? "client authentication is required"
+        : `client is registered for ${client.token_endpoint_auth_method}`;
+    throw new InvalidClient(message, {
       triedBasic: credentials.kind === "basic",
     });
   }

@@ -3,6 +3,7 @@
  * refetches early when a token names an unknown `kid`, and does not follow redirects).
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import type { PublicJwk } from "./metadata";
 
 const sets = new Map<string, JWTVerifyGetKey>();
 const MAX_CACHED = 1000;
@@ -20,4 +21,26 @@ export function remoteJwks(uri: string, cacheSeconds: number): JWTVerifyGetKey {
     sets.set(key, set);
   }
   return set;
+}
+
+const documents = new Map<string, { keys: PublicJwk[]; fetchedAt: number }>();
+
+/**
+ * The keys of a `jwks_uri` as plain JWKs (for comparing a certificate's key, where jose's
+ * verifier is of no use), cached per isolate like the verifier. An unreachable or malformed
+ * document yields no keys, so authentication fails rather than the request.
+ */
+export async function fetchJwks(uri: string, cacheSeconds: number): Promise<PublicJwk[]> {
+  const cached = documents.get(uri);
+  if (cached && Date.now() - cached.fetchedAt < cacheSeconds * 1000) return cached.keys;
+  try {
+    const response = await fetch(uri, { redirect: "manual", signal: AbortSignal.timeout(5000) });
+    const body = response.ok ? ((await response.json()) as { keys?: unknown }) : {};
+    const keys = Array.isArray(body.keys) ? (body.keys as PublicJwk[]) : [];
+    if (documents.size >= MAX_CACHED) documents.clear();
+    documents.set(uri, { keys, fetchedAt: Date.now() });
+    return keys;
+  } catch {
+    return [];
+  }
 }

@@ -9,6 +9,8 @@ export const AUTH_METHODS = [
   "client_secret_post",
   "client_secret_jwt",
   "private_key_jwt",
+  "tls_client_auth",
+  "self_signed_tls_client_auth",
 ] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
@@ -61,6 +63,12 @@ export interface Client {
   par_request_lifetime?: number;
   /** edge-op: the FAPI-CIBA profile applies to this client (docs/ciba.md). */
   fapi_ciba?: boolean;
+  /** RFC 8705 §2.1.2: a tls_client_auth client registers exactly one of these. */
+  tls_client_auth_subject_dn?: string;
+  tls_client_auth_san_dns?: string;
+  tls_client_auth_san_uri?: string;
+  tls_client_auth_san_ip?: string;
+  tls_client_auth_san_email?: string;
   client_secret_hash?: string;
   client_secret_encrypted?: string;
 }
@@ -108,15 +116,18 @@ export function validateClientRegistration(
   if (!AUTH_METHODS.includes(reg.token_endpoint_auth_method)) {
     fail(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(", ")}`);
   }
-  if (usesSecret(reg.token_endpoint_auth_method)) {
+  const method = reg.token_endpoint_auth_method;
+  if (usesSecret(method)) {
     if (!reg.client_secret || reg.client_secret.length < minimumSecretLength) {
       fail(`a client secret of at least ${minimumSecretLength} characters is required`);
     }
     if (reg.jwks || reg.jwks_uri) fail("a client that authenticates with a secret registers no keys");
   } else {
-    if (reg.client_secret) fail("private_key_jwt clients have no secret");
-    if (!reg.jwks === !reg.jwks_uri) fail("private_key_jwt requires exactly one of jwks and jwks_uri");
+    if (reg.client_secret) fail(`${method} clients have no secret`);
+    const keysNeeded = method === "private_key_jwt" || method === "self_signed_tls_client_auth";
+    if (keysNeeded && !reg.jwks === !reg.jwks_uri) fail(`${method} requires exactly one of jwks and jwks_uri`);
   }
+  validateTlsIdentity(reg, fail);
   if (reg.jwks) validateJwks(reg.jwks, fail);
   if (reg.jwks_uri) requireHttpsUrl(reg.jwks_uri, "jwks_uri", fail);
   if (reg.token_endpoint_auth_signing_alg) {
@@ -179,15 +190,40 @@ function validateBackchannel(reg: ClientRegistration, fail: (m: string) => never
   }
 }
 
+const TLS_IDENTITY_FIELDS = [
+  "tls_client_auth_subject_dn",
+  "tls_client_auth_san_dns",
+  "tls_client_auth_san_uri",
+  "tls_client_auth_san_ip",
+  "tls_client_auth_san_email",
+] as const;
+
+/** RFC 8705 §2.1.2: tls_client_auth names exactly one certificate identity; others name none. */
+function validateTlsIdentity(reg: ClientRegistration, fail: (m: string) => never): void {
+  const named = TLS_IDENTITY_FIELDS.filter((field) => reg[field] !== undefined && reg[field] !== "");
+  if (reg.token_endpoint_auth_method === "tls_client_auth") {
+    if (named.length !== 1) fail(`tls_client_auth requires exactly one of ${TLS_IDENTITY_FIELDS.join(", ")}`);
+  } else if (named.length > 0) {
+    fail(`${named[0]} is only for tls_client_auth clients`);
+  }
+}
+
+/** The mTLS methods: the client proves itself with its TLS client certificate. */
+export function usesCertificate(method: AuthMethod): boolean {
+  return method === "tls_client_auth" || method === "self_signed_tls_client_auth";
+}
+
 /**
  * FAPI-CIBA §5.2.2 (checklist F1, F2): a confidential CIBA client authenticating with
- * private_key_jwt (mTLS comes later), PS256 / ES256 / EdDSA only, and no push mode.
+ * private_key_jwt or mutual TLS, PS256 / ES256 / EdDSA only, and no push mode.
  */
 function validateFapiCiba(reg: ClientRegistration, fail: (m: string) => never): void {
   if (!reg.fapi_ciba) return;
   const fapiAlgs: readonly string[] = FAPI_ALGS;
   if (!reg.grant_types.includes(GRANT_TYPES.ciba)) fail("fapi_ciba needs the CIBA grant type");
-  if (reg.token_endpoint_auth_method !== "private_key_jwt") fail("FAPI-CIBA clients must use private_key_jwt");
+  if (reg.token_endpoint_auth_method !== "private_key_jwt" && !usesCertificate(reg.token_endpoint_auth_method)) {
+    fail("FAPI-CIBA clients must use private_key_jwt, tls_client_auth or self_signed_tls_client_auth");
+  }
   if (reg.token_endpoint_auth_signing_alg && !fapiAlgs.includes(reg.token_endpoint_auth_signing_alg)) {
     fail(`FAPI-CIBA clients sign with ${FAPI_ALGS.join(", ")} only (token_endpoint_auth_signing_alg)`);
   }

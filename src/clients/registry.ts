@@ -29,6 +29,11 @@ interface ClientRowData {
   ciba_polling_interval: number | null;
   par_request_lifetime: number | null;
   fapi_ciba: number;
+  tls_client_auth_subject_dn: string | null;
+  tls_client_auth_san_dns: string | null;
+  tls_client_auth_san_uri: string | null;
+  tls_client_auth_san_ip: string | null;
+  tls_client_auth_san_email: string | null;
   created_at: number;
 }
 
@@ -54,6 +59,11 @@ export const CLIENT_COLUMNS = [
   "ciba_polling_interval",
   "par_request_lifetime",
   "fapi_ciba",
+  "tls_client_auth_subject_dn",
+  "tls_client_auth_san_dns",
+  "tls_client_auth_san_uri",
+  "tls_client_auth_san_ip",
+  "tls_client_auth_san_email",
   "created_at",
 ] as const satisfies readonly (keyof ClientRowData)[];
 
@@ -90,6 +100,11 @@ function fromRow(row: ClientRowData): Client {
     ciba_polling_interval: row.ciba_polling_interval ?? undefined,
     par_request_lifetime: row.par_request_lifetime ?? undefined,
     fapi_ciba: row.fapi_ciba === 1,
+    tls_client_auth_subject_dn: row.tls_client_auth_subject_dn ?? undefined,
+    tls_client_auth_san_dns: row.tls_client_auth_san_dns ?? undefined,
+    tls_client_auth_san_uri: row.tls_client_auth_san_uri ?? undefined,
+    tls_client_auth_san_ip: row.tls_client_auth_san_ip ?? undefined,
+    tls_client_auth_san_email: row.tls_client_auth_san_email ?? undefined,
     client_secret_hash: row.client_secret_hash ?? undefined,
     client_secret_encrypted: row.client_secret_encrypted ?? undefined,
   };
@@ -126,6 +141,11 @@ export async function clientRow(
     ciba_polling_interval: reg.ciba_polling_interval ?? null,
     par_request_lifetime: reg.par_request_lifetime ?? null,
     fapi_ciba: reg.fapi_ciba ? 1 : 0,
+    tls_client_auth_subject_dn: reg.tls_client_auth_subject_dn ?? null,
+    tls_client_auth_san_dns: reg.tls_client_auth_san_dns ?? null,
+    tls_client_auth_san_uri: reg.tls_client_auth_san_uri ?? null,
+    tls_client_auth_san_ip: reg.tls_client_auth_san_ip ?? null,
+    tls_client_auth_san_email: reg.tls_client_auth_san_email ?? null,
     created_at: Math.floor(Date.now() / 1000),
   };
 }

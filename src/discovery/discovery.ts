@@ -41,6 +41,9 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     backchannel_token_delivery_modes_supported: [...DELIVERY_MODES],
     backchannel_authentication_request_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     backchannel_user_code_parameter_supported: true,
+    // RFC 8705: mTLS client authentication and certificate-bound tokens.
+    tls_client_certificate_bound_access_tokens: true,
+    mtls_endpoint_aliases: mtlsEndpointAliases(settings),
     claims_supported: [
       "sub",
       "iss",
@@ -56,6 +59,23 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
       "phone_number",
       "phone_number_verified",
     ],
+  };
+}
+
+/**
+ * RFC 8705 §5: where clients that authenticate with certificates send their requests. With
+ * MTLS_ENDPOINT_ORIGIN, a separate hostname on which Cloudflare asks for client certificates;
+ * without it, the normal endpoints (the main hostname asks for them).
+ */
+function mtlsEndpointAliases(settings: Settings): Record<string, string> {
+  const urls = endpoints(settings);
+  const origin = settings.mtlsEndpointOrigin;
+  const at = (url: string) => (origin ? `${origin}${new URL(url).pathname}` : url);
+  return {
+    token_endpoint: at(urls.token),
+    pushed_authorization_request_endpoint: at(urls.pushedAuthorizationRequest),
+    backchannel_authentication_endpoint: at(urls.backchannelAuthentication),
+    userinfo_endpoint: at(urls.userinfo),
   };
 }
 

@@ -4,7 +4,9 @@
  * reused code is refused, and the refresh tokens the first exchange produced are revoked
  * (RFC 6749 §4.1.2); access tokens already issued are JWTs and run out on their own (≤ 10 min).
  */
+
 import { attachRefreshFamily, redeemCode } from "../authorize/codes";
+import type { AuthenticatedClient } from "../clients/authenticate";
 import type { Client } from "../clients/metadata";
 import { base64url } from "../crypto/encoding";
 import { sha256 } from "../crypto/hash";
@@ -25,7 +27,7 @@ const REASONS = {
 
 export async function authorizationCodeGrant(
   ctx: RequestContext,
-  client: Client,
+  client: AuthenticatedClient,
   form: FormParams,
 ): Promise<TokenResponse> {
   const code = form.require("code");

@@ -6,6 +6,7 @@
 
 import { type PollOutcome, userGrantOf } from "../ciba/model";
 import { BackchannelAuthenticationRequestStore } from "../ciba/request-store";
+import type { AuthenticatedClient } from "../clients/authenticate";
 import { type Client, GRANT_TYPES } from "../clients/metadata";
 import type { RequestContext } from "../http/context";
 import {
@@ -20,7 +21,11 @@ import type { FormParams } from "../http/form";
 import { issueUserTokens } from "../tokens/issue";
 import type { TokenResponse } from "./token-endpoint";
 
-export async function cibaGrant(ctx: RequestContext, client: Client, form: FormParams): Promise<TokenResponse> {
+export async function cibaGrant(
+  ctx: RequestContext,
+  client: AuthenticatedClient,
+  form: FormParams,
+): Promise<TokenResponse> {
   checkNotPushClient(client);
   const authReqId = form.require("auth_req_id");
   const outcome = await new BackchannelAuthenticationRequestStore(ctx.env).pollByAuthenticationRequestId(

@@ -3,6 +3,7 @@
  * access token's `sub` is the client_id and no user-related scope (openid, offline_access) can
  * be granted. Without a `scope` parameter the client gets all of its registered API scopes.
  */
+import type { AuthenticatedClient } from "../clients/authenticate";
 import { type Client, clientScopes } from "../clients/metadata";
 import type { RequestContext } from "../http/context";
 import { InvalidScope } from "../http/errors";
@@ -15,7 +16,7 @@ const USER_SCOPES = ["openid", "offline_access", "profile", "email", "phone"];
 
 export async function clientCredentialsGrant(
   ctx: RequestContext,
-  client: Client,
+  client: AuthenticatedClient,
   form: FormParams,
 ): Promise<TokenResponse> {
   const scope = grantedScopes(client, form.get("scope"));
@@ -28,6 +29,8 @@ export async function clientCredentialsGrant(
     audience: ctx.settings.issuer,
     scope: scope.join(" "),
     lifetime,
+    // RFC 8705 §3.1: bound to the certificate an mTLS client authenticated with.
+    claims: client.certificateThumbprint ? { cnf: { "x5t#S256": client.certificateThumbprint } } : undefined,
   });
   const response: TokenResponse = { access_token: accessToken, token_type: "Bearer", expires_in: lifetime };
   if (scope.length > 0) response.scope = scope.join(" ");

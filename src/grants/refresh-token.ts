@@ -4,7 +4,7 @@
  * `scope` may only narrow the original grant, and narrows this response's tokens only: the
  * family keeps its original scopes for later refreshes (RFC 6749 §6).
  */
-import { InvalidScope } from "../http/errors";
+import { InvalidGrant, InvalidScope } from "../http/errors";
 import type { FormParams } from "../http/form";
 import { issueUserTokens } from "../tokens/issue";
 import { rotateRefreshToken } from "../tokens/refresh-tokens";
@@ -14,6 +14,10 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
   const presented = form.require("refresh_token");
   const requested = requestedScopes(form);
   const { grant, refreshToken } = await rotateRefreshToken(ctx, presented, client.client_id, requested);
+  // RFC 8705 §3: a family started with a client certificate is refreshed with the same one.
+  if (grant.certificateThumbprint && grant.certificateThumbprint !== client.certificateThumbprint) {
+    throw new InvalidGrant("the refresh token is bound to another client certificate");
+  }
   // Keep the grant's order so the narrowed `scope` reads like the original.
   const scopes = requested ? grant.scopes.filter((scope) => requested.includes(scope)) : grant.scopes;
   return issueUserTokens(ctx, client, { ...grant, scopes }, { refreshToken });

@@ -4,7 +4,7 @@
  * successful token response; errors are thrown and rendered at the boundary.
  */
 import type { Context } from "hono";
-import { authenticateClient } from "../clients/authenticate";
+import { type AuthenticatedClient, authenticateClient } from "../clients/authenticate";
 import { type Client, GRANT_TYPES } from "../clients/metadata";
 import { endpoints } from "../config";
 import type { AppEnv } from "../http/app-env";
@@ -26,7 +26,11 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
-export type GrantHandler = (ctx: RequestContext, client: Client, form: FormParams) => Promise<TokenResponse>;
+export type GrantHandler = (
+  ctx: RequestContext,
+  client: AuthenticatedClient,
+  form: FormParams,
+) => Promise<TokenResponse>;
 
 const GRANTS: Record<string, GrantHandler> = {
   [GRANT_TYPES.clientCredentials]: clientCredentialsGrant,

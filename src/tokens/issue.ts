@@ -3,7 +3,8 @@
  * an ID token when `openid` was granted, and a refresh token when `offline_access` was granted
  * and the client may use the refresh_token grant.
  */
-import { type Client, GRANT_TYPES } from "../clients/metadata";
+import type { AuthenticatedClient } from "../clients/authenticate";
+import { GRANT_TYPES } from "../clients/metadata";
 import type { TokenResponse } from "../grants/token-endpoint";
 import type { RequestContext } from "../http/context";
 import { mintAccessToken, mintIdToken } from "./jwt";
@@ -26,6 +27,11 @@ export interface UserGrant {
   amr: string[];
   acr?: string;
   sid?: string;
+  /**
+   * RFC 8705 §3: the x5t#S256 of the client certificate the grant's tokens are bound to (set
+   * on refresh-token families started by an mTLS client; refreshing needs the same certificate).
+   */
+  certificateThumbprint?: string;
 }
 
 export interface IssueOptions {
@@ -44,7 +50,7 @@ export interface IssueOptions {
 
 export async function issueUserTokens(
   ctx: RequestContext,
-  client: Client,
+  client: AuthenticatedClient,
   grant: UserGrant,
   options: IssueOptions = {},
 ): Promise<TokenResponse> {
@@ -54,6 +60,9 @@ export async function issueUserTokens(
   const claims: Record<string, unknown> = { auth_time: grant.authTime };
   if (grant.acr) claims.acr = grant.acr;
   if (grant.sid) claims.sid = grant.sid;
+  const thumbprint = client.certificateThumbprint;
+  // RFC 8705 §3.1: a certificate-bound access token names its certificate in cnf.
+  if (thumbprint) claims.cnf = { "x5t#S256": thumbprint };
   // RFC 8707: the resources asked for are the audience; otherwise the token is for this issuer.
   const audience = grant.resources.length === 0 ? settings.issuer : grant.resources;
   const response: TokenResponse = {
@@ -74,7 +83,7 @@ export async function issueUserTokens(
   if (options.refreshToken) {
     response.refresh_token = options.refreshToken;
   } else if (grant.scopes.includes("offline_access") && client.grant_types.includes(GRANT_TYPES.refreshToken)) {
-    response.refresh_token = await issueRefreshToken(ctx, grant);
+    response.refresh_token = await issueRefreshToken(ctx, { ...grant, certificateThumbprint: thumbprint });
   }
   if (grant.scopes.includes("openid")) {
     const hashClaims: Record<string, string> = {};

@@ -21,7 +21,9 @@ export const pageSecurityHeaders: MiddlewareHandler<AppEnv> = async (c, next) =>
   );
   c.header("X-Content-Type-Options", "nosniff");
   c.header("X-Frame-Options", "DENY");
-  c.header("Referrer-Policy", "no-referrer");
+  // same-origin, not no-referrer: with no-referrer, browsers send `Origin: null` on our own form
+  // posts, and the CSRF check (which compares Origin) would refuse every sign-in.
+  c.header("Referrer-Policy", "same-origin");
   c.header("Cross-Origin-Opener-Policy", "same-origin");
   c.header("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
   if (loadSettings(c.env).issuer.startsWith("https:")) {
