@@ -135,51 +135,24 @@ async function openRequestFor(c: Context<AppEnv>, session: Session) {
   const internalId = c.req.param("internalId") ?? "";
   const request = await new BackchannelAuthenticationRequestStore(c.env).getByInternalId(internalId);
   const frame = { signedInAs: await displayName(c, session), csrf: await csrfToken(c) };
+  const refusal = (title: string, message: string, status: 404 | 409 | 410) => ({
+    request: undefined,
+    page: render(
+      c,
+      <MessagePage title={title} message={message} {...frame} link={{ href: "/ciba", text: "See your requests" }} />,
+      status,
+    ),
+  });
   // Another user's request gets the same answer as a missing one: nothing leaks about it.
   if (!request || request.subject !== session.subject) {
-    const message = "This request does not exist any more, or it is not for this account.";
-    return {
-      page: render(
-        c,
-        <MessagePage
-          title="Request not found"
-          message={message}
-          {...frame}
-          link={{ href: "/ciba", text: "See your requests" }}
-        />,
-        404,
-      ),
-    };
+    return refusal("Request not found", "This request does not exist any more, or it is not for this account.", 404);
   }
   if (request.isComplete) {
-    const message = `You already ${request.status === "denied" ? "denied" : "approved"} this request.`;
-    return {
-      page: render(
-        c,
-        <MessagePage
-          title="Already answered"
-          message={message}
-          {...frame}
-          link={{ href: "/ciba", text: "See your requests" }}
-        />,
-        409,
-      ),
-    };
+    const answer = request.status === "denied" ? "denied" : "approved";
+    return refusal("Already answered", `You already ${answer} this request.`, 409);
   }
   if (expiresAt(request) <= Math.floor(Date.now() / 1000)) {
-    const message = "This request has expired. Start again on the other device.";
-    return {
-      page: render(
-        c,
-        <MessagePage
-          title="Request expired"
-          message={message}
-          {...frame}
-          link={{ href: "/ciba", text: "See your requests" }}
-        />,
-        410,
-      ),
-    };
+    return refusal("Request expired", "This request has expired. Start again on the other device.", 410);
   }
   return { request, frame };
 }
