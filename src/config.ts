@@ -80,7 +80,7 @@ const optionalUrl: Parse<string | undefined> = (raw, variable) => {
 const optionalOrigin: Parse<string | undefined> = (raw, variable) => {
   if (raw === "") return undefined;
   const url = URL.parse(raw);
-  if (!url || url.protocol !== "https:" || url.pathname !== "/" || url.search || url.hash) {
+  if (url?.protocol !== "https:" || url.pathname !== "/" || url.search || url.hash) {
     throw new ConfigurationError(`${variable} must be an https origin such as https://mtls.id.example.com`);
   }
   return url.origin;

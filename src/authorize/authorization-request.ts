@@ -6,7 +6,8 @@
  * `checkRedirectUri` runs first: until the redirect URI is known to be the client's, no error
  * may be sent to it (RFC 6749 §4.1.2.1); later errors can be redirected.
  */
-import { type Client, clientScopes, GRANT_TYPES, isLoopback } from "../clients/metadata";
+import { type Client, GRANT_TYPES, isLoopback } from "../clients/metadata";
+import { checkClientMayHave, parseScope } from "../clients/scopes";
 import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../http/errors";
 import type { FormParams } from "../http/form";
 import { checkResources } from "../http/resource-indicators";
@@ -99,12 +100,9 @@ function checkNoRequestObject(params: AuthorizationParameters): void {
 }
 
 function checkScope(client: Client, params: AuthorizationParameters): string[] {
-  const scopes = [...new Set((params.get("scope") ?? "").split(" ").filter(Boolean))];
+  const scopes = parseScope(params.get("scope"));
   if (scopes.length === 0) throw new InvalidScope("scope is required");
-  const allowed = clientScopes(client);
-  const refused = scopes.filter((s) => !allowed.includes(s));
-  if (refused.length > 0)
-    throw new InvalidScope(`scope not allowed for this client: ${refused.join(" ").slice(0, 200)}`);
+  checkClientMayHave(client, scopes);
   return scopes;
 }
 

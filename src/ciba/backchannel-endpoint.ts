@@ -6,12 +6,12 @@ import type { Context } from "hono";
 import { authenticateClient } from "../clients/authenticate";
 import {
   type Client,
-  clientScopes,
   DELIVERY_MODES,
   type DeliveryMode,
   GRANT_TYPES,
   notificationEndpointProblem,
 } from "../clients/metadata";
+import { checkClientMayHave, parseScope } from "../clients/scopes";
 import { endpoints, type Settings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
@@ -109,12 +109,9 @@ function checkFapiCibaProfile(client: Client, request: AuthenticationRequest): v
 
 /** CIBA §7.1: scope is required and must contain openid; each scope must be the client's. */
 function checkScope(form: FormParams, client: Client): string[] {
-  const scopes = [...new Set((form.get("scope") ?? "").split(" ").filter(Boolean))];
+  const scopes = parseScope(form.get("scope"));
   if (!scopes.includes("openid")) throw new InvalidScope("scope must include openid");
-  const allowed = clientScopes(client);
-  const refused = scopes.filter((s) => !allowed.includes(s));
-  if (refused.length > 0)
-    throw new InvalidScope(`scope not allowed for this client: ${refused.join(" ").slice(0, 200)}`);
+  checkClientMayHave(client, scopes);
   return scopes;
 }
 

@@ -7,7 +7,6 @@
 
 import { attachRefreshFamily, redeemCode } from "../authorize/codes";
 import type { AuthenticatedClient } from "../clients/authenticate";
-import type { Client } from "../clients/metadata";
 import { base64url } from "../crypto/encoding";
 import { sha256 } from "../crypto/hash";
 import type { RequestContext } from "../http/context";

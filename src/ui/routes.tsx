@@ -35,7 +35,7 @@ export function mountUserPages(app: Hono<AppEnv>): void {
 
 /** Only a path on this site: no scheme, no `//host`, no backslash tricks. */
 function safeReturnTo(value: string | undefined): string {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.includes("\\") || value.length > 512) {
+  if (!value?.startsWith("/") || value.startsWith("//") || value.includes("\\") || value.length > 512) {
     return "/ciba";
   }
   return value;
