@@ -11,7 +11,7 @@ import { generateDevSecrets } from "./scripts/lib/dev-secrets.ts";
 
 /** Client certificates for the mTLS tests: a CA, two certificates it issued, one self-signed. */
 async function testCertificates() {
-  const ca = await generateCertificate({ subject: "CN=edge-op test CA", ca: true });
+  const ca = await generateCertificate({ subject: "CN=edge-op test CA", purpose: "ca" });
   const kiosk = await generateCertificate({
     // In ASN.1 order, most general first; its RFC 4514 string is "CN=kiosk-9,O=Example Bank,C=GB".
     subject: "C=GB, O=Example Bank, CN=kiosk-9",

@@ -1,6 +1,7 @@
 /**
  * `npm run admin -- <command>`: register, list and remove clients and users in D1 (the local
- * database by default, the deployed one with --remote), and generate key material.
+ * database by default, the deployed one with --remote), and generate key material and, for
+ * mutual TLS, local CAs and client certificates.
  * Every client goes through the provider's own `validateClientRegistration` and `clientRow`, and
  * every user through `userRow`, so D1 only ever holds what the provider can serve, and secrets
  * and passwords only as hashes. Run with --help for the commands.
@@ -9,6 +10,7 @@
  * 2 bad command line or an invalid client or user (nothing was written).
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { exportJWK, generateKeyPair } from "jose";
 import {
@@ -26,6 +28,17 @@ import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry.ts";
 import { ConfigurationError } from "../src/config.ts";
 import { SIGNING_ALGS } from "../src/tokens/keys.ts";
 import { userRow } from "../src/users/store.ts";
+import {
+  CertificateFileError,
+  generateCa,
+  normaliseDn,
+  providerSubjectDn,
+  readCertificateDir,
+  writeCertificateDir,
+  x5tS256,
+  x509SubjectFromRfc4514,
+} from "./lib/certificate-files.ts";
+import { type Certificate, generateCertificate, type SubjectAltName } from "./lib/certificates.ts";
 import { D1Error, type D1Target, d1Command } from "./lib/d1.ts";
 import { readDevVars } from "./lib/dev-vars.ts";
 import { allowHttpNotificationEndpoints, scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
@@ -38,11 +51,19 @@ Clients
   client add --client-id ID [options]     register a client (validated like every client)
       --name NAME                         client_name (default: the client id)
       --auth-method METHOD                client_secret_basic (default), client_secret_post,
-                                          client_secret_jwt or private_key_jwt
+                                          client_secret_jwt, private_key_jwt, tls_client_auth or
+                                          self_signed_tls_client_auth (mutual TLS, docs/mtls.md)
       --secret S | --generate-secret      the client secret (secret methods); without --secret a
                                           256-bit secret is generated and printed once
       --auth-signing-alg ALG              token_endpoint_auth_signing_alg (HS256… / ES256…)
-      --jwks-file FILE | --jwks-uri URL   public keys for private_key_jwt (a JWK or a JWK set)
+      --jwks-file FILE | --jwks-uri URL   public keys for private_key_jwt (a JWK or a JWK set), or
+                                          the certificate's public key for
+                                          self_signed_tls_client_auth (certs generate --self-signed
+                                          writes it as jwks.json)
+      --tls-subject-dn DN                 tls_client_auth: the certificate's subject DN, e.g.
+                                          "CN=kiosk-7,O=Example Bank,C=GB"; or instead exactly one of
+      --tls-san-dns NAME | --tls-san-uri URI | --tls-san-ip IP | --tls-san-email ADDRESS
+                                          a subjectAltName the certificate must carry
       --grant-types a,b                   default client_credentials; also authorization_code,
                                           refresh_token, urn:openid:params:grant-type:ciba
       --redirect-uris u1,u2               redirect URIs (authorization_code)
@@ -74,6 +95,20 @@ Users
                                           registered with --user-code
   user list                               sub, username, e-mail, phone, name
   user remove --username U
+
+Certificates for mutual TLS (local testing; written as cert.pem and key.pem in --out DIR)
+  certs ca --out DIR [--subject DN] [--days N]
+                                          a local CA (default subject "CN=edge-op local CA",
+                                          10 years) to issue client certificates with
+  certs generate --subject DN --out DIR [options]
+                                          an ECDSA P-256 client certificate and key
+      --san-dns NAME, --san-uri URI, --san-ip IP, --san-email ADDRESS
+                                          subjectAltNames (each may be repeated)
+      --self-signed                       self-signed (default), for self_signed_tls_client_auth;
+                                          also writes jwks.json (its public key) for --jwks-file
+      --ca-dir DIR                        issued by the CA in DIR (certs ca, or .dev-certs/ca from
+                                          \`npm start -- --mtls\`), for tls_client_auth
+      --days N                            validity in days (default 365)
 
 Keys (printed to stdout; use \`npm run -s admin -- …\` to keep npm's banner out of a pipe)
   keys generate [--alg ES256] [--kid KID] [--set]
@@ -114,6 +149,11 @@ const OPTIONS = {
   "auth-signing-alg": { type: "string" },
   "jwks-file": { type: "string" },
   "jwks-uri": { type: "string" },
+  "tls-subject-dn": { type: "string" },
+  "tls-san-dns": { type: "string" },
+  "tls-san-uri": { type: "string" },
+  "tls-san-ip": { type: "string" },
+  "tls-san-email": { type: "string" },
   "grant-types": { type: "string" },
   "redirect-uris": { type: "string" },
   scope: { type: "string" },
@@ -143,6 +183,16 @@ const OPTIONS = {
   alg: { type: "string" },
   kid: { type: "string" },
   set: { type: "boolean" },
+  // certs
+  subject: { type: "string" },
+  "san-dns": { type: "string", multiple: true },
+  "san-uri": { type: "string", multiple: true },
+  "san-ip": { type: "string", multiple: true },
+  "san-email": { type: "string", multiple: true },
+  "self-signed": { type: "boolean" },
+  "ca-dir": { type: "string" },
+  out: { type: "string" },
+  days: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -159,6 +209,11 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
       "auth-signing-alg",
       "jwks-file",
       "jwks-uri",
+      "tls-subject-dn",
+      "tls-san-dns",
+      "tls-san-uri",
+      "tls-san-ip",
+      "tls-san-email",
       "grant-types",
       "redirect-uris",
       "scope",
@@ -198,9 +253,19 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
   "user remove": { options: ["username"], run: userRemove },
   "keys generate": { options: ["alg", "kid", "set"], run: keysGenerate },
   "keys data-key": { options: [], run: keysDataKey },
+  "certs ca": { options: ["out", "subject", "days"], run: certsCa },
+  "certs generate": {
+    options: ["subject", "san-dns", "san-uri", "san-ip", "san-email", "self-signed", "ca-dir", "out", "days"],
+    run: certsGenerate,
+  },
 };
 
 const DATABASE_OPTIONS = ["local", "remote"] as const;
+
+/** Commands that do not touch D1: no --local/--remote, no wrangler. */
+function offline(command: string): boolean {
+  return command.startsWith("keys ") || command.startsWith("certs ");
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -321,7 +386,11 @@ async function clientAdd(values: Values): Promise<void> {
     throw new UsageError("use either --secret or --generate-secret");
   }
   if (!usesSecret(method) && values["generate-secret"]) {
-    throw new UsageError(`${method} clients have no secret; register keys with --jwks-file or --jwks-uri`);
+    const instead =
+      method === "tls_client_auth"
+        ? "name the certificate with --tls-subject-dn or a --tls-san-… option"
+        : "register keys with --jwks-file or --jwks-uri";
+    throw new UsageError(`${method} clients have no secret; ${instead}`);
   }
   const generated = usesSecret(method) && values.secret === undefined ? randomSecret() : undefined;
   const deliveryMode = values["delivery-mode"];
@@ -336,6 +405,11 @@ async function clientAdd(values: Values): Promise<void> {
     scope: (values.scope ?? "openid").split(/\s+/).filter(Boolean).join(" "),
     jwks: values["jwks-file"] === undefined ? undefined : readJwks(values["jwks-file"]),
     jwks_uri: values["jwks-uri"],
+    tls_client_auth_subject_dn: values["tls-subject-dn"],
+    tls_client_auth_san_dns: values["tls-san-dns"],
+    tls_client_auth_san_uri: values["tls-san-uri"],
+    tls_client_auth_san_ip: values["tls-san-ip"],
+    tls_client_auth_san_email: values["tls-san-email"],
     backchannel_token_delivery_mode:
       deliveryMode === undefined ? undefined : (oneOf(DELIVERY_MODES, deliveryMode, "delivery-mode") as DeliveryMode),
     backchannel_client_notification_endpoint: values["notification-endpoint"],
@@ -493,6 +567,114 @@ async function keysDataKey(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Certificates (mutual TLS)
+
+function requiredOption(values: Values, name: "out" | "subject"): string {
+  const value = values[name];
+  if (value === undefined || value === "") throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function days(values: Values, fallback: number): number {
+  const text = values.days;
+  if (text === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1)
+    throw new UsageError(`--days must be a whole number of days, got "${text}"`);
+  return Number(text);
+}
+
+/** @peculiar/x509 throws plain errors for a malformed DN, SAN or IP address: a usage error. */
+async function generating(what: string, make: () => Promise<Certificate>): Promise<Certificate> {
+  try {
+    return await make();
+  } catch (error) {
+    throw new UsageError(`cannot make the ${what}: ${(error as Error).message}`);
+  }
+}
+
+async function writing(dir: string, certificate: Certificate, withJwks: boolean): Promise<void> {
+  try {
+    await writeCertificateDir(dir, certificate, { withJwks });
+  } catch (error) {
+    if (error instanceof CertificateFileError) throw new OperationError(error.message);
+    throw error;
+  }
+}
+
+async function certsCa(values: Values): Promise<void> {
+  const out = requiredOption(values, "out");
+  const subject = values.subject ?? "CN=edge-op local CA";
+  const ca = await generating("CA", () => generateCa(subject, days(values, 3650)));
+  await writing(out, ca, false);
+  console.log(
+    `Wrote ${join(out, "cert.pem")} and ${join(out, "key.pem")}: a CA, ${await providerSubjectDn(ca.derBase64)}.`,
+  );
+  console.log(
+    `Issue client certificates with: npm run admin -- certs generate --ca-dir ${out} --subject "CN=…" --out DIR`,
+  );
+  console.log("Keep key.pem private. For Cloudflare, cert.pem is what you upload as your own CA (docs/mtls.md).");
+}
+
+async function certsGenerate(values: Values): Promise<void> {
+  const out = requiredOption(values, "out");
+  const subject = requiredOption(values, "subject");
+  const caDir = values["ca-dir"];
+  if (caDir !== undefined && values["self-signed"]) throw new UsageError("choose one of --self-signed and --ca-dir");
+  const subjectAltNames: SubjectAltName[] = [
+    ...(values["san-dns"] ?? []).map((value) => ({ type: "dns" as const, value })),
+    ...(values["san-uri"] ?? []).map((value) => ({ type: "url" as const, value })),
+    ...(values["san-ip"] ?? []).map((value) => ({ type: "ip" as const, value })),
+    ...(values["san-email"] ?? []).map((value) => ({ type: "email" as const, value })),
+  ];
+  let issuer: Certificate | undefined;
+  if (caDir !== undefined) {
+    try {
+      issuer = await readCertificateDir(caDir);
+    } catch (error) {
+      if (error instanceof CertificateFileError) throw new UsageError(`--ca-dir ${caDir}: ${error.message}`);
+      throw error;
+    }
+  }
+  const certificate = await generating("certificate", () =>
+    generateCertificate({ subject: x509SubjectFromRfc4514(subject), subjectAltNames, issuer, days: days(values, 365) }),
+  );
+  // What the provider will read must be what was asked for (nothing dropped or reordered).
+  const dn = await providerSubjectDn(certificate.derBase64);
+  if (normaliseDn(dn) !== normaliseDn(subject)) {
+    throw new UsageError(
+      `--subject "${subject}" would be read as "${dn}"; write it as an RFC 4514 DN, e.g. CN=kiosk-7,O=Example`,
+    );
+  }
+  const selfSigned = issuer === undefined;
+  await writing(out, certificate, selfSigned);
+  console.log(
+    `Wrote ${join(out, "cert.pem")}, ${join(out, "key.pem")}${selfSigned ? ` and ${join(out, "jwks.json")}` : ""}: ` +
+      (selfSigned ? "a self-signed client certificate." : `a client certificate issued by the CA in ${caDir}.`),
+  );
+  console.log(`  subject DN  ${dn}`);
+  for (const san of subjectAltNames) console.log(`  SAN ${san.type.padEnd(7)} ${san.value}`);
+  console.log(`  x5t#S256    ${x5tS256(certificate.derBase64)}   (what cnf.x5t#S256 of its tokens will be)`);
+  console.log("Register a client that authenticates with it, e.g.:");
+  if (selfSigned) {
+    console.log(
+      `  npm run admin -- client add --client-id ID --auth-method self_signed_tls_client_auth --jwks-file ${join(out, "jwks.json")} …`,
+    );
+  } else {
+    const first = subjectAltNames[0];
+    console.log(
+      `  npm run admin -- client add --client-id ID --auth-method tls_client_auth --tls-subject-dn "${dn}" …`,
+    );
+    if (first) {
+      const flag = { dns: "--tls-san-dns", url: "--tls-san-uri", ip: "--tls-san-ip", email: "--tls-san-email" }[
+        first.type
+      ];
+      console.log(`  (or by subjectAltName instead of the DN: ${flag} ${first.value})`);
+    }
+  }
+  console.log("key.pem is the client's private key: keep it private.");
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(argv: string[]): Promise<number> {
   let values: Values;
@@ -512,10 +694,10 @@ async function main(argv: string[]): Promise<number> {
   const name = positionals.slice(0, 2).join(" ");
   const command = COMMANDS[name];
   if (!command || positionals.length > 2) throw new UsageError(`unknown command "${positionals.join(" ")}"`);
-  const allowed = new Set<string>(["help", ...command.options, ...(name.startsWith("keys") ? [] : DATABASE_OPTIONS)]);
+  const allowed = new Set<string>(["help", ...command.options, ...(offline(name) ? [] : DATABASE_OPTIONS)]);
   const stray = Object.keys(values).filter((option) => !allowed.has(option));
   if (stray.length > 0) throw new UsageError(`${name} does not take ${stray.map((o) => `--${o}`).join(", ")}`);
-  if (!name.startsWith("keys")) {
+  if (!offline(name)) {
     try {
       assertSupportedNode();
     } catch (error) {

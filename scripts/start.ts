@@ -8,30 +8,45 @@
  *
  * `npm start -- --reset` first deletes the local state (D1, KV, Durable Objects); .dev.vars and
  * its keys are kept (delete that file for new keys).
+ *
+ * `npm start -- --mtls` also runs the local mTLS proxy (scripts/lib/mtls-proxy.ts) on
+ * https://localhost:8443, with the dev certificates in .dev-certs/ (made once, then kept), and
+ * tells the Worker to trust the proxy's Client-Cert header (TRUST_CLIENT_CERT_HEADER) and to
+ * list the proxy as its mtls_endpoint_aliases (MTLS_ENDPOINT_ORIGIN). Without --mtls neither
+ * setting is touched. docs/mtls.md has the details.
  */
 import type { ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
+import type { Server } from "node:https";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { RegistrationError } from "../src/clients/metadata.ts";
 import { ConfigurationError } from "../src/config.ts";
+import { CertificateFileError } from "./lib/certificate-files.ts";
 import { D1Error, d1File } from "./lib/d1.ts";
-import { DEV_CLIENTS, DEV_USERS, devSeedSql } from "./lib/dev-seed.ts";
+import { type DevCertificates, ensureDevCertificates } from "./lib/dev-certs.ts";
+import { DEMO_CIBA_MTLS_CLIENT, DEV_CERTIFICATE_CLIENTS, DEV_CLIENTS, DEV_USERS, devSeedSql } from "./lib/dev-seed.ts";
 import { DEV_VARS_PATH, ensureDevVars, readDevVars } from "./lib/dev-vars.ts";
+import { startMtlsProxy } from "./lib/mtls-proxy.ts";
 import { scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
 import { assertSupportedNode, PROJECT_ROOT, spawnWrangler, WranglerError, wrangler } from "./lib/wrangler.ts";
 
 const HOST = "127.0.0.1";
 const PORT = 8787;
+const MTLS_PORT = 8443;
+const MTLS_ORIGIN = `https://localhost:${MTLS_PORT}`;
 const STATE_DIR = join(PROJECT_ROOT, ".wrangler", "state");
 
-const USAGE = `Usage: npm start [-- --reset]
+const USAGE = `Usage: npm start [-- [--reset] [--mtls]]
 
 Runs edge-op locally on http://localhost:${PORT}: creates .dev.vars (keys) if missing, applies
 the D1 migrations, loads the demo clients and users, then runs \`wrangler dev\`.
 
   --reset   delete the local state (.wrangler/state: D1, KV, Durable Objects) first and
             start from the migrations and the seed; .dev.vars is kept
+  --mtls    mutual TLS: also run a TLS proxy on ${MTLS_ORIGIN} that asks for client
+            certificates and passes them to the Worker (dev CA and certificates in
+            .dev-certs/, made once); see docs/mtls.md
   --help    show this help
 `;
 
@@ -39,7 +54,7 @@ function step(message: string): void {
   console.log(`[edge-op] ${message}`);
 }
 
-async function prepare(reset: boolean): Promise<void> {
+async function prepare(reset: boolean, mtls: boolean): Promise<DevCertificates | undefined> {
   if (reset) {
     rmSync(STATE_DIR, { recursive: true, force: true });
     step("local state deleted (.wrangler/state)");
@@ -59,12 +74,40 @@ async function prepare(reset: boolean): Promise<void> {
     dataEncryptionKey: vars.DATA_ENCRYPTION_KEY,
   });
   await d1File("local", sql);
+  const clientIds = [...DEV_CLIENTS, ...DEV_CERTIFICATE_CLIENTS].map((c) => c.client_id);
+  step(`dev seed loaded: clients ${clientIds.join(", ")}; users ${DEV_USERS.map((u) => u.username).join(", ")}`);
+
+  if (!mtls) return undefined;
+  const certs = await ensureDevCertificates();
   step(
-    `dev seed loaded: clients ${DEV_CLIENTS.map((c) => c.client_id).join(", ")}; users ${DEV_USERS.map((u) => u.username).join(", ")}`,
+    certs.created.length > 0
+      ? `made ${certs.created.join(", ")} in .dev-certs/`
+      : "using the dev CA and certificates in .dev-certs/",
   );
+  return certs;
 }
 
-function banner(): string {
+function shown(path: string): string {
+  return relative(PROJECT_ROOT, path);
+}
+
+function mtlsBanner(certs: DevCertificates): string[] {
+  const client = DEMO_CIBA_MTLS_CLIENT;
+  return [
+    `  Mutual TLS (--mtls): ${MTLS_ORIGIN} asks for a client certificate and forwards to http://localhost:${PORT}`,
+    "    (discovery lists it as mtls_endpoint_aliases; certificate-bound tokens need it for /userinfo too)",
+    `    dev CA             ${shown(certs.ca.cert)}`,
+    `    ${client.client_id.padEnd(18)} tls_client_auth, subject ${client.tls_client_auth_subject_dn}: ${shown(certs.client.cert)}, ${shown(certs.client.key)}`,
+    `    self-signed        ${shown(certs.selfSigned.cert)} (key, jwks.json alongside) for self_signed_tls_client_auth`,
+    "  Try:",
+    `    npm run demo:ciba -- --mtls   (CIBA as ${client.client_id}; approve at http://localhost:${PORT}/ciba as alice)`,
+    `    curl --cacert ${shown(certs.ca.cert)} --cert ${shown(certs.client.cert)} --key ${shown(certs.client.key)} \\`,
+    `      -d client_id=${client.client_id} -d login_hint=alice -d scope=openid ${MTLS_ORIGIN}/bc-authorize`,
+    "",
+  ];
+}
+
+function banner(certs: DevCertificates | undefined): string {
   const base = `http://localhost:${PORT}`;
   const clients = DEV_CLIENTS.map(
     (c) => `    ${c.client_id.padEnd(10)} secret ${c.client_secret.padEnd(18)} ${c.grant_types.join(", ")}`,
@@ -79,6 +122,8 @@ function banner(): string {
     "",
     "  Demo clients (client_secret_basic; dev-only secrets):",
     ...clients,
+    `  Demo client with a TLS client certificate (tls_client_auth, ${DEMO_CIBA_MTLS_CLIENT.tls_client_auth_subject_dn}${certs ? "" : "; start with --mtls to use it"}):`,
+    `    ${DEMO_CIBA_MTLS_CLIENT.client_id} ${DEMO_CIBA_MTLS_CLIENT.grant_types.join(", ")}`,
     "  Demo users (dev-only passwords):",
     ...users,
     "",
@@ -86,16 +131,18 @@ function banner(): string {
     `    curl -u demo-ciba:demo-ciba-secret -d grant_type=client_credentials ${base}/token`,
     `    npm run demo:ciba -- --login-hint alice   (a CIBA login: approve it at ${base}/ciba as alice)`,
     "",
-    "  More: docs/local-development.md (seed, reset, admin CLI), docs/configuration.md (settings, keys).",
+    ...(certs ? mtlsBanner(certs) : []),
+    "  More: docs/local-development.md (seed, reset, admin CLI), docs/configuration.md (settings, keys),",
+    "  docs/mtls.md (mutual TLS).",
     "  Stop with Ctrl-C.",
     "",
   ].join("\n");
 }
 
 /** Runs `wrangler dev` in the foreground; resolves with the exit code to leave with. */
-function runDevServer(): Promise<number> {
+function runDevServer(extraArgs: readonly string[] = []): Promise<number> {
   const child: ChildProcess = spawnWrangler(
-    ["dev", "--ip", HOST, "--port", String(PORT), "--show-interactive-dev-session=false"],
+    ["dev", "--ip", HOST, "--port", String(PORT), "--show-interactive-dev-session=false", ...extraArgs],
     { stdio: "inherit" },
   );
   // Ctrl-C in a terminal reaches wrangler directly (same process group); a signal sent to this
@@ -118,11 +165,36 @@ function runDevServer(): Promise<number> {
   });
 }
 
+/**
+ * The mTLS proxy in front of wrangler dev (before wrangler starts, so a busy port fails fast).
+ * Requests that arrive before wrangler is ready get a 502.
+ */
+async function startProxy(certs: DevCertificates): Promise<Server> {
+  const server = await startMtlsProxy({
+    cert: readFileSync(certs.server.cert, "utf8"),
+    key: readFileSync(certs.server.key, "utf8"),
+    ca: readFileSync(certs.ca.cert, "utf8"),
+    target: new URL(`http://${HOST}:${PORT}`),
+    port: MTLS_PORT,
+    log: (line) => console.log(`[mtls-proxy] ${line}`),
+  });
+  step(`mTLS proxy listening on ${MTLS_ORIGIN} -> http://${HOST}:${PORT}`);
+  return server;
+}
+
+/** wrangler dev settings for --mtls: trust the proxy's header, list the proxy as the mTLS aliases. */
+const MTLS_VARS = ["--var", "TRUST_CLIENT_CERT_HEADER:true", "--var", `MTLS_ENDPOINT_ORIGIN:${MTLS_ORIGIN}`];
+
 async function main(): Promise<number> {
   let reset: boolean;
+  let mtls: boolean;
   try {
     const { values } = parseArgs({
-      options: { reset: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+      options: {
+        reset: { type: "boolean", default: false },
+        mtls: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
       strict: true,
     });
     if (values.help) {
@@ -130,6 +202,7 @@ async function main(): Promise<number> {
       return 0;
     }
     reset = values.reset;
+    mtls = values.mtls;
   } catch (error) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -141,10 +214,14 @@ async function main(): Promise<number> {
     console.error(`[edge-op] ${(error as Error).message}`);
     return 1;
   }
+  let certs: DevCertificates | undefined;
   try {
-    await prepare(reset);
+    certs = await prepare(reset, mtls);
   } catch (error) {
-    if (error instanceof RegistrationError || error instanceof ConfigurationError) {
+    if (error instanceof CertificateFileError) {
+      console.error(`[edge-op] the dev certificates are not usable: ${error.message}`);
+      console.error("[edge-op] delete .dev-certs/ and start again to make new ones.");
+    } else if (error instanceof RegistrationError || error instanceof ConfigurationError) {
       console.error(`[edge-op] the dev seed (scripts/lib/dev-seed.ts) is not valid: ${error.message}`);
     } else if (error instanceof WranglerError || error instanceof D1Error) {
       const detail = error instanceof WranglerError ? `:\n${error.output}` : `: ${error.message}`;
@@ -155,8 +232,25 @@ async function main(): Promise<number> {
     }
     return 1;
   }
-  console.log(banner());
-  return runDevServer();
+  if (!certs) {
+    console.log(banner(undefined));
+    return runDevServer();
+  }
+  let proxy: Server;
+  try {
+    proxy = await startProxy(certs);
+  } catch (error) {
+    console.error(`[edge-op] could not start the mTLS proxy on 127.0.0.1:${MTLS_PORT}: ${(error as Error).message}`);
+    console.error("[edge-op] is another `npm start -- --mtls` or `npm run mtls-proxy` still running?");
+    return 1;
+  }
+  console.log(banner(certs));
+  try {
+    return await runDevServer(MTLS_VARS);
+  } finally {
+    proxy.close();
+    proxy.closeAllConnections();
+  }
 }
 
 process.exitCode = await main().catch((error: unknown) => {

@@ -36,7 +36,8 @@ export interface CertificateOptions {
   subjectAltNames?: SubjectAltName[];
   /** Issued by this CA; self-signed without it. */
   issuer?: Certificate;
-  ca?: boolean;
+  /** What the certificate is for: a CA, a TLS client (the default) or a TLS server. */
+  purpose?: "ca" | "client" | "server";
   days?: number;
 }
 
@@ -47,10 +48,16 @@ export async function generateCertificate(options: CertificateOptions): Promise<
   ])) as import("node:crypto").webcrypto.CryptoKeyPair;
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + (options.days ?? 365) * 86_400_000);
-  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(options.ca ?? false, undefined, true)];
-  if (options.ca)
+  const purpose = options.purpose ?? "client";
+  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(purpose === "ca", undefined, true)];
+  if (purpose === "ca") {
     extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true));
-  else extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]));
+  } else {
+    // TLS clients refuse a server certificate without serverAuth, and servers a client one without clientAuth.
+    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true));
+    const usage = purpose === "server" ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;
+    extensions.push(new x509.ExtendedKeyUsageExtension([usage]));
+  }
   if (options.subjectAltNames?.length)
     extensions.push(new x509.SubjectAlternativeNameExtension(options.subjectAltNames));
   const serialNumber = Buffer.from(crypto.getRandomValues(new Uint8Array(8)))

@@ -16,7 +16,13 @@ export interface PresentedCertificate {
   verified: boolean;
 }
 
-type TlsClientAuth = Partial<IncomingRequestCfPropertiesTLSClientAuth> & { certPresented?: string };
+/** The fields of Cloudflare's `request.cf.tlsClientAuth` that this module reads. */
+interface TlsClientAuth {
+  certPresented?: string;
+  certVerified?: string;
+  certRevoked?: string;
+  certRFC9440?: string;
+}
 
 export async function presentedCertificate(
   request: Request,
@@ -35,7 +41,7 @@ export async function presentedCertificate(
 }
 
 function fromCloudflare(request: Request): { rfc9440: string; verified: boolean } | undefined {
-  const auth = (request.cf as { tlsClientAuth?: TlsClientAuth } | undefined)?.tlsClientAuth;
+  const auth = (request as { cf?: { tlsClientAuth?: TlsClientAuth } }).cf?.tlsClientAuth;
   if (auth?.certPresented !== "1" || !auth.certRFC9440) return undefined;
   return { rfc9440: auth.certRFC9440, verified: auth.certVerified === "SUCCESS" && auth.certRevoked !== "1" };
 }
