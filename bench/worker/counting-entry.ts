@@ -1,0 +1,28 @@
+/**
+ * The Worker of the benchmark's counting pass: the same as entry.ts, with every platform
+ * operation counted (instrument.ts). Never timed.
+ */
+import type { Bindings } from "../../src/env";
+import app, * as product from "../../src/index";
+import { BENCH_PREFIX, benchRoute } from "./bench-routes";
+import {
+  COUNTERS_PATH,
+  counterRoute,
+  countWorkerRequest,
+  instrumentDurableObjectClasses,
+  instrumentEnv,
+} from "./instrument";
+
+export * from "../../src/index";
+
+instrumentDurableObjectClasses(product);
+
+export default {
+  fetch(request: Request, env: Bindings, ctx: ExecutionContext): Response | Promise<Response> {
+    if (request.url.includes(COUNTERS_PATH)) return counterRoute(request);
+    countWorkerRequest();
+    const counted = instrumentEnv(env);
+    if (request.url.includes(BENCH_PREFIX)) return benchRoute(request, counted);
+    return app.fetch(request, counted, ctx);
+  },
+};
