@@ -41,6 +41,8 @@ export default defineConfig({
         miniflare: {
           bindings: {
             ...secrets,
+            // Tests change registrations between requests; the cache has its own test.
+            CLIENT_CACHE_SECONDS: "0",
             SCOPES_SUPPORTED: "openid profile email phone offline_access api:read api:write",
             // The test helper, the clients' notification endpoint, listens on http://127.0.0.1.
             ALLOW_HTTP_NOTIFICATION_ENDPOINTS: "true",

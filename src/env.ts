@@ -28,6 +28,7 @@ export interface Bindings {
   CLIENT_ASSERTION_MAX_LIFETIME?: string;
   MAX_REQUEST_BODY_BYTES?: string;
   JWKS_URI_CACHE_SECONDS?: string;
+  CLIENT_CACHE_SECONDS?: string;
   SCOPES_SUPPORTED?: string;
   SESSION_TTL?: string;
   MTLS_ENDPOINT_ORIGIN?: string;

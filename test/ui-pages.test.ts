@@ -10,7 +10,6 @@ import { backchannel, CIBA_GRANT, poll, requestFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
 
 const SECRET = "atm-secret-0123456789";
-let heidi = "";
 
 beforeAll(async () => {
   await registerClient({
@@ -21,7 +20,7 @@ beforeAll(async () => {
     backchannel_token_delivery_mode: "poll",
     scope: "openid profile email phone",
   });
-  heidi = await registerUser({ username: "heidi", password: "heidi-password", name: "Heidi Example" });
+  await registerUser({ username: "heidi", password: "heidi-password", name: "Heidi Example" });
   await registerUser({ username: "ivan", password: "ivan-password" });
 });
 
@@ -182,8 +181,10 @@ describe("/ciba/requests/{id}: approve or deny", () => {
   });
 
   it("shows a ticked checkbox per scope, and approving a subset gives tokens for that subset", async () => {
-    const { authReqId, internalId } = await startRequest();
-    const browser = await signedIn("heidi");
+    // A user of its own: exactly one session, so the one in D1 is the one that approved.
+    const { username, sub } = await newUser();
+    const { authReqId, internalId } = await startRequest(username);
+    const browser = await signedIn(username);
     const html = await (await browser.get(`/ciba/requests/${internalId}`)).text();
     for (const scope of ["profile", "email", "phone"]) {
       expect(html).toMatch(new RegExp(`name="scope" value="${scope}" checked`));
@@ -201,7 +202,7 @@ describe("/ciba/requests/{id}: approve or deny", () => {
     expect(tokens.status).toBe(200);
     expect(tokens.body.scope).toBe("openid email");
     const session = await env.DB.prepare("SELECT sid FROM sessions WHERE subject = ? ORDER BY created_at DESC")
-      .bind(heidi)
+      .bind(sub)
       .first<{ sid: string }>();
     const request = await requestFor(authReqId);
     expect(request.sessionId).toBe(session?.sid);

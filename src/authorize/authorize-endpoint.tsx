@@ -87,7 +87,8 @@ async function resolveRequest(c: Context<AppEnv>, settings: Settings): Promise<R
   const query = parseForm(new URL(c.req.url).search.slice(1), { multiValued: ["resource"] });
   const clientId = query.get("client_id");
   if (!clientId) throw new ShownError("invalid_request", "client_id is required");
-  const client = clientId.length <= 128 ? await new ClientRegistry(c.env.DB).find(clientId) : undefined;
+  const client =
+    clientId.length <= 128 ? await new ClientRegistry(c.env.DB, settings.clientCacheSeconds).find(clientId) : undefined;
   if (!client) throw new ShownError("invalid_client", "unknown client");
 
   const requestUri = query.get("request_uri");

@@ -41,6 +41,8 @@ const SLOW_DOWN_STEP = 5;
 
 export class BackchannelRequestObject extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
+  /** Whether the request table exists; undefined until first asked. */
+  private tableExists: boolean | undefined;
   /** Last poll time (ms). In memory only: losing it on eviction just forgives one fast poll. */
   private lastPollAt: number | undefined;
   /** The alarm run in progress, so that overlapping runs queue instead of interleaving. */
@@ -49,15 +51,33 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+  }
+
+  /**
+   * The table is created by `create` only, not in the constructor: an object that is merely
+   * asked about (an unknown or mistyped auth_req_id) then writes nothing, and one whose request
+   * was deleted with deleteAll() leaves no storage behind.
+   */
+  private hasTable(): boolean {
+    this.tableExists ??=
+      this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request'").toArray().length > 0;
+    return this.tableExists;
+  }
+
+  /** Deletes the request and everything the object stored (the table included). */
+  private async deleteEverything(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+    this.tableExists = false;
+  }
+
+  /** Stores a new request; false if this object already holds one (a colliding id). */
+  async create(record: BackchannelAuthenticationRequest, authReqIdHash: string): Promise<boolean> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS request (
       id INTEGER PRIMARY KEY CHECK (id = 1),
       auth_req_id_hash TEXT NOT NULL,
       record TEXT NOT NULL
     )`);
-  }
-
-  /** Stores a new request; false if this object already holds one (a colliding id). */
-  async create(record: BackchannelAuthenticationRequest, authReqIdHash: string): Promise<boolean> {
+    this.tableExists = true;
     if (this.load()) return false;
     this.sql.exec(
       "INSERT INTO request (id, auth_req_id_hash, record) VALUES (1, ?, ?)",
@@ -148,8 +168,8 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
   }
 
   async remove(): Promise<void> {
-    this.sql.exec("DELETE FROM request");
     await this.ctx.storage.deleteAlarm();
+    await this.deleteEverything();
   }
 
   override async alarm(): Promise<void> {
@@ -176,7 +196,7 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
     const deleteAt = (expiresAt(request) + settings.cibaExpiredGrace) * 1000;
     if (request.clientDeliveryStatus !== "pending") {
       if (now >= deleteAt) {
-        this.sql.exec("DELETE FROM request");
+        await this.deleteEverything();
         await this.env.DB.prepare("DELETE FROM backchannel_login_index WHERE internal_id = ?")
           .bind(request.internalId)
           .run();
@@ -284,6 +304,7 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
   }
 
   private load(): BackchannelAuthenticationRequest | undefined {
+    if (!this.hasTable()) return undefined;
     const row = this.sql.exec<{ record: string }>("SELECT record FROM request WHERE id = 1").toArray()[0];
     return row ? (JSON.parse(row.record) as BackchannelAuthenticationRequest) : undefined;
   }

@@ -122,7 +122,9 @@ function assertionSubject(assertion: string): string {
 async function findClient(ctx: RequestContext, credentials: Credentials): Promise<Client> {
   // Client ids are short; anything longer cannot be registered and is not worth a query.
   const client =
-    credentials.clientId.length <= 128 ? await new ClientRegistry(ctx.env.DB).find(credentials.clientId) : undefined;
+    credentials.clientId.length <= 128
+      ? await new ClientRegistry(ctx.env.DB, ctx.settings.clientCacheSeconds).find(credentials.clientId)
+      : undefined;
   if (!client) throw new InvalidClient("unknown client", { triedBasic: credentials.kind === "basic" });
   return client;
 }

@@ -67,15 +67,36 @@ export const CLIENT_COLUMNS = [
   "created_at",
 ] as const satisfies readonly (keyof ClientRowData)[];
 
+/**
+ * Registered clients, cached per isolate for `cacheSeconds` (CLIENT_CACHE_SECONDS) on the hot
+ * paths: a client authenticates on every token, backchannel and PAR request, and the lookup was
+ * the largest avoidable cost of a CIBA flow (bench/README.md). The price: removing a client or
+ * replacing its secret takes up to that long to reach every isolate. Unknown ids are not cached.
+ */
+const cache = new Map<string, { client: Client; until: number }>();
+const MAX_CACHED = 1000;
+
 export class ClientRegistry {
-  constructor(private readonly db: D1Database) {}
+  constructor(
+    private readonly db: D1Database,
+    private readonly cacheSeconds = 0,
+  ) {}
 
   async find(clientId: string): Promise<Client | undefined> {
+    const now = Date.now();
+    const cached = this.cacheSeconds > 0 ? cache.get(clientId) : undefined;
+    if (cached && cached.until > now) return cached.client;
     const row = await this.db
       .prepare("SELECT * FROM clients WHERE client_id = ?")
       .bind(clientId)
       .first<ClientRowData>();
-    return row ? fromRow(row) : undefined;
+    if (!row) return undefined;
+    const client = fromRow(row);
+    if (this.cacheSeconds > 0) {
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(clientId, { client, until: now + this.cacheSeconds * 1000 });
+    }
+    return client;
   }
 }
 

@@ -1,0 +1,68 @@
+/**
+ * What the benchmark's hot-path work changed (bench/README.md): the client registration cache,
+ * and per-request objects that store nothing when only asked about and nothing after clean-up.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ClientRegistry } from "../src/clients/registry";
+import { sha256Hex } from "../src/crypto/hash";
+import { ageRequest, backchannel, CIBA_GRANT, poll, requestFor, stubFor } from "./helpers/ciba";
+import { registerClient, registerUser } from "./helpers/fixtures";
+
+const SECRET = "hot-path-secret-0123456789";
+await registerClient({
+  client_id: "hot-path",
+  client_name: "Before",
+  client_secret: SECRET,
+  grant_types: [CIBA_GRANT],
+  backchannel_token_delivery_mode: "poll",
+});
+await registerUser({ username: "nina", password: "nina-password" });
+
+function tablesOf(internalId: string): Promise<string[]> {
+  return runInDurableObject(stubFor(internalId), (_instance, state) =>
+    state.storage.sql
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+      )
+      .toArray()
+      .map((row) => row.name),
+  );
+}
+
+describe("client registration cache (CLIENT_CACHE_SECONDS)", () => {
+  it("serves a registration from the isolate for its lifetime, and reads D1 again without it", async () => {
+    const cached = new ClientRegistry(env.DB, 60);
+    expect((await cached.find("hot-path"))?.client_name).toBe("Before");
+    await env.DB.prepare("UPDATE clients SET client_name = 'After' WHERE client_id = 'hot-path'").run();
+    expect((await cached.find("hot-path"))?.client_name).toBe("Before");
+    expect((await new ClientRegistry(env.DB, 0).find("hot-path"))?.client_name).toBe("After");
+  });
+
+  it("does not cache an unknown client: once registered, it is found at once", async () => {
+    const cached = new ClientRegistry(env.DB, 60);
+    expect(await cached.find("late-client")).toBeUndefined();
+    await registerClient({ client_id: "late-client", client_secret: SECRET });
+    expect((await cached.find("late-client"))?.client_id).toBe("late-client");
+  });
+});
+
+describe("per-request objects", () => {
+  it("store nothing when only asked about (an unknown auth_req_id)", async () => {
+    const unknown = "B".repeat(43);
+    expect((await poll("hot-path", SECRET, unknown)).body.error).toBe("invalid_grant");
+    const id = env.BACKCHANNEL_REQUESTS.idFromName(await sha256Hex(unknown)).toString();
+    expect(await tablesOf(id)).toEqual([]);
+  });
+
+  it("leave no storage behind once the alarm deletes an expired request", async () => {
+    const { body } = await backchannel("hot-path", SECRET, { scope: "openid", login_hint: "nina" });
+    const { internalId } = await requestFor(body.auth_req_id);
+    expect(await tablesOf(internalId)).toEqual(["request"]);
+    await ageRequest(internalId, 300 + 600);
+    await runDurableObjectAlarm(stubFor(internalId));
+    expect(await tablesOf(internalId)).toEqual([]);
+    expect((await poll("hot-path", SECRET, body.auth_req_id)).body.error).toBe("invalid_grant");
+  });
+});
