@@ -446,7 +446,12 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
   const served: ScenarioId[] = ["ciba", "par", "client_credentials"];
   const targets: Target[] = [
     { id: "edge-op", ctx: contextFor(edge.urls[EDGE_WORKER] as URL), pids: edge.pids, scenarios: [...served] },
-    { id: "edge-op-cached", ctx: contextFor(edge.urls[WHATIF_WORKER] as URL), pids: edge.pids, scenarios: [...served] },
+    {
+      id: "edge-op-no-cache",
+      ctx: contextFor(edge.urls[WHATIF_WORKER] as URL),
+      pids: edge.pids,
+      scenarios: [...served],
+    },
     { id: "oidc-provider", ctx: contextFor(peer.url), pids: [peer.pid], scenarios: [...served] },
     { id: "floor", ctx: contextFor(edge.urls[FLOOR_WORKER] as URL), pids: edge.pids, scenarios: ["floor", "hello"] },
   ];

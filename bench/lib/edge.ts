@@ -152,7 +152,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeInstance> {
   const workers: V4Worker[] = [];
   if (options.edgeScript) workers.push(edgeWorker(EDGE_WORKER, options.edgeScript, options.secrets, options.vars));
   if (options.whatifScript)
-    workers.push(edgeWorker(WHATIF_WORKER, options.whatifScript, options.secrets, options.vars));
+    // The "before" of the client registration cache: the same Worker with the cache off.
+    workers.push(
+      edgeWorker(WHATIF_WORKER, options.whatifScript, options.secrets, { ...options.vars, CLIENT_CACHE_SECONDS: "0" }),
+    );
   if (options.floorScript) workers.push(floorWorker(options.floorScript));
   const before = new Set(descendantsNamed(process.pid, "workerd"));
   const t0 = performance.now();

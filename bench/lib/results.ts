@@ -4,8 +4,8 @@ import type { ProfileSummary } from "./profile";
 import type { ScenarioId } from "./scenarios";
 import type { LatencySummary } from "./stats";
 
-/** edge-op-cached: the what-if build (client registry cached in the isolate, bench/worker/whatif-entry.ts). */
-export type TargetId = "edge-op" | "edge-op-cached" | "oidc-provider" | "floor";
+/** edge-op-no-cache: the same build with CLIENT_CACHE_SECONDS=0, the "before" of the client cache. */
+export type TargetId = "edge-op" | "edge-op-no-cache" | "oidc-provider" | "floor";
 
 export interface Measurement {
   target: TargetId;
