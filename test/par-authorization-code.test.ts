@@ -389,12 +389,74 @@ describe("P9 require_pushed_authorization_requests", () => {
     const callback = callbackOf(await walk(new Browser(), `${ISSUER}/authorize?${query}`, await someone()));
     expect((await exchange(callback.searchParams.get("code") ?? "", verifier)).status).toBe(200);
   });
+
+  it("can be required server-wide: then every client's plain request is refused and pushed ones work", async () => {
+    const vars = { REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: "true" };
+    const { body } = await jsonOf(await call("/.well-known/openid-configuration", undefined, vars));
+    expect(body.require_pushed_authorization_requests).toBe(true);
+
+    const { params } = await authorizationParams();
+    const query = new URLSearchParams({ ...params, client_id: "web-app", response_type: "code" });
+    const refused = callbackOf(await new Browser(undefined, vars).get(`/authorize?${query}`));
+    expect(refused.searchParams.get("error")).toBe("invalid_request");
+    expect(refused.searchParams.get("state")).toBe(params.state);
+
+    const { url, verifier } = await pushed();
+    const callback = callbackOf(await walk(new Browser(undefined, vars), url, await someone()));
+    expect((await exchange(callback.searchParams.get("code") ?? "", verifier)).status).toBe(200);
+  });
 });
 
 describe("P10 unregistered redirect URIs", () => {
+  const OTHER = "https://app.example/other";
+
   it("are refused by default, even from an authenticated client at /par", async () => {
-    const { params } = await authorizationParams({ redirect_uri: "https://app.example/other" });
+    const { params } = await authorizationParams({ redirect_uri: OTHER });
     expect((await push({ ...params, response_type: "code" })).body.error).toBe("invalid_request");
+  });
+
+  describe("with PAR_ALLOW_UNREGISTERED_REDIRECT_URI=true", () => {
+    const vars = { PAR_ALLOW_UNREGISTERED_REDIRECT_URI: "true" };
+    const pushWith = async (params: Record<string, string>) =>
+      jsonOf<{ request_uri: string } & OAuthErrorBody>(
+        await call(
+          "/par",
+          {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded", ...basic("web-app", SECRET) },
+            body: new URLSearchParams({ ...params, response_type: "code" }).toString(),
+          },
+          vars,
+        ),
+      );
+
+    it("accept one pushed by the authenticated client: the code goes there and is exchanged with it", async () => {
+      const { params, verifier } = await authorizationParams({ redirect_uri: OTHER });
+      const { status, body } = await pushWith(params);
+      expect(status).toBe(201);
+      const url = `${ISSUER}/authorize?client_id=web-app&request_uri=${encodeURIComponent(body.request_uri)}`;
+      const response = await walk(new Browser(undefined, vars), url, await someone());
+      expect(response.status).toBe(303);
+      const callback = new URL(response.headers.get("location") ?? "");
+      expect(`${callback.origin}${callback.pathname}`).toBe(OTHER);
+      const code = callback.searchParams.get("code") ?? "";
+      expect((await exchange(code, verifier, "web-app", OTHER)).status).toBe(200);
+    });
+
+    it("still refuse a redirect URI that is not https or has a fragment", async () => {
+      for (const redirect_uri of ["http://app.example/cb", "https://app.example/cb#frag", "javascript:alert(1)"]) {
+        const { params } = await authorizationParams({ redirect_uri });
+        expect((await pushWith(params)).body.error).toBe("invalid_request");
+      }
+    });
+
+    it("still refuse an unregistered one in a plain authorization request: that client is not authenticated", async () => {
+      const { params } = await authorizationParams({ redirect_uri: OTHER });
+      const query = new URLSearchParams({ ...params, client_id: "web-app", response_type: "code" });
+      const response = await new Browser(undefined, vars).get(`/authorize?${query}`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get("location")).toBeNull();
+    });
   });
 });
 

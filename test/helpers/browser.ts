@@ -2,12 +2,18 @@
  * A minimal cookie-keeping "browser" for page tests inside workerd: follows nothing by itself,
  * keeps cookies from Set-Cookie, and can pull a form's hidden csrf field out of a page.
  */
-import { call } from "./http";
+import { call, type Vars } from "./http";
 
 export class Browser {
   readonly cookies = new Map<string, string>();
-  /** Cloudflare's CF-Connecting-IP: each browser is its own client address unless told otherwise. */
-  constructor(readonly address = `198.51.100.${Math.floor(Math.random() * 254) + 1}:${crypto.randomUUID()}`) {}
+  /**
+   * `address` is Cloudflare's CF-Connecting-IP: each browser is its own client address unless told
+   * otherwise. `vars` run the provider with other settings for this browser's requests.
+   */
+  constructor(
+    readonly address = `198.51.100.${Math.floor(Math.random() * 254) + 1}:${crypto.randomUUID()}`,
+    readonly vars: Vars = {},
+  ) {}
 
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     return this.send(path, { method: "GET", headers });
@@ -31,7 +37,7 @@ export class Browser {
     if (this.cookies.size > 0) {
       headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
     }
-    const response = await call(path, { ...init, headers, redirect: "manual" });
+    const response = await call(path, { ...init, headers, redirect: "manual" }, this.vars);
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(";");
       const eq = pair?.indexOf("=") ?? -1;

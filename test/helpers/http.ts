@@ -1,10 +1,24 @@
 /** Calls the Worker under test through its real fetch handler. */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import app from "../../src/index";
 
 export const ISSUER = "http://localhost:8787";
 
-export function call(path: string, init?: RequestInit): Promise<Response> {
-  return exports.default.fetch(new Request(`${ISSUER}${path}`, init));
+/** Wrangler vars to run the Worker with, over those of wrangler.toml (see docs/configuration.md). */
+export type Vars = Partial<Record<string, string>>;
+
+/**
+ * Calls the Worker; with `vars`, calls the same code with the same bindings as a deployment
+ * with those settings would run it (settings are read per `env` object, so nothing leaks).
+ */
+export async function call(path: string, init?: RequestInit, vars: Vars = {}): Promise<Response> {
+  const request = new Request(`${ISSUER}${path}`, init);
+  if (Object.keys(vars).length === 0) return exports.default.fetch(request);
+  const ctx = createExecutionContext();
+  const response = await app.fetch(request, { ...env, ...vars }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }
 
 export function postForm(
