@@ -486,13 +486,19 @@ describe("A1 PKCE", () => {
 });
 
 describe("A2 codes", () => {
-  it("are single use: reuse is invalid_grant and revokes the refresh token issued from the code", async () => {
+  it("are single use: reuse is invalid_grant and revokes the tokens issued from the code", async () => {
     const { url, verifier } = await pushed("web-app", { scope: "openid offline_access" });
     const code = callbackOf(await walk(new Browser(), url, await someone())).searchParams.get("code") ?? "";
     const first = await exchange(code, verifier);
     expect(first.status).toBe(200);
+    const userinfo = () => call("/userinfo", { headers: { authorization: `Bearer ${first.body.access_token}` } });
+    expect((await userinfo()).status).toBe(200);
+
     const second = await exchange(code, verifier);
     expect(second.body.error).toBe("invalid_grant");
+    const refused = await userinfo();
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as OAuthErrorBody).error_description).toMatch(/revoked/);
     const refresh = await jsonOf<OAuthErrorBody>(
       await postForm(
         "/token",

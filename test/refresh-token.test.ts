@@ -15,7 +15,7 @@ import { issueUserTokens, type UserGrant } from "../src/tokens/issue";
 import { rotateRefreshToken } from "../src/tokens/refresh-tokens";
 import { testContext } from "./helpers/context";
 import { registerClient, registerUser } from "./helpers/fixtures";
-import { basic, ISSUER, jsonOf, type OAuthErrorBody, postForm, publishedKeys } from "./helpers/http";
+import { basic, call, ISSUER, jsonOf, type OAuthErrorBody, postForm, publishedKeys } from "./helpers/http";
 import { client, discoverAs } from "./helpers/rp";
 
 const SECRET = "rt-client-secret-0123456789";
@@ -83,6 +83,10 @@ async function refresh(refreshToken: string, extra: Record<string, string> = {},
   return jsonOf<TokenResponse & OAuthErrorBody>(
     await postForm("/token", { grant_type: "refresh_token", refresh_token: refreshToken, ...extra }, auth),
   );
+}
+
+function userinfo(accessToken: string) {
+  return call("/userinfo", { headers: { authorization: `Bearer ${accessToken}` } });
 }
 
 function familyOf(refreshToken: string) {
@@ -216,6 +220,24 @@ describe("reuse detection (OAuth 2.0 Security BCP §4.14.2)", () => {
     expect(event).toMatchObject({ client_id: "rt-client", family_id: stolen.split(".")[0], sub: subject });
     expect(logged.join("\n")).not.toContain(stolen.split(".")[1]);
     expect(logged.join("\n")).not.toContain(legitimate.split(".")[1]);
+  });
+
+  it("revokes the grant's access tokens too: /userinfo refuses every one issued from the family", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const first = await startFamily();
+    const rotated = await refresh(first.refresh_token ?? "");
+    const accessTokens = [first.access_token, rotated.body.access_token];
+    for (const token of accessTokens) expect((await userinfo(token)).status).toBe(200);
+
+    await refresh(first.refresh_token ?? "");
+
+    for (const token of accessTokens) {
+      const response = await userinfo(token);
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as OAuthErrorBody).error_description).toMatch(/revoked/);
+    }
+    // Another grant of the same user and client is untouched.
+    expect((await userinfo((await startFamily()).access_token)).status).toBe(200);
   });
 
   it("lets at most one of two simultaneous refreshes with the same token succeed", async () => {

@@ -16,14 +16,11 @@ import { loadSettings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
 import { requestContext } from "../http/context";
-import { InsufficientScope, InvalidRequest, InvalidToken, OAuthError } from "../http/errors";
+import { InvalidRequest, InvalidToken, OAuthError } from "../http/errors";
 import { readBodyText } from "../http/form";
 import { route } from "../http/route";
-import { certificateBindingHolds } from "../mtls/bound-tokens";
-import { verifyAccessToken } from "../tokens/jwt";
-import { loadKeys } from "../tokens/keys";
+import { acceptAccessToken, bearerTokenOf } from "../tokens/bearer";
 import { currentSession } from "../ui/browser-session";
-import { UserStore } from "../users/store";
 
 export function mountAuthenticatorApi(app: Hono<AppEnv>): void {
   route(app, "/api/ciba/requests", { GET: listRequests });
@@ -40,16 +37,7 @@ interface Caller {
 async function caller(c: Context<AppEnv>): Promise<Caller> {
   const authorization = c.req.header("authorization");
   if (authorization !== undefined) {
-    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization.trim());
-    if (!match?.[1]) throw new InvalidToken("the Authorization header must be Bearer <access token>");
-    const keys = await loadKeys(c.env.SIGNING_KEYS);
-    const token = await verifyAccessToken(keys, match[1], loadSettings(c.env).issuer);
-    if (!token) throw new InvalidToken("the access token is invalid or expired");
-    if (!(await certificateBindingHolds(requestContext(c), token.payload))) {
-      throw new InvalidToken("the access token is bound to a client certificate that was not presented");
-    }
-    if (!token.scope.includes("openid")) throw new InsufficientScope("the openid scope is required");
-    if (!(await new UserStore(c.env.DB).findBySubject(token.sub))) throw new InvalidToken("the token has no user");
+    const token = await acceptAccessToken(requestContext(c), bearerTokenOf(authorization));
     const sid = typeof token.payload.sid === "string" ? token.payload.sid : undefined;
     const authTime = typeof token.payload.auth_time === "number" ? token.payload.auth_time : undefined;
     return { user: { subject: token.sub, sessionId: sid, authTime }, viaCookie: false };

@@ -18,6 +18,7 @@ import { route } from "../http/route";
 import { REQUEST_URI_PREFIX } from "../par/par-endpoint";
 import { type PushedAuthorizationRequest, PushedAuthorizationRequestStore } from "../par/pushed-request-store";
 import type { Session } from "../sessions/session-store";
+import { newGrantId } from "../tokens/revoked-grants";
 import { currentSession } from "../ui/browser-session";
 import { ConsentPage } from "../ui/consent-page";
 import { csrfToken, validCsrf } from "../ui/csrf";
@@ -191,6 +192,8 @@ async function respondWithCode(
       authTime: session.authTime,
       amr: session.amr,
       sid: session.sid,
+      // Known to the code's object from the start, so a reuse can revoke the tokens it gave.
+      grantId: newGrantId(),
     },
     redirectUri: request.redirectUri,
     codeChallenge: request.codeChallenge,

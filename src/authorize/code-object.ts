@@ -20,7 +20,7 @@ export interface CodeRecord {
 export type Redemption =
   | { ok: true; grant: UserGrant; nonce?: string }
   | { ok: false; reason: "unknown" | "expired" | "wrong_redirect_uri" | "wrong_verifier" }
-  | { ok: false; reason: "reused"; refreshFamily?: string };
+  | { ok: false; reason: "reused"; grantId?: string; refreshFamily?: string };
 
 /** Kept this long after expiry so that a late reuse is still recognised as reuse. */
 const REUSE_MEMORY = 600;
@@ -58,7 +58,12 @@ export class AuthorizationCodeObject extends DurableObject<Bindings> {
     if (record.grant.clientId !== clientId) return { ok: false, reason: "unknown" };
     if (row.used !== 0) {
       this.sql.exec("UPDATE code SET used = used + 1");
-      return { ok: false, reason: "reused", refreshFamily: row.refresh_family ?? undefined };
+      return {
+        ok: false,
+        reason: "reused",
+        grantId: record.grant.grantId,
+        refreshFamily: row.refresh_family ?? undefined,
+      };
     }
     if (record.expiresAt <= Math.floor(Date.now() / 1000)) return { ok: false, reason: "expired" };
     if (record.redirectUri !== redirectUri) return { ok: false, reason: "wrong_redirect_uri" };

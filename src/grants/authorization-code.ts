@@ -1,8 +1,9 @@
 /**
  * The authorization_code grant (RFC 6749 §4.1.3) with PKCE S256 (RFC 7636 §4.6). The code's
  * object checks client, redirect_uri and the verifier, then consumes the code in one step. A
- * reused code is refused, and the refresh tokens the first exchange produced are revoked
- * (RFC 6749 §4.1.2); access tokens already issued are JWTs and run out on their own (≤ 10 min).
+ * reused code is refused, and the tokens the first exchange produced are revoked (RFC 6749
+ * §4.1.2): its refresh-token family, and its grant, which this provider's resource endpoints
+ * then refuse access tokens of (src/tokens/revoked-grants.ts).
  */
 
 import { attachRefreshFamily, redeemCode } from "../authorize/codes";
@@ -14,6 +15,7 @@ import { InvalidGrant } from "../http/errors";
 import type { FormParams } from "../http/form";
 import { issueUserTokens } from "../tokens/issue";
 import { familyIdOf, revokeRefreshFamily } from "../tokens/refresh-tokens";
+import { revokeGrant } from "../tokens/revoked-grants";
 import type { TokenResponse } from "./token-endpoint";
 
 const REASONS = {
@@ -36,7 +38,11 @@ export async function authorizationCodeGrant(
   if (!redemption.ok) {
     if (redemption.reason === "reused") {
       console.warn(JSON.stringify({ event: "authorization_code_reuse", client_id: client.client_id }));
-      if (redemption.refreshFamily) await revokeRefreshFamily(ctx.env, redemption.refreshFamily);
+      await Promise.all([
+        redemption.grantId &&
+          revokeGrant(ctx.env.DB, redemption.grantId, "authorization_code_reuse", ctx.settings.accessTokenTtl),
+        redemption.refreshFamily && revokeRefreshFamily(ctx.env, redemption.refreshFamily),
+      ]);
     }
     throw new InvalidGrant(REASONS[redemption.reason]);
   }

@@ -10,6 +10,7 @@ import type { RequestContext } from "../http/context";
 import { mintAccessToken, mintIdToken } from "./jwt";
 import { loadKeys } from "./keys";
 import { issueRefreshToken } from "./refresh-tokens";
+import { newGrantId } from "./revoked-grants";
 import { tokenHash } from "./token-hash";
 
 /** CIBA §10.3.1: the ID token claim holding the hash of the refresh token pushed with it. */
@@ -32,6 +33,12 @@ export interface UserGrant {
    * on refresh-token families started by an mTLS client; refreshing needs the same certificate).
    */
   certificateThumbprint?: string;
+  /**
+   * Names the grant in its access tokens (`grant_id`) so that revoking the grant also revokes
+   * them (src/tokens/revoked-grants.ts). Set when the grant is first issued; kept by its
+   * refresh-token family.
+   */
+  grantId?: string;
 }
 
 export interface IssueOptions {
@@ -51,13 +58,14 @@ export interface IssueOptions {
 export async function issueUserTokens(
   ctx: RequestContext,
   client: AuthenticatedClient,
-  grant: UserGrant,
+  issued: UserGrant,
   options: IssueOptions = {},
 ): Promise<TokenResponse> {
   const keys = await loadKeys(ctx.env.SIGNING_KEYS);
   const { settings } = ctx;
+  const grant = { ...issued, grantId: issued.grantId ?? newGrantId() };
   const scope = grant.scopes.join(" ");
-  const claims: Record<string, unknown> = { auth_time: grant.authTime };
+  const claims: Record<string, unknown> = { auth_time: grant.authTime, grant_id: grant.grantId };
   if (grant.acr) claims.acr = grant.acr;
   if (grant.sid) claims.sid = grant.sid;
   const thumbprint = client.certificateThumbprint;

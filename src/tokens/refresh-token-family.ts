@@ -26,7 +26,9 @@ export type RotationFailure =
   /** The requested scopes are not a subset of the family's scopes; nothing was changed. */
   | "scope_exceeds_grant";
 
-export type RotationResult = { ok: true; grant: UserGrant } | { ok: false; reason: RotationFailure; subject?: string };
+export type RotationResult =
+  | { ok: true; grant: UserGrant }
+  | { ok: false; reason: RotationFailure; subject?: string; grantId?: string };
 
 interface FamilyRow {
   grant_json: string;
@@ -98,7 +100,7 @@ export class RefreshTokenFamily extends DurableObject<Bindings> {
     const grant = JSON.parse(family.grant_json) as UserGrant;
     if (wasRotated) {
       this.sql.exec("UPDATE family SET revoked = 1");
-      return { ok: false, reason: "reused", subject: grant.subject };
+      return { ok: false, reason: "reused", subject: grant.subject, grantId: grant.grantId };
     }
     if (requestedScopes?.some((scope) => !grant.scopes.includes(scope))) {
       return { ok: false, reason: "scope_exceeds_grant" };

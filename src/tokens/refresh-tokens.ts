@@ -10,6 +10,7 @@ import type { RequestContext } from "../http/context";
 import { InvalidGrant, InvalidScope } from "../http/errors";
 import type { UserGrant } from "./issue";
 import type { RotationFailure } from "./refresh-token-family";
+import { revokeGrant } from "./revoked-grants";
 
 const FAMILY_ID_BYTES = 16;
 const SECRET_BYTES = 32;
@@ -48,9 +49,13 @@ export async function rotateRefreshToken(
   if (result.ok) return { grant: result.grant, refreshToken };
   if (result.reason === "reused") {
     // Security BCP §4.14.2: someone replayed a rotated token. The token itself is never logged.
+    // The family is revoked already; the grant's access tokens go with it.
     console.warn(
       JSON.stringify({ event: "refresh_token_reuse", client_id: clientId, family_id: familyId, sub: result.subject }),
     );
+    if (result.grantId) {
+      await revokeGrant(ctx.env.DB, result.grantId, "refresh_token_reuse", ctx.settings.accessTokenTtl);
+    }
   }
   if (result.reason === "scope_exceeds_grant") {
     throw new InvalidScope("scope may only narrow the scopes of the original grant");

@@ -1,0 +1,49 @@
+/**
+ * Revoking a user's grant, access tokens included. Access tokens are self-contained JWTs, so
+ * revoking the refresh-token family alone would leave the access tokens already issued from
+ * the grant valid until they expire. Every access token from a user grant therefore carries the
+ * grant's random id (`grant_id`); revoking the grant writes that id to D1 (strongly consistent:
+ * the next request at any location sees it), and this provider's resource endpoints refuse
+ * tokens whose grant is listed (src/tokens/bearer.ts).
+ *
+ * Revoked when someone replays what only one party should hold: an authorization code used a
+ * second time (RFC 6749 §4.1.2: "SHOULD revoke … all tokens previously issued based on that
+ * authorization code") or a rotated refresh token presented again (OAuth 2.0 Security BCP
+ * §4.14.2). A row is needed only while a token of the grant can still be unexpired.
+ */
+import { randomHandle } from "../crypto/hash";
+
+export type RevocationReason = "authorization_code_reuse" | "refresh_token_reuse";
+
+/** A new grant id: 128 random bits, base64url. Not a secret: it only names the grant. */
+export function newGrantId(): string {
+  return randomHandle(16);
+}
+
+/**
+ * Lists `grantId` as revoked until `now + accessTokenTtl`, when the last access token issued
+ * before the revocation has expired, and prunes rows that no longer matter.
+ */
+export async function revokeGrant(
+  db: D1Database,
+  grantId: string,
+  reason: RevocationReason,
+  accessTokenTtl: number,
+): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  await db.batch([
+    db.prepare("DELETE FROM revoked_grants WHERE expires_at < ?").bind(now),
+    db
+      .prepare(
+        `INSERT INTO revoked_grants (grant_id, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?)
+         ON CONFLICT (grant_id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)`,
+      )
+      .bind(grantId, now, now + accessTokenTtl, reason),
+  ]);
+  console.warn(JSON.stringify({ event: "grant_revoked", grant_id: grantId, reason }));
+}
+
+export async function isGrantRevoked(db: D1Database, grantId: string): Promise<boolean> {
+  const row = await db.prepare("SELECT 1 AS revoked FROM revoked_grants WHERE grant_id = ?").bind(grantId).first();
+  return row !== null;
+}
