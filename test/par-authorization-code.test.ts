@@ -354,6 +354,17 @@ describe("P8 one-time use", () => {
     expect(await reused.text()).toContain("invalid_request_uri");
   });
 
+  it("is spent by an error response too: after Deny the request cannot be approved", async () => {
+    const { url } = await pushed("web-app", { scope: "openid profile", prompt: "consent" });
+    const browser = new Browser();
+    const denied = callbackOf(await walk(browser, url, await someone(), "deny"));
+    expect(denied.searchParams.get("error")).toBe("access_denied");
+    const again = await browser.get(local(url));
+    expect(again.status).toBe(400);
+    expect(again.headers.get("location")).toBeNull();
+    expect(await again.text()).toContain("invalid_request_uri");
+  });
+
   it("gives one authorization response to concurrent approvals of the same request", async () => {
     const { url } = await pushed("web-app", { scope: "openid profile email offline_access", prompt: "consent" });
     const browser = new Browser();

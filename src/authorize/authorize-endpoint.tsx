@@ -75,12 +75,26 @@ async function authorize(c: Context<AppEnv>): Promise<Response> {
   } catch (error) {
     if (error instanceof ShownError) return showError(c, error);
     if (!(error instanceof OAuthError)) throw error;
+    // An error redirect is an authorization response too: it spends a pushed request.
+    if (!(await spendPushed(c, resolved))) return showError(c, ALREADY_USED);
     return redirectToClient(c, settings, resolved.redirectUri, {
       error: error.code,
       error_description: error.description,
       state,
     });
   }
+}
+
+const ALREADY_USED = new ShownError("invalid_request_uri", "the request_uri was already used");
+
+/**
+ * RFC 9126 §4: a pushed request is spent by the authorization response it produces (a code or
+ * an error), fenced so that it happens once anywhere. Visits before that (reloads, sign-in,
+ * the consent page) do not spend it. True when there was nothing to spend or this call spent it.
+ */
+async function spendPushed(c: Context<AppEnv>, resolved: Resolved): Promise<boolean> {
+  if (!resolved.pushed) return true;
+  return new PushedAuthorizationRequestStore(c.env).consumeByHash(resolved.pushed);
 }
 
 /** The client, then the request's parameters: pushed (by reference) or in the query. */
@@ -180,9 +194,7 @@ async function respondWithCode(
   request: AuthorizationRequest,
   session: Session,
 ): Promise<Response> {
-  if (resolved.pushed && !(await new PushedAuthorizationRequestStore(c.env).consumeByHash(resolved.pushed))) {
-    throw new ShownError("invalid_request_uri", "the request_uri was already used");
-  }
+  if (!(await spendPushed(c, resolved))) throw ALREADY_USED;
   const code = await issueCode(c.env, {
     grant: {
       clientId: resolved.client.client_id,
