@@ -178,6 +178,13 @@ export const SETTINGS = {
       "Lifetime of a pushed authorization request (`expires_in` of its `request_uri`), in seconds; under 600 as RFC 9126 and FAPI 2.0 advise. A client may register its own `par_request_lifetime`.",
     parse: integer(10, 599),
   }),
+  parInteractionLifetime: definition({
+    variable: "PAR_INTERACTION_LIFETIME",
+    default: "900",
+    description:
+      "How long the user may take to sign in and consent once a pushed request has reached `/authorize` within its lifetime, in seconds. The `request_uri` lifetime only bounds the trip to `/authorize`; until the authorization response spends it, the opened request stays usable this long.",
+    parse: integer(60, 3600),
+  }),
   requirePushedAuthorizationRequests: definition({
     variable: "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
     default: "false",

@@ -70,6 +70,30 @@ async function push(params: Record<string, string>, clientId = "web-app") {
   );
 }
 
+/** The expiries of rows in web-app's ReplayGuard (the PAR fence); with setTo, moves them first. */
+async function fenceExpiries(...args: (string | { setTo: number })[]): Promise<(number | undefined)[]> {
+  const { runInDurableObject } = await import("cloudflare:test");
+  const guard = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName("jti:web-app"));
+  const keys = args.filter((a): a is string => typeof a === "string");
+  const setTo = args.find((a): a is { setTo: number } => typeof a !== "string")?.setTo;
+  return runInDurableObject(guard, (_, state) =>
+    keys.map((key) => {
+      if (setTo !== undefined)
+        state.storage.sql.exec("UPDATE seen_jti SET expires_at = ? WHERE jti_hash = ?", setTo, key);
+      return state.storage.sql
+        .exec<{ expires_at: number }>("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", key)
+        .toArray()[0]?.expires_at;
+    }),
+  );
+}
+
+/** Moves a pushed request's expiry into the past, as if its lifetime had passed. */
+async function letLifetimePass(requestUri: string): Promise<void> {
+  const kvKey = `par:${await sha256Hex(requestUri.split(":").pop() ?? "")}`;
+  const value = JSON.parse((await env.PAR_REQUESTS.get(kvKey)) ?? "{}");
+  await env.PAR_REQUESTS.put(kvKey, JSON.stringify({ ...value, expiresAtUtc: Math.floor(Date.now() / 1000) - 1 }));
+}
+
 async function pushed(clientId = "web-app", overrides: Record<string, string> = {}) {
   const { params, verifier } = await authorizationParams(overrides);
   const { body } = await push({ ...params, response_type: "code" }, clientId);
@@ -319,15 +343,39 @@ describe("P7 /authorize with a request_uri", () => {
   it("refuses an unknown, malformed or expired request_uri with invalid_request_uri, shown not redirected", async () => {
     const unknown = `urn:ietf:params:oauth:request_uri:${"A".repeat(43)}`;
     const expired = await pushed();
-    const reference = expired.requestUri.split(":").pop() ?? "";
-    const kvKey = `par:${await sha256Hex(reference)}`;
-    const value = JSON.parse((await env.PAR_REQUESTS.get(kvKey)) ?? "{}");
-    await env.PAR_REQUESTS.put(kvKey, JSON.stringify({ ...value, expiresAtUtc: Math.floor(Date.now() / 1000) - 1 }));
+    await letLifetimePass(expired.requestUri);
     for (const uri of [unknown, "urn:nope", expired.requestUri]) {
       const response = await new Browser().get(`/authorize?client_id=web-app&request_uri=${encodeURIComponent(uri)}`);
       expect(response.status).toBe(400);
       expect(await response.text()).toContain("invalid_request_uri");
     }
+  });
+
+  it("lets the user take longer than the lifetime to sign in and consent once /authorize has opened it", async () => {
+    const { url, requestUri, verifier } = await pushed();
+    const browser = new Browser();
+    expect((await browser.get(local(url))).headers.get("location")).toMatch(/^\/signin/);
+    await letLifetimePass(requestUri);
+    const callback = callbackOf(await walk(browser, url, await someone()));
+    expect((await exchange(callback.searchParams.get("code") ?? "", verifier)).status).toBe(200);
+    // Spent for at least as long as it was open: the open marker cannot outlive the spent one.
+    const hash = await sha256Hex(requestUri.split(":").pop() ?? "");
+    const [spentUntil, openUntil] = await fenceExpiries(`par:${hash}`, `par-open:${hash}`);
+    expect(spentUntil).toBeGreaterThanOrEqual(openUntil ?? Number.POSITIVE_INFINITY);
+  });
+
+  it("ends that interaction after PAR_INTERACTION_LIFETIME", async () => {
+    const { url, requestUri } = await pushed();
+    const browser = new Browser();
+    expect((await browser.get(local(url))).status).toBe(303);
+    await letLifetimePass(requestUri);
+    const openKey = `par-open:${await sha256Hex(requestUri.split(":").pop() ?? "")}`;
+    const [openUntil = 0] = await fenceExpiries(openKey);
+    expect(openUntil - Math.floor(Date.now() / 1000)).toBeGreaterThan(890); // PAR_INTERACTION_LIFETIME, 900 s
+    await fenceExpiries(openKey, { setTo: 0 });
+    const response = await walk(browser, url, await someone());
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("invalid_request_uri");
   });
 
   it("ignores parameters outside the pushed request", async () => {

@@ -124,10 +124,11 @@ is stored but must be readable again, so it cannot be hashed like other secrets:
 - the secrets of \`client_secret_jwt\` clients (verifying their HMAC assertions needs the secret
   itself; every other client secret is stored only as a SHA-256 hash),
 - the \`auth_req_id\` and \`client_notification_token\` of CIBA ping and push requests, and
-  pushed tokens awaiting delivery (the notification is sent later, from the request's alarm), and
-- later, the parameters of pushed authorization requests (PAR) kept until they are used.
+  pushed tokens awaiting delivery (the notification is sent later, from the request's alarm),
+- the parameters of pushed authorization requests (PAR) kept in KV until they are used.
 
-Each ciphertext is bound to the record it belongs to (for a client secret, the client id), so
+It also keys (through HKDF, one key per purpose) the signatures of the session, CSRF and
+sign-in cookies. Each ciphertext is bound to the record it belongs to (for a client secret, the client id), so
 it cannot be copied to another one.
 
 \`\`\`sh

@@ -94,7 +94,9 @@ const ALREADY_USED = new ShownError("invalid_request_uri", "the request_uri was 
  */
 async function spendPushed(c: Context<AppEnv>, resolved: Resolved): Promise<boolean> {
   if (!resolved.pushed) return true;
-  return new PushedAuthorizationRequestStore(c.env).consumeByHash(resolved.pushed);
+  return new PushedAuthorizationRequestStore(c.env, loadSettings(c.env).parInteractionLifetime).consumeByHash(
+    resolved.pushed,
+  );
 }
 
 /** The client, then the request's parameters: pushed (by reference) or in the query. */
@@ -121,7 +123,9 @@ async function resolveRequest(c: Context<AppEnv>, settings: Settings): Promise<R
 async function resolvePushed(c: Context<AppEnv>, settings: Settings, client: Client, requestUri: string) {
   const reference = requestUri.startsWith(REQUEST_URI_PREFIX) ? requestUri.slice(REQUEST_URI_PREFIX.length) : "";
   const pushed = /^[A-Za-z0-9_-]{43}$/.test(reference)
-    ? await new PushedAuthorizationRequestStore(c.env).getByHash(await sha256Hex(reference))
+    ? await new PushedAuthorizationRequestStore(c.env, settings.parInteractionLifetime).getByHash(
+        await sha256Hex(reference),
+      )
     : undefined;
   if (!pushed || pushed.clientId !== client.client_id) {
     throw new ShownError("invalid_request_uri", "the request_uri is unknown, expired or already used");

@@ -79,7 +79,7 @@ function validateAsAuthorizeWould(ctx: RequestContext, client: Client, params: F
 async function storePushedRequest(ctx: RequestContext, client: Client, params: FormParams) {
   const reference = randomHandle(32);
   const lifetime = client.par_request_lifetime ?? ctx.settings.parLifetime;
-  await new PushedAuthorizationRequestStore(ctx.env).store({
+  await new PushedAuthorizationRequestStore(ctx.env, ctx.settings.parInteractionLifetime).store({
     referenceValueHash: await sha256Hex(reference),
     expiresAtUtc: Math.floor(Date.now() / 1000) + lifetime,
     parameters: toQuery(params),

@@ -13,6 +13,11 @@
  *
  * KV's TTL floor is 60 s, while a pushed request may live less: the expiry is kept in the value
  * and checked on every read; the TTL only lets KV drop the entry eventually.
+ *
+ * The lifetime (`expires_in`, often 60 s) bounds how long the client's redirect may take to
+ * reach /authorize (RFC 9126 §2.2), not how long the user may take to sign in and consent. So the
+ * first read inside the lifetime opens the request in the same ReplayGuard, and an opened
+ * request stays readable for `interactionSeconds` (PAR_INTERACTION_LIFETIME) until it is spent.
  */
 import { decrypt, encrypt } from "../crypto/encryption";
 import type { Bindings } from "../env";
@@ -40,7 +45,10 @@ const KV_TTL_FLOOR = 60;
 const TTL_MARGIN = 30;
 
 export class PushedAuthorizationRequestStore {
-  constructor(private readonly env: Bindings) {}
+  constructor(
+    private readonly env: Bindings,
+    private readonly interactionSeconds: number,
+  ) {}
 
   async store(request: PushedAuthorizationRequest): Promise<void> {
     const value: StoredValue = {
@@ -50,15 +58,27 @@ export class PushedAuthorizationRequestStore {
     };
     const lifetime = request.expiresAtUtc - Math.floor(Date.now() / 1000);
     await this.env.PAR_REQUESTS.put(key(request.referenceValueHash), JSON.stringify(value), {
-      expirationTtl: Math.max(KV_TTL_FLOOR, lifetime) + TTL_MARGIN,
+      expirationTtl: Math.max(KV_TTL_FLOOR, lifetime + this.interactionSeconds) + TTL_MARGIN,
     });
   }
 
-  /** The request, or undefined if unknown, expired, unreadable or already consumed. */
+  /**
+   * The request, or undefined if unknown, expired (never opened within its lifetime, or its
+   * interaction ran out), unreadable or already consumed. The first read within the lifetime
+   * opens the request for the user's interaction (see above).
+   */
   async getByHash(referenceValueHash: string): Promise<PushedAuthorizationRequest | undefined> {
     const stored = await this.env.PAR_REQUESTS.get<StoredValue>(key(referenceValueHash), "json");
-    if (!stored || stored.expiresAtUtc <= Math.floor(Date.now() / 1000)) return undefined;
-    if (await this.fence(stored.clientId).isClaimed(fenceKey(referenceValueHash))) return undefined;
+    if (!stored) return undefined;
+    const openUntil = Math.floor(Date.now() / 1000) + this.interactionSeconds;
+    const fence = this.fence(stored.clientId);
+    const state = await fence.open(
+      fenceKey(referenceValueHash),
+      openKey(referenceValueHash),
+      stored.expiresAtUtc,
+      openUntil,
+    );
+    if (state !== "open") return undefined;
     const parameters = await decrypt(this.env.DATA_ENCRYPTION_KEY, stored.parameters, aad(referenceValueHash));
     if (parameters === undefined) return undefined;
     return { referenceValueHash, expiresAtUtc: stored.expiresAtUtc, parameters, clientId: stored.clientId };
@@ -69,7 +89,10 @@ export class PushedAuthorizationRequestStore {
    * caller must then not produce an authorization response.
    */
   async consumeByHash(request: PushedAuthorizationRequest): Promise<boolean> {
-    const won = await this.fence(request.clientId).claim(fenceKey(request.referenceValueHash), request.expiresAtUtc);
+    // Remembered as spent for as long as an opened request could still be read (see getByHash).
+    const now = Math.floor(Date.now() / 1000);
+    const spentUntil = Math.max(request.expiresAtUtc, now) + this.interactionSeconds;
+    const won = await this.fence(request.clientId).claim(fenceKey(request.referenceValueHash), spentUntil);
     if (won) await this.env.PAR_REQUESTS.delete(key(request.referenceValueHash));
     return won;
   }
@@ -90,4 +113,9 @@ function aad(referenceValueHash: string): string {
 /** Kept apart from assertion jti hashes in the same object. */
 function fenceKey(referenceValueHash: string): string {
   return `par:${referenceValueHash}`;
+}
+
+/** Recorded while the user's interaction with an opened request may continue. */
+function openKey(referenceValueHash: string): string {
+  return `par-open:${referenceValueHash}`;
 }

@@ -9,6 +9,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
 
+export type OpenState = "open" | "spent" | "expired";
+
 export class ReplayGuard extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
 
@@ -31,9 +33,19 @@ export class ReplayGuard extends DurableObject<Bindings> {
     return true;
   }
 
-  /** True while `jtiHash` is recorded and unexpired. */
-  async isClaimed(jtiHash: string): Promise<boolean> {
-    return this.isRecorded(jtiHash);
+  /**
+   * For something used once at the end of an interaction (a pushed authorization request): is
+   * it still usable at this step? "spent" once `spentKey` is claimed; otherwise "open" if it was
+   * opened before and `openKey` has not run out, or if it can be opened now (before `openBy`,
+   * epoch seconds), which records `openKey` until `openUntil`; else "expired". One atomic step.
+   */
+  async open(spentKey: string, openKey: string, openBy: number, openUntil: number): Promise<OpenState> {
+    if (this.isRecorded(spentKey)) return "spent";
+    if (this.isRecorded(openKey)) return "open";
+    if (openBy <= Math.floor(Date.now() / 1000)) return "expired";
+    this.sql.exec("INSERT OR REPLACE INTO seen_jti (jti_hash, expires_at) VALUES (?, ?)", openKey, openUntil);
+    void this.scheduleCleanup(openUntil);
+    return "open";
   }
 
   private isRecorded(jtiHash: string): boolean {
