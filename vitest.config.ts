@@ -43,7 +43,7 @@ export default defineConfig({
             ...secrets,
             // Tests change registrations between requests; the cache has its own test.
             CLIENT_CACHE_SECONDS: "0",
-            SCOPES_SUPPORTED: "openid profile email phone offline_access api:read api:write",
+            SCOPES_SUPPORTED: "openid profile email phone offline_access ciba:approve api:read api:write",
             // The test helper, the clients' notification endpoint, listens on http://127.0.0.1.
             ALLOW_HTTP_NOTIFICATION_ENDPOINTS: "true",
             LOGIN_HINT_TOKEN_ISSUERS: JSON.stringify([

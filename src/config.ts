@@ -167,7 +167,7 @@ export const SETTINGS = {
   }),
   scopesSupported: definition({
     variable: "SCOPES_SUPPORTED",
-    default: "openid profile email phone offline_access",
+    default: "openid profile email phone offline_access ciba:approve",
     description: "Space-separated scopes this provider knows; a client may only be given these.",
     parse: spaceSeparated,
   }),

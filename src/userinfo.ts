@@ -16,6 +16,6 @@ export async function userinfoEndpoint(c: Context<AppEnv>): Promise<Response> {
   const ctx = requestContext(c);
   const header = ctx.request.headers.get("authorization");
   if (!header) throw new InvalidToken("a Bearer access token is required");
-  const token = await acceptAccessToken(ctx, bearerTokenOf(header));
+  const token = await acceptAccessToken(ctx, bearerTokenOf(header), "openid");
   return c.json(claimsFor(token.user, token.scope), 200, { ...NO_STORE });
 }

@@ -1,6 +1,7 @@
 /** The authenticator-app JSON API over the interaction service (docs/authenticator-api.md). */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { type ClientRegistration, validateClientRegistration } from "../src/clients/metadata";
 import { mintAccessToken } from "../src/tokens/jwt";
 import { loadKeys } from "../src/tokens/keys";
 import { Browser } from "./helpers/browser";
@@ -25,12 +26,13 @@ beforeAll(async () => {
   mike = await registerUser({ username: "mike", password: "mike-password" });
 });
 
-async function bearerFor(subject: string, scope = "openid"): Promise<Record<string, string>> {
+/** A token as the user's authenticator app (a client with the ciba:approve scope) would hold. */
+async function bearerFor(subject: string, scope = "openid ciba:approve", clientId = "authenticator-app") {
   const keys = await loadKeys(env.SIGNING_KEYS);
   const token = await mintAccessToken(keys, {
     issuer: ISSUER,
     subject,
-    clientId: "authenticator-app",
+    clientId,
     audience: ISSUER,
     scope,
     lifetime: 60,
@@ -107,6 +109,34 @@ describe("with a Bearer access token", () => {
       expect(response.status, body).toBe(400);
       expect(((await response.json()) as { error: string }).error).toBe("invalid_request");
     }
+  });
+
+  it("refuses the user's tokens without ciba:approve: a kiosk cannot approve what it asked for", async () => {
+    const { authReqId, internalId } = await startRequest();
+    const kioskToken = await bearerFor(judy, "openid profile email", "app-kiosk");
+    const response = await api(`/${internalId}/approve`, kioskToken, { method: "POST" });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe("insufficient_scope");
+    expect((await api("", kioskToken)).status).toBe(403);
+    expect((await requestFor(authReqId)).status).toBe("pending");
+  });
+
+  it("ciba:approve cannot be registered for a CIBA client, only for an app's other grants", () => {
+    const app: ClientRegistration = {
+      client_id: "phone-app",
+      client_name: "",
+      client_secret: SECRET,
+      token_endpoint_auth_method: "client_secret_basic",
+      grant_types: ["authorization_code", "refresh_token"],
+      redirect_uris: ["https://app.example/cb"],
+      scope: "openid ciba:approve offline_access",
+      backchannel_user_code_parameter: false,
+      require_pushed_authorization_requests: false,
+    };
+    const scopes = ["openid", "ciba:approve", "offline_access"];
+    expect(() => validateClientRegistration(app, scopes)).not.toThrow();
+    const kiosk = { ...app, grant_types: [CIBA_GRANT], backchannel_token_delivery_mode: "poll" as const };
+    expect(() => validateClientRegistration(kiosk, scopes)).toThrow(/could approve its own requests/);
   });
 
   it("refuses missing, invalid and client-only tokens", async () => {

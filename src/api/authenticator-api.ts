@@ -5,13 +5,15 @@
  *   GET  /api/ciba/requests/{id}          one of them
  *   POST /api/ciba/requests/{id}/approve  {"scopes": [...], "description"?: "..."}
  *   POST /api/ciba/requests/{id}/deny
- * The caller is the user: a Bearer access token issued by this provider (with `openid`), or
- * the browser session cookie. With the cookie, POSTs must be `application/json`, which a
+ * The caller is the user: a Bearer access token issued by this provider with the
+ * `ciba:approve` scope (which no CIBA client can be given, so a kiosk cannot approve its own
+ * requests), or the browser session cookie. With the cookie, POSTs must be `application/json`, which a
  * cross-site form cannot send, so a third-party page cannot approve on the user's behalf.
  */
 import type { Context, Hono } from "hono";
 import { BackchannelAuthenticationInteractionService, type CurrentUser } from "../ciba/interaction-service";
 import type { BackchannelUserLoginRequest } from "../ciba/notifications";
+import { AUTHENTICATOR_SCOPE } from "../clients/metadata";
 import { loadSettings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
@@ -37,7 +39,7 @@ interface Caller {
 async function caller(c: Context<AppEnv>): Promise<Caller> {
   const authorization = c.req.header("authorization");
   if (authorization !== undefined) {
-    const token = await acceptAccessToken(requestContext(c), bearerTokenOf(authorization));
+    const token = await acceptAccessToken(requestContext(c), bearerTokenOf(authorization), AUTHENTICATOR_SCOPE);
     const sid = typeof token.payload.sid === "string" ? token.payload.sid : undefined;
     const authTime = typeof token.payload.auth_time === "number" ? token.payload.auth_time : undefined;
     return { user: { subject: token.sub, sessionId: sid, authTime }, viaCookie: false };

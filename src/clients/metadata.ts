@@ -88,6 +88,13 @@ export function usesSecret(method: AuthMethod): boolean {
   return SECRET_METHODS.includes(method);
 }
 
+/**
+ * The scope of the user's authenticator app: its access tokens may list, approve and deny the
+ * user's pending CIBA requests (src/api/authenticator-api.ts). Only a client that is not itself a
+ * CIBA client may be given it; otherwise a kiosk could approve the requests it starts.
+ */
+export const AUTHENTICATOR_SCOPE = "ciba:approve";
+
 export function clientScopes(client: Pick<Client, "scope">): string[] {
   return client.scope.split(" ").filter(Boolean);
 }
@@ -146,6 +153,9 @@ export function validateClientRegistration(
   for (const uri of reg.redirect_uris) validateRedirectUri(uri, fail);
   if (reg.grant_types.includes(GRANT_TYPES.authorizationCode) && reg.redirect_uris.length === 0) {
     fail("authorization_code clients need at least one redirect_uri");
+  }
+  if (reg.grant_types.includes(GRANT_TYPES.ciba) && clientScopes(reg).includes(AUTHENTICATOR_SCOPE)) {
+    fail(`a CIBA client may not have the ${AUTHENTICATOR_SCOPE} scope: it could approve its own requests`);
   }
   validateBackchannel(reg, fail, options.allowHttpNotificationEndpoints ?? false);
   validateFapiCiba(reg, fail);

@@ -4,7 +4,7 @@
  * be granted. Without a `scope` parameter the client gets all of its registered API scopes.
  */
 import type { AuthenticatedClient } from "../clients/authenticate";
-import { type Client, clientScopes } from "../clients/metadata";
+import { AUTHENTICATOR_SCOPE, type Client, clientScopes } from "../clients/metadata";
 import type { RequestContext } from "../http/context";
 import { InvalidScope } from "../http/errors";
 import type { FormParams } from "../http/form";
@@ -12,7 +12,7 @@ import { mintAccessToken } from "../tokens/jwt";
 import { loadKeys } from "../tokens/keys";
 import type { TokenResponse } from "./token-endpoint";
 
-const USER_SCOPES = ["openid", "offline_access", "profile", "email", "phone"];
+const USER_SCOPES = ["openid", "offline_access", "profile", "email", "phone", AUTHENTICATOR_SCOPE];
 
 export async function clientCredentialsGrant(
   ctx: RequestContext,

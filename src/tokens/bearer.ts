@@ -2,7 +2,7 @@
  * Accepting this provider's own access tokens at its own resource endpoints (/userinfo, the
  * authenticator API), as a Bearer token (RFC 6750 §2.1). One pipeline, so both endpoints
  * refuse the same tokens: signature, issuer and type (RFC 9068), the client certificate of a
- * bound token (RFC 8705 §3), a revoked grant, the `openid` scope, and a user who still exists.
+ * bound token (RFC 8705 §3), a revoked grant, the endpoint's scope, and a user who still exists.
  */
 import type { RequestContext } from "../http/context";
 import { InsufficientScope, InvalidRequest, InvalidToken } from "../http/errors";
@@ -23,8 +23,15 @@ export function bearerTokenOf(header: string): string {
   return match[1];
 }
 
-/** Throws invalid_token (401) or insufficient_scope (403) for a token this endpoint must refuse. */
-export async function acceptAccessToken(ctx: RequestContext, token: string): Promise<AcceptedAccessToken> {
+/**
+ * Throws invalid_token (401), or insufficient_scope (403) without `requiredScope`, for a token
+ * this endpoint must refuse.
+ */
+export async function acceptAccessToken(
+  ctx: RequestContext,
+  token: string,
+  requiredScope: string,
+): Promise<AcceptedAccessToken> {
   const keys = await loadKeys(ctx.env.SIGNING_KEYS);
   const verified = await verifyAccessToken(keys, token, ctx.settings.issuer);
   if (!verified) throw new InvalidToken("the access token is invalid or expired");
@@ -35,7 +42,7 @@ export async function acceptAccessToken(ctx: RequestContext, token: string): Pro
   if (typeof grantId === "string" && (await isGrantRevoked(ctx.env.DB, grantId))) {
     throw new InvalidToken("the access token has been revoked");
   }
-  if (!verified.scope.includes("openid")) throw new InsufficientScope("the openid scope is required");
+  if (!verified.scope.includes(requiredScope)) throw new InsufficientScope(`the ${requiredScope} scope is required`);
   const user = await new UserStore(ctx.env.DB).findBySubject(verified.sub);
   if (!user) throw new InvalidToken("the access token does not identify a user");
   return { ...verified, user };

@@ -5,6 +5,7 @@ const DESCRIPTIONS: Record<string, string> = {
   email: "Your e-mail address",
   phone: "Your phone number",
   offline_access: "Stay connected while you are not using it",
+  "ciba:approve": "See, approve and deny sign-in requests from other devices, as you",
 };
 
 export function describeScope(scope: string): string {
