@@ -79,7 +79,7 @@ Clients
                                           request objects signed with ALG (ES256, PS256, EdDSA)
       --ciba-lifetime N                   ciba_request_lifetime, seconds (10–3600)
       --ciba-interval N                   ciba_polling_interval, seconds (1–60)
-      --fapi-ciba                         the FAPI-CIBA profile: private_key_jwt, PS256/ES256/EdDSA,
+      --fapi-ciba                         the FAPI-CIBA profile: private_key_jwt or mTLS, PS256/ES256/EdDSA, keys,
                                           signed requests with binding_message, poll or ping
       --replace                           overwrite an existing client with this id
   client list                             id, name, auth method, grants, delivery mode

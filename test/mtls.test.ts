@@ -5,8 +5,10 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { mintPushTokens } from "../src/ciba/client-delivery";
 import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import { validateClientRegistration } from "../src/clients/metadata";
+import { loadSettings } from "../src/config";
 import { CertificateParseError, parseCertificate } from "../src/mtls/der";
 import { CIBA_GRANT, requestFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
@@ -178,6 +180,46 @@ describe("certificate-bound tokens (RFC 8705 §3)", () => {
     expect(withoutCertificate.status).toBe(401);
   });
 
+  it("binds pushed tokens to the certificate that authenticated the request (push mode)", async () => {
+    await registerClient({
+      client_id: "kiosk-push",
+      client_secret: undefined,
+      token_endpoint_auth_method: "tls_client_auth",
+      tls_client_auth_subject_dn: "CN=kiosk-9,O=Example Bank,C=GB",
+      grant_types: [CIBA_GRANT, "refresh_token"],
+      backchannel_token_delivery_mode: "push",
+      backchannel_client_notification_endpoint: "https://kiosk.example/ciba",
+      scope: "openid offline_access",
+    });
+    const started = await jsonOf<{ auth_req_id: string }>(
+      await postFormWithCertificate(
+        "/bc-authorize",
+        {
+          client_id: "kiosk-push",
+          scope: "openid offline_access",
+          login_hint: "lena",
+          client_notification_token: "nt-1",
+        },
+        kiosk,
+      ),
+    );
+    expect(started.status).toBe(200);
+    const request = await requestFor(started.body.auth_req_id);
+    expect(request.certificateThumbprint).toBe(await thumbprint(kiosk));
+    // What the request's alarm mints after approval, without any connection from the client:
+    const approved = { ...request, authorizedScopes: ["openid", "offline_access"], authTime: request.creationTime };
+    const pushed = await mintPushTokens(env, loadSettings(env), approved, started.body.auth_req_id);
+    if (!("access_token" in pushed)) throw new Error(`nothing to push: ${JSON.stringify(pushed)}`);
+    expect(decodeJwt(pushed.access_token).cnf).toEqual({ "x5t#S256": await thumbprint(kiosk) });
+    const refresh = (certificate?: typeof kiosk) =>
+      postFormWithCertificate(
+        "/token",
+        { grant_type: "refresh_token", refresh_token: pushed.refresh_token ?? "", client_id: "kiosk-push" },
+        certificate,
+      );
+    expect((await refresh(kiosk)).status).toBe(200);
+  });
+
   it("leaves tokens of clients that use no certificate unbound", async () => {
     await registerClient({
       client_id: "plain",
@@ -261,21 +303,19 @@ describe("registration", () => {
     ).toThrow(/no secret/);
   });
 
-  it("lets FAPI-CIBA clients use mTLS", () => {
-    expect(() =>
-      validateClientRegistration(
-        {
-          ...base,
-          client_id: "fapi",
-          grant_types: [CIBA_GRANT],
-          backchannel_token_delivery_mode: "poll",
-          token_endpoint_auth_method: "tls_client_auth",
-          tls_client_auth_subject_dn: "CN=fapi",
-          fapi_ciba: true,
-        },
-        scopes,
-      ),
-    ).not.toThrow();
+  it("lets FAPI-CIBA clients use mTLS, with keys registered to sign their requests", () => {
+    const fapi = {
+      ...base,
+      client_id: "fapi",
+      grant_types: [CIBA_GRANT],
+      backchannel_token_delivery_mode: "poll" as const,
+      token_endpoint_auth_method: "tls_client_auth" as const,
+      tls_client_auth_subject_dn: "CN=fapi",
+      fapi_ciba: true,
+    };
+    const jwks = { keys: [selfSigned.publicJwk as { kty: string }] };
+    expect(() => validateClientRegistration({ ...fapi, jwks }, scopes)).not.toThrow();
+    expect(() => validateClientRegistration(fapi, scopes)).toThrow(/register jwks or jwks_uri/);
   });
 });
 

@@ -69,6 +69,7 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
     deliveryMode: mode,
     interval,
     ...notification,
+    ...(mode === "push" && client.certificateThumbprint ? { certificateThumbprint: client.certificateThumbprint } : {}),
   });
   console.log(
     JSON.stringify({ event: "ciba_request_created", client_id: client.client_id, internal_id: created.internalId }),
@@ -94,7 +95,8 @@ function checkCibaClient(client: Client): DeliveryMode {
 /**
  * FAPI-CIBA §5.2.2 (checklist F2), for clients registered with the profile: no push, a signed
  * request, and a binding_message. (Its other rules are kept by registration and client
- * authentication: private_key_jwt, PS256 / ES256 / EdDSA; and by checkRequestedExpiry.)
+ * authentication: private_key_jwt with PS256 / ES256 / EdDSA, or mutual TLS; and by
+ * checkRequestedExpiry.)
  */
 function checkFapiCibaProfile(client: Client, request: AuthenticationRequest): void {
   if (!client.fapi_ciba) return;

@@ -115,7 +115,8 @@ export async function mintPushTokens(
       settings,
       request: new Request(endpoints(settings).backchannelAuthentication),
     };
-    const tokens = await issueUserTokens(ctx, client, userGrantOf(request), {
+    const authenticated = { ...client, certificateThumbprint: request.certificateThumbprint };
+    const tokens = await issueUserTokens(ctx, authenticated, userGrantOf(request), {
       idTokenClaims: { [AUTH_REQ_ID_CLAIM]: authReqId },
       tokenHashes: true,
     });

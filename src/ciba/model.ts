@@ -64,6 +64,11 @@ export interface BackchannelAuthenticationRequest {
    * delivery is over.
    */
   pushPayload?: string;
+  /**
+   * Push only: the x5t#S256 of the client certificate that authenticated the request. Pushed
+   * tokens are minted without a client connection, so they are bound to this one (RFC 8705 §3).
+   */
+  certificateThumbprint?: string;
 }
 
 export function expiresAt(request: Pick<BackchannelAuthenticationRequest, "creationTime" | "lifetime">): number {

@@ -242,6 +242,9 @@ function validateFapiCiba(reg: ClientRegistration, fail: (m: string) => never): 
     fail(`FAPI-CIBA clients sign with ${FAPI_ALGS.join(", ")} only (backchannel_authentication_request_signing_alg)`);
   }
   if (reg.backchannel_token_delivery_mode === "push") fail("FAPI-CIBA does not allow the push delivery mode");
+  // Every request must be signed, and only registered keys can verify it (a tls_client_auth
+  // client authenticates with its certificate, but still signs its requests).
+  if (!reg.jwks && !reg.jwks_uri) fail("FAPI-CIBA clients sign their requests: register jwks or jwks_uri");
 }
 
 /**
