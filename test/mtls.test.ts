@@ -9,8 +9,11 @@ import { mintPushTokens } from "../src/ciba/client-delivery";
 import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import { validateClientRegistration } from "../src/clients/metadata";
 import { loadSettings } from "../src/config";
+import { sha256Hex } from "../src/crypto/hash";
 import { CertificateParseError, parseCertificate } from "../src/mtls/der";
+import { issueUserTokens } from "../src/tokens/issue";
 import { CIBA_GRANT, requestFor } from "./helpers/ciba";
+import { testContext } from "./helpers/context";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { call, ISSUER, jsonOf, type OAuthErrorBody } from "./helpers/http";
 import { callWithCertificate, certificates, postFormWithCertificate, thumbprint } from "./helpers/mtls";
@@ -178,6 +181,44 @@ describe("certificate-bound tokens (RFC 8705 §3)", () => {
       client_id: "kiosk-dn",
     });
     expect(withoutCertificate.status).toBe(401);
+  });
+
+  it("refuses to refresh a bound family with another certificate, without using the token up", async () => {
+    const registration = await registerClient({
+      client_id: "kiosk-rebound",
+      client_secret: undefined,
+      token_endpoint_auth_method: "tls_client_auth",
+      tls_client_auth_san_dns: "kiosk-9.example",
+      grant_types: [CIBA_GRANT, "refresh_token"],
+      backchannel_token_delivery_mode: "poll",
+      scope: "openid offline_access",
+    });
+    // A family started over a connection with the `other` certificate…
+    const grant = { clientId: "kiosk-rebound", subject: lena, scopes: ["openid", "offline_access"] };
+    const started = await issueUserTokens(
+      testContext(),
+      { ...registration, certificateThumbprint: await thumbprint(other) },
+      { ...grant, resources: [], authTime: Math.floor(Date.now() / 1000), amr: ["hwk"] },
+    );
+    const refreshToken = started.refresh_token ?? "";
+    // …is refreshed by the same client authenticating with the kiosk certificate.
+    const refused = await jsonOf<OAuthErrorBody>(
+      await postFormWithCertificate(
+        "/token",
+        { grant_type: "refresh_token", refresh_token: refreshToken, client_id: "kiosk-rebound" },
+        kiosk,
+      ),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: "invalid_grant" });
+    expect(refused.body.error_description).toMatch(/another client certificate/);
+    const family = env.REFRESH_TOKENS.get(env.REFRESH_TOKENS.idFromName(`rt:${refreshToken.split(".")[0]}`));
+    const { runInDurableObject } = await import("cloudflare:test");
+    const state = await runInDurableObject(family, (_, s) => ({
+      current: s.storage.sql.exec<{ h: string }>("SELECT current_hash AS h FROM family").one().h,
+      rotated: s.storage.sql.exec("SELECT 1 FROM rotated_token").toArray().length,
+    }));
+    expect(state).toEqual({ current: await sha256Hex(refreshToken), rotated: 0 });
   });
 
   it("binds pushed tokens to the certificate that authenticated the request (push mode)", async () => {

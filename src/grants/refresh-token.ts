@@ -1,6 +1,6 @@
 /**
- * The refresh_token grant (RFC 6749 §6). Pipeline: requestedScopes → rotateRefreshToken →
- * issueUserTokens. Every refresh rotates the refresh token (OAuth 2.0 Security BCP §4.14.2);
+ * The refresh_token grant (RFC 6749 §6). Pipeline: requestedScopes → rotateRefreshToken (which
+ * also holds a certificate-bound family to its certificate, RFC 8705 §3) → issueUserTokens. Every refresh rotates the refresh token (OAuth 2.0 Security BCP §4.14.2);
  * `scope` may only narrow the original grant, and narrows this response's tokens only: the
  * family keeps its original scopes for later refreshes (RFC 6749 §6).
  */
@@ -13,11 +13,14 @@ import type { GrantHandler } from "./token-endpoint";
 export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
   const presented = form.require("refresh_token");
   const requested = requestedScopes(form);
-  const { grant, refreshToken } = await rotateRefreshToken(ctx, presented, client.client_id, requested);
   // RFC 8705 §3: a family started with a client certificate is refreshed with the same one.
-  if (grant.certificateThumbprint && grant.certificateThumbprint !== client.certificateThumbprint) {
-    throw new InvalidGrant("the refresh token is bound to another client certificate");
-  }
+  const { grant, refreshToken } = await rotateRefreshToken(
+    ctx,
+    presented,
+    client.client_id,
+    requested,
+    client.certificateThumbprint,
+  );
   // Keep the grant's order so the narrowed `scope` reads like the original.
   const scopes = requested ? grant.scopes.filter((scope) => requested.includes(scope)) : grant.scopes;
   return issueUserTokens(ctx, client, { ...grant, scopes }, { refreshToken });

@@ -24,7 +24,9 @@ export type RotationFailure =
   /** The token was already rotated away: the family has now been revoked. */
   | "reused"
   /** The requested scopes are not a subset of the family's scopes; nothing was changed. */
-  | "scope_exceeds_grant";
+  | "scope_exceeds_grant"
+  /** RFC 8705 §3: the family is bound to another client certificate; nothing was changed. */
+  | "certificate_mismatch";
 
 export type RotationResult =
   | { ok: true; grant: UserGrant }
@@ -78,15 +80,16 @@ export class RefreshTokenFamily extends DurableObject<Bindings> {
 
   /**
    * Exchanges the current token (`presentedHash`) for `newHash`. When `requestedScopes` is
-   * given it must be a subset of the family's scopes, checked before anything changes so that
-   * an invalid_scope answer does not use up the client's token.
+   * given it must be a subset of the family's scopes; a family started over mTLS needs the same
+   * certificate (`certificateThumbprint`). Both are checked before anything changes, so that a
+   * refusal does not use up the client's token.
    */
   async rotate(
     presentedHash: string,
     clientId: string,
     newHash: string,
     now: number,
-    requestedScopes?: string[],
+    options: { requestedScopes?: string[]; certificateThumbprint?: string } = {},
   ): Promise<RotationResult> {
     const family = this.family();
     if (!family) return { ok: false, reason: "unknown" };
@@ -102,7 +105,10 @@ export class RefreshTokenFamily extends DurableObject<Bindings> {
       this.sql.exec("UPDATE family SET revoked = 1");
       return { ok: false, reason: "reused", subject: grant.subject, grantId: grant.grantId };
     }
-    if (requestedScopes?.some((scope) => !grant.scopes.includes(scope))) {
+    if (grant.certificateThumbprint && grant.certificateThumbprint !== options.certificateThumbprint) {
+      return { ok: false, reason: "certificate_mismatch" };
+    }
+    if (options.requestedScopes?.some((scope) => !grant.scopes.includes(scope))) {
       return { ok: false, reason: "scope_exceeds_grant" };
     }
     this.sql.exec("INSERT INTO rotated_token (token_hash, rotated_at) VALUES (?, ?)", presentedHash, now);

@@ -32,7 +32,8 @@ export async function issueRefreshToken(ctx: RequestContext, grant: UserGrant): 
 /**
  * RFC 6749 §6 with rotation (OAuth 2.0 Security BCP §4.14.2): exchanges the presented token for
  * a new one of the same family and returns the family's grant. `requestedScopes`, when given,
- * must be a subset of the grant's scopes (checked before the token is used up).
+ * must be a subset of the grant's scopes, and a family bound to a client certificate needs the
+ * same `certificateThumbprint` (both checked before the token is used up).
  * Throws InvalidGrant for anything that is not the current token of a live family of this client.
  */
 export async function rotateRefreshToken(
@@ -40,12 +41,16 @@ export async function rotateRefreshToken(
   presented: string,
   clientId: string,
   requestedScopes?: string[],
+  certificateThumbprint?: string,
 ): Promise<{ grant: UserGrant; refreshToken: string }> {
   const familyId = parseFamilyId(presented);
   const refreshToken = `${familyId}.${randomHandle(SECRET_BYTES)}`;
   const [presentedHash, newHash] = await Promise.all([sha256Hex(presented), sha256Hex(refreshToken)]);
   const now = Math.floor(Date.now() / 1000);
-  const result = await familyStub(ctx.env, familyId).rotate(presentedHash, clientId, newHash, now, requestedScopes);
+  const result = await familyStub(ctx.env, familyId).rotate(presentedHash, clientId, newHash, now, {
+    requestedScopes,
+    certificateThumbprint,
+  });
   if (result.ok) return { grant: result.grant, refreshToken };
   if (result.reason === "reused") {
     // Security BCP §4.14.2: someone replayed a rotated token. The token itself is never logged.
@@ -68,6 +73,7 @@ const FAILURE_DESCRIPTIONS: Record<Exclude<RotationFailure, "scope_exceeds_grant
   expired: "refresh token has expired",
   revoked: "refresh token has been revoked",
   client_mismatch: "refresh token was issued to another client",
+  certificate_mismatch: "the refresh token is bound to another client certificate",
   reused: "refresh token was already used; every refresh token of this grant is now revoked",
 };
 
