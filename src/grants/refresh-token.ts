@@ -4,7 +4,7 @@
  * `scope` may only narrow the original grant, and narrows this response's tokens only: the
  * family keeps its original scopes for later refreshes (RFC 6749 §6).
  */
-import { InvalidGrant, InvalidScope } from "../http/errors";
+import { InvalidScope } from "../http/errors";
 import type { FormParams } from "../http/form";
 import { issueUserTokens } from "../tokens/issue";
 import { rotateRefreshToken } from "../tokens/refresh-tokens";
