@@ -1,7 +1,7 @@
 /**
  * Typed settings, in one place. Each setting names its wrangler var, its default and what it
- * does; docs/configuration.md is generated from this table (`npm run docs:config`) and a test
- * keeps the two in step.
+ * does; docs/configuration.md is generated from this table (`npm run docs:config`), and CI's
+ * `npm run docs:check` fails when the two differ.
  */
 import type { Bindings } from "./env";
 
@@ -75,6 +75,18 @@ const optionalUrl: Parse<string | undefined> = (raw, variable) => {
   } catch {
     throw new ConfigurationError(`${variable} must be an absolute URL`);
   }
+};
+
+/** The webhook carries approval URLs: https, or http on a loopback host (development). */
+const optionalWebhookUrl: Parse<string | undefined> = (raw, variable) => {
+  const url = optionalUrl(raw, variable);
+  if (url === undefined) return undefined;
+  const { protocol, hostname } = new URL(url);
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(hostname);
+  if (protocol !== "https:" && !(protocol === "http:" && loopback)) {
+    throw new ConfigurationError(`${variable} must be an https URL (or http on localhost)`);
+  }
+  return url;
 };
 
 const optionalOrigin: Parse<string | undefined> = (raw, variable) => {
@@ -279,7 +291,7 @@ export const SETTINGS = {
     variable: "CIBA_WEBHOOK_URL",
     default: "",
     description: "Where the `webhook` notifier POSTs new login requests. https, or http on localhost.",
-    parse: optionalUrl,
+    parse: optionalWebhookUrl,
   }),
   cibaWebhookMaxAttempts: definition({
     variable: "CIBA_WEBHOOK_MAX_ATTEMPTS",

@@ -86,8 +86,19 @@ describe("settings", () => {
       [{ LOGIN_HINT_TOKEN_ISSUERS: "{}" }, /JSON array/],
       [{ BINDING_MESSAGE_PATTERN: "([" }, /regular expression/],
       [{ CIBA_NOTIFICATION: "sms" }, /one of/],
+      [{ CIBA_WEBHOOK_URL: "http://notify.example/ciba" }, /CIBA_WEBHOOK_URL must be an https URL/],
+      [{ PAR_INTERACTION_LIFETIME: "30" }, /PAR_INTERACTION_LIFETIME/],
     ];
     for (const [vars, message] of bad) expect(() => withVars(vars), JSON.stringify(vars)).toThrow(message);
+  });
+
+  it("takes an https webhook URL, or http on localhost", () => {
+    expect(withVars({ CIBA_WEBHOOK_URL: "https://notify.example/ciba" }).cibaWebhookUrl).toBe(
+      "https://notify.example/ciba",
+    );
+    expect(withVars({ CIBA_WEBHOOK_URL: "http://localhost:9000/ciba" }).cibaWebhookUrl).toBe(
+      "http://localhost:9000/ciba",
+    );
   });
 
   it("normalises the issuer to its origin", () => {

@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { RegistrationError, validateClientRegistration } from "../src/clients/metadata";
 import { sha256Hex } from "../src/crypto/hash";
 import { local, pkce, walk } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
@@ -607,6 +608,41 @@ describe("A3 iss in every authorization response (RFC 9207)", () => {
     expect(error.searchParams.get("state")).toBe(denied.params.state);
     const { body } = await jsonOf(await call("/.well-known/openid-configuration"));
     expect(body.authorization_response_iss_parameter_supported).toBe(true);
+  });
+});
+
+describe("registered redirect URIs", () => {
+  const registration = (redirect_uri: string) => () =>
+    validateClientRegistration(
+      {
+        client_id: "reg-redirect",
+        client_name: "",
+        client_secret: SECRET,
+        token_endpoint_auth_method: "client_secret_basic",
+        grant_types: ["authorization_code"],
+        redirect_uris: [redirect_uri],
+        scope: "openid",
+        backchannel_user_code_parameter: false,
+        require_pushed_authorization_requests: false,
+      },
+      ["openid"],
+    );
+
+  it("are https, http on a loopback host, or a native app's private-use scheme", () => {
+    for (const uri of [
+      "https://app.example/cb",
+      "http://localhost:3000/callback",
+      "http://127.0.0.1/cb",
+      "com.example.app:/cb",
+    ]) {
+      expect(registration(uri), uri).not.toThrow();
+    }
+  });
+
+  it("are never plain http to another host, relative, or with a fragment", () => {
+    for (const uri of ["http://app.example/cb", "/cb", "https://app.example/cb#x", "javascript:alert(1)"]) {
+      expect(registration(uri), uri).toThrow(RegistrationError);
+    }
   });
 });
 

@@ -272,10 +272,18 @@ function validateJwks(jwks: { keys: PublicJwk[] }, fail: (m: string) => never): 
   }
 }
 
-/** RFC 6749 §3.1.2: absolute, no fragment. http is allowed only for loopback hosts. */
+/**
+ * RFC 6749 §3.1.2: absolute, no fragment. The code travels in it, so (OAuth 2.0 Security BCP
+ * §4.1.3, RFC 8252) it must be https, http on a loopback host, or a native app's private-use
+ * scheme (reverse domain name, RFC 8252 §7.1): never plain http to another host.
+ */
 function validateRedirectUri(uri: string, fail: (m: string) => never): void {
   const url = parseUrl(uri);
   if (!url || url.hash) fail(`redirect_uri ${uri} must be an absolute URL without a fragment`);
+  const privateUseScheme = /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol);
+  if (url.protocol !== "https:" && !isLoopback(url) && !privateUseScheme) {
+    fail(`redirect_uri ${uri} must be https, http on localhost, or a private-use scheme like com.example.app:/cb`);
+  }
 }
 
 function requireHttpsUrl(uri: string, field: string, fail: (m: string) => never): void {
