@@ -211,10 +211,10 @@ describe("C24 token response", () => {
     expect(idToken).not.toHaveProperty("acr");
   });
 
-  it("carries acr in the ID token when acr_values were requested", async () => {
-    const authReqId = await startAndApprove(["openid"], { acr_values: "urn:example:acr:loa2" });
+  it("carries acr in the ID token when a requested class was met (src/authn/acr.ts; test/acr.test.ts)", async () => {
+    const authReqId = await startAndApprove(["openid"], { acr_values: "urn:example:acr:loa2 urn:edge-op:acr:pwd" });
     const { body } = await poll("pos", SECRET, authReqId);
-    expect(decodeJwt(body.id_token as string).acr).toBe("urn:example:acr:loa2");
+    expect(decodeJwt(body.id_token as string).acr).toBe("urn:edge-op:acr:pwd");
   });
 
   it("audiences the access token to the requested resources (RFC 8707)", async () => {

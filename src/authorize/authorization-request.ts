@@ -6,6 +6,7 @@
  * `checkRedirectUri` runs first: until the redirect URI is known to be the client's, no error
  * may be sent to it (RFC 6749 §4.1.2.1); later errors can be redirected.
  */
+import { parseAcrValues } from "../authn/acr";
 import { type Client, GRANT_TYPES, isLoopback } from "../clients/metadata";
 import { checkClientMayHave, parseScope } from "../clients/scopes";
 import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../http/errors";
@@ -23,6 +24,11 @@ export interface AuthorizationRequest {
   maxAge?: number;
   resources: string[];
   loginHint?: string;
+  /**
+   * OIDC Core §3.1.2.1 acr_values, in order of preference: a voluntary request. The code's `acr`
+   * is the first of them the sign-in met (src/authn/acr.ts), or none.
+   */
+  acrValues: string[];
 }
 
 export type Prompt = "none" | "login" | "consent";
@@ -74,6 +80,7 @@ export function checkAuthorizationParameters(
     maxAge: checkMaxAge(params),
     resources: checkResources(params),
     loginHint: checkLength(params, "login_hint", 256),
+    acrValues: parseAcrValues(params.get("acr_values")),
   };
 }
 

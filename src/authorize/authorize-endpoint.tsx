@@ -7,6 +7,7 @@
  * that they are sent to the client, with `state` and `iss` (RFC 9207).
  */
 import type { Context, Hono } from "hono";
+import { satisfiedAcr } from "../authn/acr";
 import { type Client, clientScopes } from "../clients/metadata";
 import { ClientRegistry } from "../clients/registry";
 import { loadSettings, type Settings } from "../config";
@@ -207,6 +208,7 @@ async function respondWithCode(
       resources: request.resources,
       authTime: session.authTime,
       amr: session.amr,
+      acr: satisfiedAcr(request.acrValues, session.amr),
       sid: session.sid,
       // Known to the code's object from the start, so a reuse can revoke the tokens it gave.
       grantId: newGrantId(),

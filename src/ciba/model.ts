@@ -42,6 +42,7 @@ export interface BackchannelAuthenticationRequest {
   /** Set on approval: when and how the user authenticated. */
   authTime?: number;
   amr?: string[];
+  /** The first requested acr value the authentication (amr) met; absent if none (src/authn/acr.ts). */
   acr?: string;
   notificationStatus: NotificationStatus;
   notificationAttempts: number;
@@ -107,11 +108,12 @@ export interface CompleteBackchannelLoginRequest {
   /** The user completing the request: must be the request's subject. */
   subject: string;
   sessionId?: string;
-  /** When the user authenticated (epoch seconds) and how; default: now and ["pwd"]. */
+  /**
+   * When the user authenticated (epoch seconds) and how; default: now and ["pwd"]. The request's
+   * `acr` is derived from `amr` (src/authn/acr.ts): no caller states a class itself.
+   */
   authTime?: number;
   amr?: string[];
-  /** The authentication context achieved, when the client asked for acr_values. */
-  acr?: string;
 }
 
 export type CompletionOutcome =

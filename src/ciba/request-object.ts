@@ -15,6 +15,7 @@
  * their state in the record, and each alarm run schedules the earliest next thing to do.
  */
 import { DurableObject } from "cloudflare:workers";
+import { satisfiedAcr } from "../authn/acr";
 import { loadSettings, type Settings } from "../config";
 import type { Bindings } from "../env";
 import {
@@ -144,7 +145,8 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
       request.status = "approved";
       request.authTime = completion.authTime ?? now;
       request.amr = completion.amr ?? ["pwd"];
-      request.acr = completion.acr ?? request.authenticationContextReferenceClasses[0];
+      // OIDC Core §2: acr states the class the authentication met, never merely the one asked for.
+      request.acr = satisfiedAcr(request.authenticationContextReferenceClasses, request.amr);
     }
     // CIBA §10.2, §10.3: ping and push clients are told of approval and denial alike.
     if (request.deliveryMode !== "poll") {

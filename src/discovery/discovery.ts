@@ -4,6 +4,7 @@
  * lands, so a client library never tries something the provider cannot do.
  */
 import type { Context } from "hono";
+import { ACR_VALUES_SUPPORTED } from "../authn/acr";
 import { ASYMMETRIC_ALGS, AUTH_METHODS, DELIVERY_MODES, HMAC_ALGS } from "../clients/metadata";
 import { endpoints, loadSettings, type Settings } from "../config";
 import { SUPPORTED_GRANT_TYPES } from "../grants/token-endpoint";
@@ -27,6 +28,8 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     response_modes_supported: ["query"],
     code_challenge_methods_supported: ["S256"],
     prompt_values_supported: ["none", "login", "consent"],
+    // OIDC Discovery §3: the classes some sign-in can meet (src/authn/acr.ts); others are never stated.
+    acr_values_supported: [...ACR_VALUES_SUPPORTED],
     // RFC 9207: every authorization response carries iss.
     authorization_response_iss_parameter_supported: true,
     // RFC 9101 request objects are accepted at the PAR endpoint only.

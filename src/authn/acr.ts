@@ -1,0 +1,52 @@
+/**
+ * Authentication context classes (`acr`, OpenID Connect Core §2): the one place that says which
+ * classes edge-op can satisfy and which authentication meets each. Discovery publishes them as
+ * `acr_values_supported`; tokens carry an `acr` only when the authentication actually performed
+ * (its `amr`, RFC 8176) meets one of the classes the client asked for.
+ *
+ * `acr_values` is a voluntary request (OIDC Core §3.1.2.1, §5.5.1.1; CIBA §7.1): a request
+ * naming classes edge-op cannot meet is served anyway, and its tokens simply carry no `acr`.
+ * The client sees what was achieved and decides. (An *essential* acr would need the `claims`
+ * parameter, which edge-op does not support.)
+ */
+
+export interface AcrClass {
+  /** The `acr` value. */
+  value: string;
+  /** What it means, for docs and operators. */
+  description: string;
+  /** RFC 8176 `amr` values, any one of which, in the authentication performed, meets the class. */
+  metBy: readonly string[];
+}
+
+/** Password sign-in (edge-op's only sign-in method today; passkeys will add their own class). */
+export const ACR_PASSWORD = "urn:edge-op:acr:pwd";
+
+export const ACR_CLASSES: readonly AcrClass[] = [
+  {
+    value: ACR_PASSWORD,
+    description: "The user signed in with edge-op's password form (amr pwd): single-factor, knowledge-based.",
+    metBy: ["pwd"],
+  },
+];
+
+/** Discovery's `acr_values_supported`. */
+export const ACR_VALUES_SUPPORTED: readonly string[] = ACR_CLASSES.map((c) => c.value);
+
+/**
+ * The `acr` to state: the first of the requested classes, in the client's order of preference,
+ * that the performed authentication (`amr`) meets; undefined when none is met or none was asked
+ * for. Unknown values are never met.
+ */
+export function satisfiedAcr(requested: readonly string[], amr: readonly string[]): string | undefined {
+  for (const value of requested) {
+    const known = ACR_CLASSES.find((c) => c.value === value);
+    if (known?.metBy.some((method) => amr.includes(method))) return value;
+  }
+  return undefined;
+}
+
+/** `acr_values` as sent: space-separated, duplicates dropped, order kept. */
+export function parseAcrValues(raw: string | undefined): string[] {
+  return [...new Set((raw ?? "").split(" ").filter(Boolean))];
+}
