@@ -8,11 +8,13 @@ import { env } from "cloudflare:workers";
 import { jwtVerify } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ClientRegistration } from "../src/clients/metadata";
+import { loadSettings } from "../src/config";
 import { randomHandle, sha256Hex } from "../src/crypto/hash";
 import type { TokenResponse } from "../src/grants/token-endpoint";
 import { OAuthError } from "../src/http/errors";
 import { issueUserTokens, type UserGrant } from "../src/tokens/issue";
 import { rotateRefreshToken } from "../src/tokens/refresh-tokens";
+import { newGrantId, revokeGrant } from "../src/tokens/revoked-grants";
 import { testContext } from "./helpers/context";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { basic, call, ISSUER, jsonOf, type OAuthErrorBody, postForm, publishedKeys } from "./helpers/http";
@@ -255,9 +257,25 @@ describe("reuse detection (OAuth 2.0 Security BCP §4.14.2)", () => {
     expect((await refresh(winnerToken)).body.error).toBe("invalid_grant");
   });
 
+  it("refuses a family whose grant is listed as revoked, even if the family itself was not revoked", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const grantId = newGrantId();
+    const token = await firstRefreshToken(userGrant({ grantId }));
+    await revokeGrant(env.DB, grantId, "authorization_code_reuse", loadSettings(env));
+    const { status, body } = await refresh(token);
+    expect(status).toBe(400);
+    expect(body.error).toBe("invalid_grant");
+    expect(body.error_description).toMatch(/revoked/);
+    // The family is revoked as well, so the next attempt stops at its object.
+    const family = await runInDurableObject(familyOf(token), (_, state) =>
+      state.storage.sql.exec<{ revoked: number }>("SELECT revoked FROM family").one(),
+    );
+    expect(family.revoked).toBe(1);
+  });
+
   it("revoke() ends the family", async () => {
     const token = await firstRefreshToken();
-    expect(await familyOf(token).revoke()).toBe(true);
+    await familyOf(token).revoke(Math.floor(Date.now() / 1000) + 60);
     const { status, body } = await refresh(token);
     expect(status).toBe(400);
     expect(body.error).toBe("invalid_grant");

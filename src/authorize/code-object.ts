@@ -3,10 +3,17 @@
  * synchronous read-check-write, so a code is exchanged at most once even when two token
  * requests race (RFC 6749 §4.1.2: "The client MUST NOT use the authorization code more than
  * once"). A second use is remembered as reuse: the caller then revokes what the first use got.
+ *
+ * What the first use gets is fixed in the same step that consumes the code: the grant id (set
+ * when the code was issued) and the id of the refresh-token family the exchange may start,
+ * which the caller picks before redeeming. So a reuse, at whatever moment it lands, learns
+ * both and can revoke them, even if the family has not been created yet (a family revoked
+ * before it starts can never start: src/tokens/refresh-token-family.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
 import type { UserGrant } from "../tokens/issue";
+import { newGrantId } from "../tokens/revoked-grants";
 
 export interface CodeRecord {
   grant: UserGrant;
@@ -18,7 +25,8 @@ export interface CodeRecord {
 }
 
 export type Redemption =
-  | { ok: true; grant: UserGrant; nonce?: string }
+  /** `grant.grantId` is always set; `refreshFamilyId` is the family this exchange may start. */
+  | { ok: true; grant: UserGrant; nonce?: string; refreshFamilyId: string }
   | { ok: false; reason: "unknown" | "expired" | "wrong_redirect_uri" | "wrong_verifier" }
   | { ok: false; reason: "reused"; grantId?: string; refreshFamily?: string };
 
@@ -49,9 +57,15 @@ export class AuthorizationCodeObject extends DurableObject<Bindings> {
 
   /**
    * Exchanges the code once. Checks that do not prove possession (client, redirect_uri,
-   * PKCE) fail without using the code up; only a matching request consumes it.
+   * PKCE) fail without using the code up; only a matching request consumes it, and records
+   * `refreshFamilyId` with it, so that every later reuse revokes that family.
    */
-  async redeem(clientId: string, redirectUri: string, codeChallenge: string): Promise<Redemption> {
+  async redeem(
+    clientId: string,
+    redirectUri: string,
+    codeChallenge: string,
+    refreshFamilyId: string,
+  ): Promise<Redemption> {
     const row = this.row();
     if (!row) return { ok: false, reason: "unknown" };
     const record = JSON.parse(row.record) as CodeRecord;
@@ -68,13 +82,15 @@ export class AuthorizationCodeObject extends DurableObject<Bindings> {
     if (record.expiresAt <= Math.floor(Date.now() / 1000)) return { ok: false, reason: "expired" };
     if (record.redirectUri !== redirectUri) return { ok: false, reason: "wrong_redirect_uri" };
     if (record.codeChallenge !== codeChallenge) return { ok: false, reason: "wrong_verifier" };
-    this.sql.exec("UPDATE code SET used = 1");
-    return { ok: true, grant: record.grant, nonce: record.nonce };
-  }
-
-  /** Remembers the refresh-token family the code produced, to revoke it if the code is reused. */
-  async attachRefreshFamily(familyId: string): Promise<void> {
-    this.sql.exec("UPDATE code SET refresh_family = ?", familyId);
+    // Codes are issued with a grant id; one without (none should exist) gets it here, in the
+    // same write, so that a reuse can still revoke the grant.
+    const grant = { ...record.grant, grantId: record.grant.grantId ?? newGrantId() };
+    this.sql.exec(
+      "UPDATE code SET used = 1, refresh_family = ?, record = ?",
+      refreshFamilyId,
+      JSON.stringify({ ...record, grant }),
+    );
+    return { ok: true, grant, nonce: record.nonce, refreshFamilyId };
   }
 
   override async alarm(): Promise<void> {

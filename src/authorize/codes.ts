@@ -1,6 +1,7 @@
 /** Issuing and redeeming authorization codes (256-bit handles; only their hash names the object). */
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
+import { newRefreshFamilyId } from "../tokens/refresh-tokens";
 import type { CodeRecord, Redemption } from "./code-object";
 
 export async function issueCode(env: Bindings, record: CodeRecord): Promise<string> {
@@ -10,6 +11,11 @@ export async function issueCode(env: Bindings, record: CodeRecord): Promise<stri
   return code;
 }
 
+/**
+ * Consumes the code for `clientId`. A successful redemption names the refresh-token family the
+ * exchange may start (picked here, before the code is consumed, and recorded with it), so that
+ * a reuse arriving before that family exists still revokes it.
+ */
 export async function redeemCode(
   env: Bindings,
   code: string,
@@ -18,11 +24,7 @@ export async function redeemCode(
   codeChallenge: string,
 ): Promise<Redemption> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return { ok: false, reason: "unknown" };
-  return (await codeStub(env, code)).redeem(clientId, redirectUri, codeChallenge);
-}
-
-export async function attachRefreshFamily(env: Bindings, code: string, familyId: string): Promise<void> {
-  await (await codeStub(env, code)).attachRefreshFamily(familyId);
+  return (await codeStub(env, code)).redeem(clientId, redirectUri, codeChallenge, newRefreshFamilyId());
 }
 
 async function codeStub(env: Bindings, code: string) {

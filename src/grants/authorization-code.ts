@@ -3,10 +3,16 @@
  * object checks client, redirect_uri and the verifier, then consumes the code in one step. A
  * reused code is refused, and the tokens the first exchange produced are revoked (RFC 6749
  * §4.1.2): its refresh-token family, and its grant, which this provider's resource endpoints
- * then refuse access tokens of (src/tokens/revoked-grants.ts).
+ * and the refresh_token grant then refuse (src/tokens/revoked-grants.ts).
+ *
+ * One atomic story, whatever the timing of a reuse: the consuming step records the grant id and
+ * the id of the family this exchange will start, so a reuse always knows what to revoke. A
+ * family revoked before it starts cannot start (the first exchange then fails with
+ * invalid_grant); one revoked after is dead; access tokens carry the grant id, listed as
+ * revoked for as long as any of the grant's tokens can live.
  */
 
-import { attachRefreshFamily, redeemCode } from "../authorize/codes";
+import { redeemCode } from "../authorize/codes";
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { base64url } from "../crypto/encoding";
 import { sha256 } from "../crypto/hash";
@@ -14,7 +20,7 @@ import type { RequestContext } from "../http/context";
 import { InvalidGrant } from "../http/errors";
 import type { FormParams } from "../http/form";
 import { issueUserTokens } from "../tokens/issue";
-import { familyIdOf, revokeRefreshFamily } from "../tokens/refresh-tokens";
+import { revokeRefreshFamily } from "../tokens/refresh-tokens";
 import { revokeGrant } from "../tokens/revoked-grants";
 import type { TokenResponse } from "./token-endpoint";
 
@@ -39,16 +45,16 @@ export async function authorizationCodeGrant(
     if (redemption.reason === "reused") {
       console.warn(JSON.stringify({ event: "authorization_code_reuse", client_id: client.client_id }));
       await Promise.all([
-        redemption.grantId &&
-          revokeGrant(ctx.env.DB, redemption.grantId, "authorization_code_reuse", ctx.settings.accessTokenTtl),
-        redemption.refreshFamily && revokeRefreshFamily(ctx.env, redemption.refreshFamily),
+        redemption.grantId && revokeGrant(ctx.env.DB, redemption.grantId, "authorization_code_reuse", ctx.settings),
+        redemption.refreshFamily && revokeRefreshFamily(ctx, redemption.refreshFamily),
       ]);
     }
     throw new InvalidGrant(REASONS[redemption.reason]);
   }
-  const tokens = await issueUserTokens(ctx, client, redemption.grant, { nonce: redemption.nonce });
-  if (tokens.refresh_token) await attachRefreshFamily(ctx.env, code, familyIdOf(tokens.refresh_token));
-  return tokens;
+  return issueUserTokens(ctx, client, redemption.grant, {
+    nonce: redemption.nonce,
+    refreshFamilyId: redemption.refreshFamilyId,
+  });
 }
 
 /** RFC 7636 §4.1 verifier syntax; a missing or malformed one fails like a wrong one. */

@@ -48,6 +48,12 @@ export interface IssueOptions {
   /** When refreshing, the rotated refresh token to return instead of starting a new family. */
   refreshToken?: string;
   /**
+   * The id of the family to start, when it was fixed beforehand (an authorization code records
+   * it when it is consumed, so a reuse can revoke the family before it exists). If that family
+   * was revoked meanwhile, issuing fails with invalid_grant.
+   */
+  refreshFamilyId?: string;
+  /**
    * Bind the ID token to the tokens it travels with: `at_hash` and, when a refresh token is
    * issued, `urn:openid:params:jwt:claim:rt_hash` (CIBA §10.3.1, push mode, where the client
    * has no TLS connection to the token endpoint to vouch for them).
@@ -91,7 +97,11 @@ export async function issueUserTokens(
   if (options.refreshToken) {
     response.refresh_token = options.refreshToken;
   } else if (grant.scopes.includes("offline_access") && client.grant_types.includes(GRANT_TYPES.refreshToken)) {
-    response.refresh_token = await issueRefreshToken(ctx, { ...grant, certificateThumbprint: thumbprint });
+    response.refresh_token = await issueRefreshToken(
+      ctx,
+      { ...grant, certificateThumbprint: thumbprint },
+      options.refreshFamilyId,
+    );
   }
   if (grant.scopes.includes("openid")) {
     const hashClaims: Record<string, string> = {};

@@ -8,6 +8,12 @@
  * Tokens are stored only as SHA-256 hashes. Every method is a synchronous read-check-write
  * (no `await` between the read and the write), which the runtime runs atomically, so two
  * concurrent refreshes with the same token cannot both succeed.
+ *
+ * Revocation may arrive before the family exists: an authorization code's exchange picks the
+ * family id first, and a reuse of the code revokes that id at once (RFC 6749 §4.1.2), possibly
+ * while the first exchange is still minting its tokens. Revoking an empty object therefore
+ * leaves a tombstone, and `start` refuses to create a family over one; since both run in this
+ * object one after the other, either the family is created and then revoked, or never created.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
@@ -27,6 +33,9 @@ export type RotationFailure =
   | "scope_exceeds_grant"
   /** RFC 8705 §3: the family is bound to another client certificate; nothing was changed. */
   | "certificate_mismatch";
+
+/** What `start` did: created the family, found one already there, or found it revoked. */
+export type StartResult = "started" | "exists" | "revoked";
 
 export type RotationResult =
   | { ok: true; grant: UserGrant }
@@ -59,14 +68,22 @@ export class RefreshTokenFamily extends DurableObject<Bindings> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS rotated_token (token_hash TEXT PRIMARY KEY, rotated_at INTEGER NOT NULL)",
     );
+    // A revocation that arrived before the family was started (one row at most).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS tombstone (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      revoked_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`);
   }
 
   /**
-   * Creates the family with its first token. Returns false, changing nothing, if this object
-   * already holds a family (a family id is never reused).
+   * Creates the family with its first token. Changes nothing if this object already holds a
+   * family ("exists": a family id is never reused) or was revoked before it was started
+   * ("revoked").
    */
-  async start(grant: UserGrant, tokenHash: string, expiresAt: number): Promise<boolean> {
-    if (this.family()) return false;
+  async start(grant: UserGrant, tokenHash: string, expiresAt: number): Promise<StartResult> {
+    if (this.family()) return "exists";
+    if (this.tombstone()) return "revoked";
     this.sql.exec(
       "INSERT INTO family (id, grant_json, client_id, expires_at, revoked, current_hash) VALUES (1, ?, ?, ?, 0, ?)",
       JSON.stringify(grant),
@@ -75,7 +92,7 @@ export class RefreshTokenFamily extends DurableObject<Bindings> {
       tokenHash,
     );
     await this.ctx.storage.setAlarm(expiresAt * 1000);
-    return true;
+    return "started";
   }
 
   /**
@@ -116,26 +133,39 @@ export class RefreshTokenFamily extends DurableObject<Bindings> {
     return { ok: true, grant };
   }
 
-  /** Revokes every token of the family (logout, grant withdrawn). False if there is no family. */
-  async revoke(): Promise<boolean> {
-    if (!this.family()) return false;
-    this.sql.exec("UPDATE family SET revoked = 1");
-    return true;
+  /**
+   * Revokes every token of the family (code reuse, grant withdrawn). With no family here yet,
+   * leaves a tombstone until `tombstoneUntil` (epoch seconds) so that the family can never be
+   * started; the caller picks a time after which no exchange can still be starting it.
+   */
+  async revoke(tombstoneUntil: number): Promise<void> {
+    if (this.family()) {
+      this.sql.exec("UPDATE family SET revoked = 1");
+      return;
+    }
+    if (this.tombstone()) return;
+    this.sql.exec(
+      "INSERT INTO tombstone (id, revoked_at, expires_at) VALUES (1, ?, ?)",
+      Math.floor(Date.now() / 1000),
+      tombstoneUntil,
+    );
+    await this.ctx.storage.setAlarm(tombstoneUntil * 1000);
   }
 
   /**
    * Expiry clean-up. Deletes rows rather than calling `deleteAll()`, which would also drop the
    * tables under this still-live instance. Alarms are at-least-once and may run early in tests,
-   * so a family that has not yet expired is kept and the alarm set again.
+   * so a family or tombstone that has not yet expired is kept and the alarm set again.
    */
   override async alarm(): Promise<void> {
-    const family = this.family();
-    if (family && Date.now() < family.expires_at * 1000) {
-      await this.ctx.storage.setAlarm(family.expires_at * 1000);
+    const expiresAt = this.family()?.expires_at ?? this.tombstone()?.expires_at;
+    if (expiresAt !== undefined && Date.now() < expiresAt * 1000) {
+      await this.ctx.storage.setAlarm(expiresAt * 1000);
       return;
     }
     this.sql.exec("DELETE FROM rotated_token");
     this.sql.exec("DELETE FROM family");
+    this.sql.exec("DELETE FROM tombstone");
   }
 
   private family(): FamilyRow | undefined {
@@ -144,6 +174,10 @@ export class RefreshTokenFamily extends DurableObject<Bindings> {
         "SELECT grant_json, client_id, expires_at, revoked, current_hash FROM family WHERE id = 1",
       )
       .toArray()[0];
+  }
+
+  private tombstone(): { expires_at: number } | undefined {
+    return this.sql.exec<{ expires_at: number }>("SELECT expires_at FROM tombstone WHERE id = 1").toArray()[0];
   }
 
   private wasRotated(tokenHash: string): boolean {

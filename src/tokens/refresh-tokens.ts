@@ -3,6 +3,7 @@
  * (128 bits) names the family's Durable Object and secret (256 bits) makes the token
  * unguessable. Only sha256Hex(token) is stored. Every refresh rotates the token; the family's
  * lifetime (REFRESH_TOKEN_TTL) runs from the first issue and is not extended by rotation.
+ * A family whose grant is listed in revoked_grants is refused too, whatever its own state.
  */
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
@@ -10,7 +11,7 @@ import type { RequestContext } from "../http/context";
 import { InvalidGrant, InvalidScope } from "../http/errors";
 import type { UserGrant } from "./issue";
 import type { RotationFailure } from "./refresh-token-family";
-import { revokeGrant } from "./revoked-grants";
+import { isGrantRevoked, revokeGrant } from "./revoked-grants";
 
 const FAMILY_ID_BYTES = 16;
 const SECRET_BYTES = 32;
@@ -18,14 +19,27 @@ const SECRET_BYTES = 32;
 const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const REFRESH_TOKEN_LENGTH = 22 + 1 + 43;
 
-/** Starts a new family for `grant` and returns its first refresh token. */
-export async function issueRefreshToken(ctx: RequestContext, grant: UserGrant): Promise<string> {
-  const familyId = randomHandle(FAMILY_ID_BYTES);
+/** A new family id (128 random bits). Picked before the family starts when its revocation must not miss it. */
+export function newRefreshFamilyId(): string {
+  return randomHandle(FAMILY_ID_BYTES);
+}
+
+/**
+ * Starts the family `familyId` for `grant` and returns its first refresh token. Throws
+ * InvalidGrant if that family was revoked before it could start (its authorization code was
+ * used again meanwhile): then no token of this exchange may be handed out.
+ */
+export async function issueRefreshToken(
+  ctx: RequestContext,
+  grant: UserGrant,
+  familyId = newRefreshFamilyId(),
+): Promise<string> {
   const token = `${familyId}.${randomHandle(SECRET_BYTES)}`;
   const expiresAt = Math.floor(Date.now() / 1000) + ctx.settings.refreshTokenTtl;
   const started = await familyStub(ctx.env, familyId).start(grant, await sha256Hex(token), expiresAt);
+  if (started === "revoked") throw new InvalidGrant("the grant was revoked while its tokens were being issued");
   // A 128-bit random id never collides in practice; if it did, failing beats merging families.
-  if (!started) throw new Error("refresh token family id collision");
+  if (started === "exists") throw new Error("refresh token family id collision");
   return token;
 }
 
@@ -51,7 +65,10 @@ export async function rotateRefreshToken(
     requestedScopes,
     certificateThumbprint,
   });
-  if (result.ok) return { grant: result.grant, refreshToken };
+  if (result.ok) {
+    await checkGrantNotRevoked(ctx, familyId, result.grant);
+    return { grant: result.grant, refreshToken };
+  }
   if (result.reason === "reused") {
     // Security BCP §4.14.2: someone replayed a rotated token. The token itself is never logged.
     // The family is revoked already; the grant's access tokens go with it.
@@ -59,7 +76,7 @@ export async function rotateRefreshToken(
       JSON.stringify({ event: "refresh_token_reuse", client_id: clientId, family_id: familyId, sub: result.subject }),
     );
     if (result.grantId) {
-      await revokeGrant(ctx.env.DB, result.grantId, "refresh_token_reuse", ctx.settings.accessTokenTtl);
+      await revokeGrant(ctx.env.DB, result.grantId, "refresh_token_reuse", ctx.settings);
     }
   }
   if (result.reason === "scope_exceeds_grant") {
@@ -77,6 +94,17 @@ const FAILURE_DESCRIPTIONS: Record<Exclude<RotationFailure, "scope_exceeds_grant
   reused: "refresh token was already used; every refresh token of this grant is now revoked",
 };
 
+/**
+ * The second barrier: a grant listed in revoked_grants (its code or a rotated token was
+ * replayed) gets no more tokens, even if its family somehow missed the revocation. The family
+ * is revoked now too, so later attempts stop at the object.
+ */
+async function checkGrantNotRevoked(ctx: RequestContext, familyId: string, grant: UserGrant): Promise<void> {
+  if (!grant.grantId || !(await isGrantRevoked(ctx.env.DB, grant.grantId))) return;
+  await revokeRefreshFamily(ctx, familyId);
+  throw new InvalidGrant(FAILURE_DESCRIPTIONS.revoked);
+}
+
 /** Checks the shape before any object is touched; the family id is only ever used with idFromName. */
 function parseFamilyId(presented: string): string {
   if (presented.length !== REFRESH_TOKEN_LENGTH || !REFRESH_TOKEN_PATTERN.test(presented)) {
@@ -89,12 +117,11 @@ function familyStub(env: Bindings, familyId: string) {
   return env.REFRESH_TOKENS.get(env.REFRESH_TOKENS.idFromName(`rt:${familyId}`));
 }
 
-/** The family a refresh token belongs to (the part before the dot). */
-export function familyIdOf(refreshToken: string): string {
-  return refreshToken.slice(0, refreshToken.indexOf("."));
-}
-
-/** Revokes a whole family, e.g. when the authorization code that started it is used twice. */
-export async function revokeRefreshFamily(env: Bindings, familyId: string): Promise<void> {
-  await familyStub(env, familyId).revoke();
+/**
+ * Revokes a whole family, e.g. when the authorization code that started it is used twice. A
+ * family not started yet never will be: the tombstone is kept as long as the family would have
+ * lived, far longer than any exchange that could still be starting it.
+ */
+export async function revokeRefreshFamily(ctx: RequestContext, familyId: string): Promise<void> {
+  await familyStub(ctx.env, familyId).revoke(Math.floor(Date.now() / 1000) + ctx.settings.refreshTokenTtl);
 }

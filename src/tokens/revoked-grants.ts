@@ -9,8 +9,11 @@
  * Revoked when someone replays what only one party should hold: an authorization code used a
  * second time (RFC 6749 §4.1.2: "SHOULD revoke … all tokens previously issued based on that
  * authorization code") or a rotated refresh token presented again (OAuth 2.0 Security BCP
- * §4.14.2). A row is needed only while a token of the grant can still be unexpired.
+ * §4.14.2). A row is needed only while a token of the grant can still be unexpired: refresh
+ * tokens included, since the refresh_token grant checks this list too (a second barrier beside
+ * the family's own revoked flag).
  */
+import type { Settings } from "../config";
 import { randomHandle } from "../crypto/hash";
 
 export type RevocationReason = "authorization_code_reuse" | "refresh_token_reuse";
@@ -21,14 +24,24 @@ export function newGrantId(): string {
 }
 
 /**
- * Lists `grantId` as revoked until `now + accessTokenTtl`, when the last access token issued
- * before the revocation has expired, and prunes rows that no longer matter.
+ * How long a revocation must be remembered: the grant's refresh-token family was started no
+ * later than now (a family revoked before it starts never starts), so it expires within
+ * REFRESH_TOKEN_TTL, and an access token minted by a refresh in its last second lives
+ * ACCESS_TOKEN_TTL longer.
+ */
+export function revocationLifetime(settings: Pick<Settings, "accessTokenTtl" | "refreshTokenTtl">): number {
+  return settings.refreshTokenTtl + settings.accessTokenTtl;
+}
+
+/**
+ * Lists `grantId` as revoked for `revocationLifetime(settings)`, until no token of the grant
+ * can still be valid, and prunes rows that no longer matter.
  */
 export async function revokeGrant(
   db: D1Database,
   grantId: string,
   reason: RevocationReason,
-  accessTokenTtl: number,
+  settings: Pick<Settings, "accessTokenTtl" | "refreshTokenTtl">,
 ): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   await db.batch([
@@ -38,12 +51,16 @@ export async function revokeGrant(
         `INSERT INTO revoked_grants (grant_id, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?)
          ON CONFLICT (grant_id) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)`,
       )
-      .bind(grantId, now, now + accessTokenTtl, reason),
+      .bind(grantId, now, now + revocationLifetime(settings), reason),
   ]);
   console.warn(JSON.stringify({ event: "grant_revoked", grant_id: grantId, reason }));
 }
 
+/** Whether `grantId` is listed and its row has not expired (rows are pruned only lazily). */
 export async function isGrantRevoked(db: D1Database, grantId: string): Promise<boolean> {
-  const row = await db.prepare("SELECT 1 AS revoked FROM revoked_grants WHERE grant_id = ?").bind(grantId).first();
+  const row = await db
+    .prepare("SELECT 1 AS revoked FROM revoked_grants WHERE grant_id = ? AND expires_at > ?")
+    .bind(grantId, Math.floor(Date.now() / 1000))
+    .first();
   return row !== null;
 }
