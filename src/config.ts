@@ -157,6 +157,13 @@ export const SETTINGS = {
       "Client assertions (`client_secret_jwt`, `private_key_jwt`) whose `exp` lies further ahead than this many seconds are refused, which bounds how long a `jti` must be remembered.",
     parse: integer(60, 86_400),
   }),
+  jwtClockTolerance: definition({
+    variable: "JWT_CLOCK_TOLERANCE",
+    default: "10",
+    description:
+      "Clock difference tolerated in every JWT a client sends (client assertions, signed backchannel requests, request objects at `/par`), in seconds: `iat` and `nbf` up to this far in the future are accepted, and `exp` up to this far in the past. 10 to 60, as FAPI 2.0 §5.3.2.1 asks (accept 10 s ahead, refuse more than 60 s ahead). A `jti` is remembered until `exp` plus this tolerance (and a margin), so it cannot be replayed while still acceptable.",
+    parse: integer(10, 60),
+  }),
   maxRequestBodyBytes: definition({
     variable: "MAX_REQUEST_BODY_BYTES",
     default: "16384",

@@ -26,6 +26,7 @@ export interface Bindings {
   ID_TOKEN_TTL?: string;
   REFRESH_TOKEN_TTL?: string;
   CLIENT_ASSERTION_MAX_LIFETIME?: string;
+  JWT_CLOCK_TOLERANCE?: string;
   MAX_REQUEST_BODY_BYTES?: string;
   JWKS_URI_CACHE_SECONDS?: string;
   CLIENT_CACHE_SECONDS?: string;

@@ -4,17 +4,18 @@
  * `backchannel_authentication_request_signing_alg`, and every FAPI-CIBA client, must. Pipeline:
  *   rejectParametersBesideRequest → verifyRequestObject (signature, alg, iss, aud, exp, nbf,
  *   iat, jti present) → checkLifetime → parametersOf → claimRequestJti
+ * Times follow the clock tolerance every client JWT shares (src/clients/jwt-time.ts).
  * Every failure is `invalid_request`. After this, the request's parameters come only from the
  * JWT; the rest of the endpoint's pipeline reads them exactly as it reads a form.
  */
 import { type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import { clientKeys } from "../clients/assertion";
+import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import { ASYMMETRIC_ALGS, type Client, FAPI_ALGS } from "../clients/metadata";
-import { sha256Hex } from "../crypto/hash";
 import type { RequestContext } from "../http/context";
 import { InvalidRequest, OAuthError } from "../http/errors";
 import { FormParams } from "../http/form";
-import { claimJti } from "../replay/replay-guard";
+import { claimClientJwtId } from "../replay/replay-guard";
 
 /** The authentication request parameters (CIBA §7.1, RFC 8707): in the JWT, never beside it. */
 export const AUTHENTICATION_REQUEST_PARAMETERS = [
@@ -32,10 +33,6 @@ export const AUTHENTICATION_REQUEST_PARAMETERS = [
 
 /** CIBA §7.1.1: at most 60 minutes between nbf and exp, and nbf no older than 60 minutes. */
 const MAX_REQUEST_LIFETIME = 3600;
-/** Clock difference tolerated between the client and this provider, in seconds. */
-const CLOCK_SKEW = 10;
-/** The replay guard is shared with client assertions; this prefix keeps the two apart. */
-const JTI_PREFIX = "backchannel-request:";
 
 export interface AuthenticationRequest {
   /** The request's parameters: the form's, or the signed request's claims. */
@@ -61,7 +58,7 @@ export async function readAuthenticationRequest(
   }
   rejectParametersBesideRequest(form);
   const claims = await verifyRequestObject(ctx, client, jwt);
-  checkLifetime(claims);
+  checkLifetime(ctx, claims);
   const params = parametersOf(claims);
   await claimRequestJti(ctx, client, claims);
   return { params, signed: true };
@@ -96,7 +93,7 @@ async function verifyRequestObject(ctx: RequestContext, client: Client, jwt: str
       issuer: client.client_id,
       audience: ctx.settings.issuer,
       requiredClaims: ["exp", "iat", "nbf", "jti"],
-      clockTolerance: CLOCK_SKEW,
+      ...clockTolerance(ctx.settings),
     });
     return payload;
   } catch (error) {
@@ -106,16 +103,9 @@ async function verifyRequestObject(ctx: RequestContext, client: Client, jwt: str
 }
 
 /** CIBA §7.1.1 (FAPI-CIBA §5.2.2): exp − nbf ≤ 60 min, nbf not older than 60 min, iat not ahead. */
-function checkLifetime(claims: JWTPayload): void {
-  const now = Math.floor(Date.now() / 1000);
-  const { exp, nbf, iat } = claims as { exp: number; nbf: number; iat: number };
-  if (exp - nbf > MAX_REQUEST_LIFETIME) {
-    throw new InvalidRequest(`signed request rejected: exp may be at most ${MAX_REQUEST_LIFETIME} seconds after nbf`);
-  }
-  if (now - nbf > MAX_REQUEST_LIFETIME) {
-    throw new InvalidRequest(`signed request rejected: nbf is more than ${MAX_REQUEST_LIFETIME} seconds in the past`);
-  }
-  if (iat > now + CLOCK_SKEW) throw new InvalidRequest("signed request rejected: iat is in the future");
+function checkLifetime(ctx: RequestContext, claims: JWTPayload): void {
+  const problem = timeProblem(claims, ctx.settings, { maxLifetime: MAX_REQUEST_LIFETIME });
+  if (problem) throw new InvalidRequest(`signed request rejected: ${problem}`);
 }
 
 /**
@@ -145,13 +135,16 @@ function parametersOf(claims: JWTPayload): FormParams {
   return new FormParams(values, multi);
 }
 
-/** C16: a signed request is accepted once; its jti is remembered until its exp (strongly consistent). */
+/**
+ * C16: a signed request is accepted once; its jti is remembered for as long as the request could
+ * be accepted, exp plus the clock tolerance (strongly consistent).
+ */
 async function claimRequestJti(ctx: RequestContext, client: Client, claims: JWTPayload): Promise<void> {
   const { jti, exp } = claims;
   if (typeof jti !== "string" || jti === "" || jti.length > 256) {
     throw new InvalidRequest("signed request rejected: jti must be a non-empty string");
   }
-  const fresh = await claimJti(ctx.env, client.client_id, await sha256Hex(`${JTI_PREFIX}${jti}`), exp ?? 0);
+  const fresh = await claimClientJwtId(ctx, client.client_id, "backchannel_request", jti, exp ?? 0);
   if (!fresh) throw new InvalidRequest("signed request rejected: jti was already used");
 }
 

@@ -7,6 +7,7 @@
  */
 import { compactVerify, createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from "jose";
 import { remoteJwks } from "../clients/jwks-cache";
+import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import type { Client } from "../clients/metadata";
 import { sha256Hex, timingSafeEqual } from "../crypto/hash";
 import type { RequestContext } from "../http/context";
@@ -95,11 +96,15 @@ async function userOfLoginHintToken(context: UserValidationContext, users: UserS
     : remoteJwks(trusted.jwks_uri as string, ctx.settings.jwksUriCacheSeconds);
   let claims: Record<string, unknown>;
   try {
-    claims = (await jwtVerify(hint.value, keys, { issuer: trusted.issuer, requiredClaims: ["exp"] })).payload;
+    const options = { issuer: trusted.issuer, requiredClaims: ["exp"], ...clockTolerance(ctx.settings) };
+    claims = (await jwtVerify(hint.value, keys, options)).payload;
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw new ExpiredLoginHintToken();
     throw new InvalidRequest("login_hint_token could not be verified");
   }
+  // The clock tolerance every JWT a client brings shares (FAPI 2.0 §5.3.2.1), iat included.
+  const problem = timeProblem(claims, ctx.settings, {});
+  if (problem) throw new InvalidRequest(`login_hint_token rejected: ${problem}`);
   return userOfSubjectClaims(ctx, claims, users);
 }
 

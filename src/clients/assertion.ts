@@ -1,17 +1,18 @@
 /**
  * JWT client assertions (RFC 7523 §3, OpenID Connect Core §9): `client_secret_jwt` (HMAC with
  * the client's secret) and `private_key_jwt` (the client's registered keys). Checks, in order:
- * signature and algorithm → iss = sub = client_id → aud → exp (present, not too far ahead) →
- * jti (present, never seen before).
+ * signature and algorithm → iss = sub = client_id → aud → exp, nbf, iat (the shared clock
+ * tolerance, src/clients/jwt-time.ts; exp not too far ahead) → jti (present, never seen before
+ * while the assertion could still be accepted).
  */
 import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { endpoints } from "../config";
 import { decrypt } from "../crypto/encryption";
-import { sha256Hex } from "../crypto/hash";
 import type { RequestContext } from "../http/context";
 import { InvalidClient } from "../http/errors";
-import { claimJti } from "../replay/replay-guard";
+import { claimClientJwtId } from "../replay/replay-guard";
 import { remoteJwks } from "./jwks-cache";
+import { clockTolerance, timeProblem } from "./jwt-time";
 import { ASYMMETRIC_ALGS, type Client, FAPI_ALGS, HMAC_ALGS } from "./metadata";
 import { clientSecretAad } from "./registry";
 
@@ -22,7 +23,7 @@ export async function verifyClientAssertion(
   endpointUrl: string,
 ): Promise<void> {
   const payload = await verifySignature(ctx, client, assertion, endpointUrl);
-  checkExpiry(ctx, payload);
+  checkTimes(ctx, payload);
   await checkJti(ctx, client, payload);
 }
 
@@ -36,7 +37,13 @@ async function verifySignature(
   const audiences = [...new Set([issuer, endpoints(ctx.settings).token, endpointUrl])];
   const algorithms = allowedAlgorithms(client);
   try {
-    const options = { issuer: client.client_id, subject: client.client_id, audience: audiences, algorithms };
+    const options = {
+      issuer: client.client_id,
+      subject: client.client_id,
+      audience: audiences,
+      algorithms,
+      ...clockTolerance(ctx.settings),
+    };
     const required = { requiredClaims: ["exp", "jti"] };
     if (client.token_endpoint_auth_method === "client_secret_jwt") {
       const secret = await clientSecret(ctx, client);
@@ -75,20 +82,17 @@ export function clientKeys(ctx: RequestContext, client: Client): JWTVerifyGetKey
   throw new InvalidClient("client has no registered keys");
 }
 
-function checkExpiry(ctx: RequestContext, payload: JWTPayload): void {
-  const now = Math.floor(Date.now() / 1000);
-  if (typeof payload.exp !== "number" || payload.exp - now > ctx.settings.clientAssertionMaxLifetime) {
-    throw new InvalidClient(
-      `client_assertion exp must be at most ${ctx.settings.clientAssertionMaxLifetime} seconds ahead`,
-    );
-  }
+/** RFC 7523 §3: exp bounded (CLIENT_ASSERTION_MAX_LIFETIME), iat not ahead beyond the tolerance. */
+function checkTimes(ctx: RequestContext, payload: JWTPayload): void {
+  const problem = timeProblem(payload, ctx.settings, { maxExpiresIn: ctx.settings.clientAssertionMaxLifetime });
+  if (problem) throw new InvalidClient(`client_assertion rejected: ${problem}`);
 }
 
 async function checkJti(ctx: RequestContext, client: Client, payload: JWTPayload): Promise<void> {
   if (typeof payload.jti !== "string" || payload.jti === "" || payload.jti.length > 256) {
     throw new InvalidClient("client_assertion jti must be a non-empty string");
   }
-  const fresh = await claimJti(ctx.env, client.client_id, await sha256Hex(payload.jti), payload.exp ?? 0);
+  const fresh = await claimClientJwtId(ctx, client.client_id, "client_assertion", payload.jti, payload.exp ?? 0);
   if (!fresh) throw new InvalidClient("client_assertion jti was already used");
 }
 

@@ -1,7 +1,8 @@
 /**
  * The pushed authorization request endpoint (RFC 9126 §2). Pipeline: readForm →
  * authenticateClient → withinRateLimit → rejectRequestUri → pushedParameters (the form, or only
- * a request object's claims) → validate exactly as /authorize would → store → 201.
+ * a request object's claims: verified, without request_uri or request inside, used once; see
+ * ./request-object.ts) → validate exactly as /authorize would → store → 201.
  */
 import type { Context } from "hono";
 import { checkAuthorizationParameters, checkRedirectUri } from "../authorize/authorization-request";
@@ -44,7 +45,7 @@ async function withinRateLimit(ctx: RequestContext, client: Client): Promise<voi
   }
 }
 
-/** RFC 9126 §2.1: request_uri must not be pushed. */
+/** RFC 9126 §2.1: request_uri must not be pushed (inside a request object: ./request-object.ts). */
 function rejectRequestUri(form: FormParams): void {
   if (form.has("request_uri")) throw new InvalidRequest("request_uri must not be sent to the PAR endpoint");
 }

@@ -2,15 +2,20 @@
  * Request objects at the PAR endpoint (RFC 9101, RFC 9126 §3): the authorization request as a
  * JWT signed with one of the client's registered keys. Only the object's parameters count.
  * Checks: signature and algorithm (the registered request_object_signing_alg, asymmetric only)
- * → iss = client_id claim = the authenticated client → aud = issuer → exp, and with nbf a
- * lifetime of at most 60 minutes (FAPI 2.0).
+ * → iss = client_id claim = the authenticated client → aud = issuer → times (exp required; the
+ * clock tolerance every client JWT shares, src/clients/jwt-time.ts; at most 60 minutes from nbf,
+ * else iat, else now: FAPI 2.0) → no request or request_uri inside (RFC 9101 §4, RFC 9126 §2.1)
+ * → used once (its jti, or the object itself when it has none).
  */
 import { type JWTPayload, jwtVerify } from "jose";
 import { clientKeys } from "../clients/assertion";
+import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import { ASYMMETRIC_ALGS, type Client } from "../clients/metadata";
+import { sha256Hex } from "../crypto/hash";
 import type { RequestContext } from "../http/context";
 import { InvalidRequest, OAuthError } from "../http/errors";
 import { FormParams } from "../http/form";
+import { claimClientJwtId } from "../replay/replay-guard";
 
 /** RFC 9101 §6.2: invalid_request_object for a request object that fails verification. */
 export class InvalidRequestObject extends OAuthError {
@@ -19,8 +24,8 @@ export class InvalidRequestObject extends OAuthError {
   }
 }
 
+/** FAPI 2.0 (and CIBA §7.1.1 for its signed requests): a request object lives at most 60 minutes. */
 const MAX_LIFETIME = 3600;
-const CLOCK_SKEW = 10;
 
 export async function parametersFromRequestObject(
   ctx: RequestContext,
@@ -29,8 +34,11 @@ export async function parametersFromRequestObject(
 ): Promise<FormParams> {
   const payload = await verifyRequestObject(ctx, client, requestObject);
   checkClientId(client, payload);
-  checkLifetime(payload);
-  return toParameters(payload);
+  checkLifetime(ctx, payload);
+  const params = toParameters(payload);
+  rejectNestedReferences(params);
+  await useOnce(ctx, client, payload, requestObject);
+  return params;
 }
 
 async function verifyRequestObject(ctx: RequestContext, client: Client, jwt: string): Promise<JWTPayload> {
@@ -41,7 +49,7 @@ async function verifyRequestObject(ctx: RequestContext, client: Client, jwt: str
       issuer: client.client_id,
       audience: ctx.settings.issuer,
       requiredClaims: ["exp"],
-      clockTolerance: CLOCK_SKEW,
+      ...clockTolerance(ctx.settings),
     });
     return payload;
   } catch (error) {
@@ -57,13 +65,39 @@ function checkClientId(client: Client, payload: JWTPayload): void {
   }
 }
 
-function checkLifetime(payload: JWTPayload): void {
-  const { exp, nbf } = payload;
-  if (typeof nbf === "number" && typeof exp === "number" && exp - nbf > MAX_LIFETIME) {
-    throw new InvalidRequestObject("the request object may live at most 60 minutes (exp - nbf)");
+function checkLifetime(ctx: RequestContext, payload: JWTPayload): void {
+  const problem = timeProblem(payload, ctx.settings, { maxLifetime: MAX_LIFETIME });
+  if (problem) throw new InvalidRequestObject(`request object rejected: ${problem}`);
+}
+
+/**
+ * RFC 9101 §4: a request object must not hold `request` or `request_uri`; RFC 9126 §2.1: a
+ * request_uri is never pushed, whether in the form (refused by the endpoint) or in the object.
+ */
+function rejectNestedReferences(params: FormParams): void {
+  for (const name of ["request", "request_uri"]) {
+    if (params.has(name)) throw new InvalidRequest(`${name} must not be inside a request object pushed to /par`);
   }
-  if (typeof nbf === "number" && nbf < Math.floor(Date.now() / 1000) - MAX_LIFETIME) {
-    throw new InvalidRequestObject("the request object's nbf is more than 60 minutes old");
+}
+
+/**
+ * A request object is pushed once (RFC 7519 §4.1.7: jti lets a JWT be refused as a replay): its jti is
+ * remembered for as long as the object could be accepted. An object without a jti is identified
+ * by its own SHA-256, so the very same object cannot be pushed twice either.
+ */
+async function useOnce(ctx: RequestContext, client: Client, payload: JWTPayload, jwt: string): Promise<void> {
+  const { jti, exp } = payload;
+  if (jti !== undefined && (typeof jti !== "string" || jti === "" || jti.length > 256)) {
+    throw new InvalidRequestObject("request object rejected: jti must be a non-empty string");
+  }
+  const id = jti ?? `sha256:${await sha256Hex(jwt)}`;
+  const fresh = await claimClientJwtId(ctx, client.client_id, "request_object", id, exp ?? 0);
+  if (!fresh) {
+    throw new InvalidRequestObject(
+      jti === undefined
+        ? "request object rejected: it was already used"
+        : "request object rejected: jti was already used",
+    );
   }
 }
 
