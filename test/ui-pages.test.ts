@@ -275,6 +275,48 @@ describe("sessions", () => {
     expect((await replay.get("/ciba")).status).toBe(303);
   });
 
+  it("signing in as another user in the same browser ends the previous session and rotates the CSRF cookie", async () => {
+    const first = await newUser();
+    const second = await newUser();
+    const browser = await signedIn(first.username);
+    const before = new Map(browser.cookies);
+    const oldCsrf = Browser.csrfOf(await (await browser.get("/ciba")).text());
+    // The sign-in form posted from a page still open in this browser (a live session skips the form).
+    const switched = await browser.post("/signin", {
+      csrf: oldCsrf,
+      username: second.username,
+      password: `${second.username}-password`,
+      return_to: "/ciba",
+    });
+    expect(switched.status).toBe(303);
+    // The first user's session is over on the server: its cookie signs nobody in any more.
+    const replay = new Browser();
+    for (const [name, value] of before) replay.cookies.set(name, value);
+    expect((await replay.get("/ciba")).status).toBe(303);
+    // A new CSRF cookie: the token the first user's pages carried no longer works.
+    expect(browser.cookies.get("edge-op-csrf")).toBeDefined();
+    expect(browser.cookies.get("edge-op-csrf")).not.toBe(before.get("edge-op-csrf"));
+    expect((await browser.post("/signout", { csrf: oldCsrf })).status).toBe(403);
+    const page = await browser.get("/ciba");
+    expect(page.status).toBe(200);
+    expect(Browser.csrfOf(await page.text())).not.toBe(oldCsrf);
+  });
+
+  it("signing in again as the same user starts a new session (no fixation) and rotates the CSRF cookie", async () => {
+    const { username } = await newUser();
+    const browser = await signedIn(username);
+    const before = new Map(browser.cookies);
+    const oldCsrf = Browser.csrfOf(await (await browser.get("/signin?prompt=login")).text());
+    const again = await browser.post("/signin", { csrf: oldCsrf, username, password: `${username}-password` });
+    expect(again.status).toBe(303);
+    expect(browser.cookies.get("edge-op-session")).not.toBe(before.get("edge-op-session"));
+    expect(browser.cookies.get("edge-op-csrf")).not.toBe(before.get("edge-op-csrf"));
+    const replay = new Browser();
+    for (const [name, value] of before) replay.cookies.set(name, value);
+    expect((await replay.get("/ciba")).status).toBe(303);
+    expect((await browser.get("/ciba")).status).toBe(200);
+  });
+
   it("refuses sign-out without the CSRF token", async () => {
     const browser = await signedIn((await newUser()).username);
     expect((await browser.post("/signout", { csrf: "nope" })).status).toBe(403);

@@ -9,6 +9,7 @@ import { loadSettings } from "../config";
 import { derivedSecret } from "../crypto/derived-keys";
 import type { AppEnv } from "../http/app-env";
 import { type Session, SessionStore } from "../sessions/session-store";
+import { rotateCsrfToken } from "./csrf";
 
 const NAME = "edge-op-session";
 
@@ -39,12 +40,20 @@ export async function currentSession(c: Context<AppEnv>): Promise<Session | unde
   return id ? new SessionStore(c.env.DB).find(id) : undefined;
 }
 
+/**
+ * Starts a session for `subject` with a new id and a new CSRF token. The session this browser
+ * had before, whoever it was for, ends on the server: signing in as someone else (or again)
+ * must not leave the old cookie value usable, nor carry a planted id or a known CSRF token over.
+ */
 export async function startSession(c: Context<AppEnv>, subject: string): Promise<Session> {
   const settings = loadSettings(c.env);
   const store = new SessionStore(c.env.DB);
+  const previous = await sessionIdFromCookie(c);
+  if (previous) await store.delete(previous);
   await store.deleteExpired();
   const { id, session } = await store.create(subject, settings.sessionTtl);
   await setSignedCookie(c, NAME, id, await cookieSecret(c), { ...cookieOptions(c), maxAge: settings.sessionTtl });
+  await rotateCsrfToken(c);
   return session;
 }
 

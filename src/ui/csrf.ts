@@ -20,9 +20,19 @@ function secure(c: Context<AppEnv>): boolean {
 /** The token to embed in a form, creating the cookie on first use. */
 export async function csrfToken(c: Context<AppEnv>): Promise<string> {
   const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "csrf cookie");
-  const prefix = secure(c) ? ("host" as const) : undefined;
-  const existing = await getSignedCookie(c, secret, NAME, prefix);
+  const existing = await getSignedCookie(c, secret, NAME, secure(c) ? "host" : undefined);
   if (typeof existing === "string") return existing;
+  return rotateCsrfToken(c);
+}
+
+/**
+ * Sets a new token, whatever the browser had. Called when a session starts: a token that was
+ * known before sign-in (read on a shared computer, or the previous user's) must not be good
+ * for the new user's forms.
+ */
+export async function rotateCsrfToken(c: Context<AppEnv>): Promise<string> {
+  const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "csrf cookie");
+  const prefix = secure(c) ? ("host" as const) : undefined;
   const token = randomHandle(32);
   await setSignedCookie(c, NAME, token, secret, {
     httpOnly: true,
