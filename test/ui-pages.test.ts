@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Browser } from "./helpers/browser";
 import { backchannel, CIBA_GRANT, poll, requestFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
+import { ISSUER } from "./helpers/http";
 
 const SECRET = "atm-secret-0123456789";
 
@@ -144,6 +145,64 @@ describe("sign-in page", () => {
       const response = await new Browser().signIn(username, `${username}-password`, evil);
       expect(response.headers.get("location")).toBe("/ciba");
     }
+  });
+});
+
+/**
+ * Issue 12: a return_to with control characters. Browsers strip TAB, CR and LF from a URL
+ * before resolving it (WHATWG URL §4.4), so `/<TAB>/evil.example` is `//evil.example`, another
+ * origin. A Location is safe when a URL parser resolves it against the issuer to the issuer's
+ * origin, and it is printable ASCII (RFC 9110 §5.5: no raw control or non-ASCII bytes).
+ */
+describe("return_to (open redirect through control characters)", () => {
+  const HOSTILE = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r/evil.example",
+    "/\u0000/evil.example",
+    "/\t\t/evil.example/x?y=1",
+    "/.//evil.example",
+    "/\u007f/x",
+    "/ciba\u0085",
+    "/ciba/ü?x=ü",
+    "/ciba/\u2028",
+  ];
+
+  function expectSafeLocation(response: Response, returnTo: string): string {
+    expect(response.status, JSON.stringify(returnTo)).toBe(303);
+    const location = response.headers.get("location") ?? "";
+    expect(location, JSON.stringify(returnTo)).toMatch(/^\/(?![/\\])[\x21-\x7e]*$/);
+    expect(new URL(location, ISSUER).origin, JSON.stringify(returnTo)).toBe(ISSUER);
+    return location;
+  }
+
+  it("signing in never redirects to another origin or puts raw bytes in Location", async () => {
+    for (const returnTo of HOSTILE) {
+      // A user each: sign-in attempts are limited per username.
+      const { username } = await newUser();
+      expectSafeLocation(await new Browser().signIn(username, `${username}-password`, returnTo), returnTo);
+    }
+  });
+
+  it("a signed-in visit to /signin?return_to=… answers 303 to this site, never 5xx", async () => {
+    const browser = await signedIn((await newUser()).username);
+    for (const returnTo of HOSTILE) {
+      expectSafeLocation(await browser.get(`/signin?return_to=${encodeURIComponent(returnTo)}`), returnTo);
+    }
+  });
+
+  it("keeps a good path, query and fragment as they are, percent-encoding what must be", async () => {
+    const browser = await signedIn((await newUser()).username);
+    const ok = "/authorize?client_id=a&state=x%20y&redirect_uri=https%3A%2F%2Frp.example%2Fcb";
+    expect((await browser.get(`/signin?return_to=${encodeURIComponent(ok)}`)).headers.get("location")).toBe(ok);
+    const unicode = await browser.get(`/signin?return_to=${encodeURIComponent("/ciba/ü?x=ü")}`);
+    expect(unicode.headers.get("location")).toBe("/ciba/%C3%BC?x=%C3%BC");
+  });
+
+  it("a long authorization request survives sign-in (return_to up to 4096 characters)", async () => {
+    const browser = await signedIn((await newUser()).username);
+    const long = `/authorize?client_id=a&state=${"s".repeat(3000)}`;
+    expect((await browser.get(`/signin?return_to=${encodeURIComponent(long)}`)).headers.get("location")).toBe(long);
   });
 });
 

@@ -25,6 +25,7 @@ import { ConsentPage } from "../ui/consent-page";
 import { csrfToken, validCsrf } from "../ui/csrf";
 import { MessagePage } from "../ui/layout";
 import { page, pageSecurityHeaders, render } from "../ui/page";
+import { MAX_RETURN_TO_LENGTH } from "../ui/return-to";
 import { UserStore } from "../users/store";
 import { type AuthorizationRequest, checkAuthorizationParameters, checkRedirectUri } from "./authorization-request";
 import { issueCode } from "./codes";
@@ -146,7 +147,13 @@ async function ensureSignedIn(c: Context<AppEnv>, request: AuthorizationRequest)
   const forceLogin = request.prompt.includes("login") && !(session && (await loginIsFreshFor(c, session)));
   if (session && !tooOld && !forceLogin) return session;
   if (request.prompt.includes("none")) throw new OAuthError("login_required", "the user is not signed in");
+  // The query as the URL parser serialized it: percent-encoded, no control characters. Sign-in
+  // brings the browser back to it (ui/return-to.ts), up to a length: beyond that the user would
+  // sign in and land elsewhere, so the client hears why now.
   const returnTo = `/authorize${new URL(c.req.url).search}`;
+  if (returnTo.length > MAX_RETURN_TO_LENGTH) {
+    throw new OAuthError("invalid_request", "the authorization request is too long; push it to /par instead");
+  }
   if (forceLogin) await markLoginRequired(c, now);
   const prompt = forceLogin || tooOld ? "&prompt=login" : "";
   return c.redirect(`/signin?return_to=${encodeURIComponent(returnTo)}${prompt}`, 303);

@@ -22,6 +22,7 @@ import { PendingListPage, RequestPage } from "./ciba-pages";
 import { csrfToken, validCsrf } from "./csrf";
 import { MessagePage } from "./layout";
 import { page, pageSecurityHeaders, render, stylesheet } from "./page";
+import { safeReturnTo } from "./return-to";
 import { SignInPage } from "./signin-page";
 
 export function mountUserPages(app: Hono<AppEnv>): void {
@@ -33,16 +34,14 @@ export function mountUserPages(app: Hono<AppEnv>): void {
   route(app, "/ciba/requests/:internalId", { GET: page(showRequest), POST: page(answerRequest) });
 }
 
-/** Only a path on this site: no scheme, no `//host`, no backslash tricks. */
-function safeReturnTo(value: string | undefined): string {
-  if (!value?.startsWith("/") || value.startsWith("//") || value.includes("\\") || value.length > 512) {
-    return "/ciba";
-  }
-  return value;
+/** `return_to` from the query or form, reduced to a path on this site (see return-to.ts). */
+function returnToOf(c: Context<AppEnv>, value: string | undefined): string {
+  return safeReturnTo(value, loadSettings(c.env).issuer);
 }
 
 function signInRedirect(c: Context<AppEnv>): Response {
-  return c.redirect(`/signin?return_to=${encodeURIComponent(c.req.path)}`, 303);
+  // The path as the browser sent it (percent-encoded), not Hono's decoded c.req.path.
+  return c.redirect(`/signin?return_to=${encodeURIComponent(new URL(c.req.url).pathname)}`, 303);
 }
 
 async function displayName(c: Context<AppEnv>, session: Session): Promise<string> {
@@ -53,7 +52,7 @@ async function displayName(c: Context<AppEnv>, session: Session): Promise<string
 // Sign-in
 
 async function showSignIn(c: Context<AppEnv>) {
-  const returnTo = safeReturnTo(c.req.query("return_to"));
+  const returnTo = returnToOf(c, c.req.query("return_to"));
   // prompt=login (or an exceeded max_age) asks for the password even with a live session.
   if (c.req.query("prompt") !== "login" && (await currentSession(c))) return c.redirect(returnTo, 303);
   return render(c, <SignInPage csrf={await csrfToken(c)} returnTo={returnTo} />);
@@ -64,7 +63,7 @@ let decoyHash: Promise<string> | undefined;
 
 async function signIn(c: Context<AppEnv>) {
   const form = await readForm(c.req.raw, loadSettings(c.env).maxRequestBodyBytes);
-  const returnTo = safeReturnTo(form.get("return_to"));
+  const returnTo = returnToOf(c, form.get("return_to"));
   const username = (form.get("username") ?? "").slice(0, 128);
   const csrf = await csrfToken(c);
   if (!(await validCsrf(c, form.get("csrf")))) {
