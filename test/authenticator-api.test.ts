@@ -27,13 +27,18 @@ beforeAll(async () => {
 });
 
 /** A token as the user's authenticator app (a client with the ciba:approve scope) would hold. */
-async function bearerFor(subject: string, scope = "openid ciba:approve", clientId = "authenticator-app") {
+async function bearerFor(
+  subject: string,
+  scope = "openid ciba:approve",
+  clientId = "authenticator-app",
+  audience: string | string[] = ISSUER,
+) {
   const keys = await loadKeys(env.SIGNING_KEYS);
   const token = await mintAccessToken(keys, {
     issuer: ISSUER,
     subject,
     clientId,
-    audience: ISSUER,
+    audience,
     scope,
     lifetime: 60,
     claims: { sid: "app-session" },
@@ -146,6 +151,42 @@ describe("with a Bearer access token", () => {
       await postForm("/token", { grant_type: "client_credentials" }, basic("app-kiosk", SECRET))
     ).json()) as { access_token: string };
     expect((await api("", { authorization: `Bearer ${cc.access_token}` })).status).toBe(403);
+  });
+});
+
+describe("the access token's audience (RFC 9068 §4, RFC 8707)", () => {
+  const approve = async (audience: string | string[]) => {
+    const { internalId } = await startRequest();
+    return api(`/${internalId}/approve`, await bearerFor(judy, undefined, undefined, audience), { method: "POST" });
+  };
+
+  it("is accepted when it is the issuer (no resource requested) or the API's own identifier", async () => {
+    for (const audience of [ISSUER, `${ISSUER}/api/ciba/requests`]) {
+      expect((await approve(audience)).status, JSON.stringify(audience)).toBe(200);
+    }
+  });
+
+  it("is refused when it names another resource server: a third party holding the token cannot approve sign-ins", async () => {
+    for (const audience of ["https://rs.example/", [ISSUER, "https://rs.example/"]]) {
+      const response = await approve(audience);
+      expect(response.status, JSON.stringify(audience)).toBe(401);
+      expect(((await response.json()) as { error: string }).error).toBe("invalid_token");
+    }
+  });
+
+  it("is refused when it is only the UserInfo endpoint", async () => {
+    expect((await approve(`${ISSUER}/userinfo`)).status).toBe(401);
+  });
+});
+
+describe("RFC 6750 §3.1: a request without any credentials", () => {
+  it("gets 401 with a Bearer challenge and no error code", async () => {
+    const response = await api("", {});
+    expect(response.status).toBe(401);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    expect(challenge).toMatch(/^Bearer\b/);
+    expect(challenge).not.toMatch(/error/);
+    expect(await response.text()).not.toMatch(/error/);
   });
 });
 

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import { ageRequest, backchannel, CIBA_GRANT, poll, requestFor, store, stubFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
-import { ISSUER, publishedKeys } from "./helpers/http";
+import { call, ISSUER, publishedKeys } from "./helpers/http";
 import { client, discoverAs } from "./helpers/rp";
 
 const SECRET = "pos-secret-0123456789";
@@ -221,5 +221,8 @@ describe("C24 token response", () => {
     const authReqId = await startAndApprove(["openid"], { resource: "https://api.example/" });
     const { body } = await poll("pos", SECRET, authReqId);
     expect(decodeJwt(body.access_token as string).aud).toEqual(["https://api.example/"]);
+    // That token is for api.example, not for this provider's own endpoints.
+    const userinfo = await call("/userinfo", { headers: { authorization: `Bearer ${body.access_token}` } });
+    expect(userinfo.status).toBe(401);
   });
 });

@@ -22,13 +22,13 @@ beforeAll(async () => {
   });
 });
 
-async function userToken(scope: string, subject = sub): Promise<string> {
+async function userToken(scope: string, subject = sub, audience: string | string[] = ISSUER): Promise<string> {
   const keys = await loadKeys(env.SIGNING_KEYS);
   return mintAccessToken(keys, {
     issuer: ISSUER,
     subject,
     clientId: "ui-client",
-    audience: ISSUER,
+    audience,
     scope,
     lifetime: 60,
   });
@@ -57,10 +57,15 @@ describe("/userinfo", () => {
     expect(body).toEqual({ sub });
   });
 
-  it("answers a missing token with 401 and a Bearer challenge", async () => {
+  it("RFC 6750 §3.1: answers a request without credentials with 401 and a Bearer challenge without an error code", async () => {
     const response = await userinfo();
     expect(response.status).toBe(401);
-    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer /);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    expect(challenge).toMatch(/^Bearer\b/);
+    // "If the request lacks any authentication information … SHOULD NOT include an error code
+    // or other error information."
+    expect(challenge).not.toMatch(/error/);
+    expect(await response.text()).not.toMatch(/error/);
   });
 
   it("answers a forged, foreign or expired token with 401 invalid_token", async () => {
@@ -102,6 +107,32 @@ describe("/userinfo", () => {
 
   it("refuses a token whose subject is not a user with 401", async () => {
     const response = await userinfo(await userToken("openid", "no-such-user"));
+    expect(response.status).toBe(401);
+  });
+});
+
+describe("/userinfo checks the access token's audience (RFC 9068 §4, RFC 8707)", () => {
+  it("accepts a token for this provider: aud = the issuer (no resource requested) or the UserInfo endpoint", async () => {
+    for (const audience of [ISSUER, `${ISSUER}/userinfo`, [ISSUER, `${ISSUER}/userinfo`]]) {
+      const response = await userinfo(await userToken("openid", sub, audience));
+      expect(response.status, JSON.stringify(audience)).toBe(200);
+    }
+  });
+
+  it("refuses a token minted for another resource server with 401 invalid_token", async () => {
+    const response = await userinfo(await userToken("openid", sub, "https://rs.example/"));
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as OAuthErrorBody).error).toBe("invalid_token");
+    expect(response.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+  });
+
+  it("refuses a token shared with another resource server, which could replay it here", async () => {
+    const response = await userinfo(await userToken("openid", sub, [ISSUER, "https://rs.example/"]));
+    expect(response.status).toBe(401);
+  });
+
+  it("refuses a token meant only for the authenticator API", async () => {
+    const response = await userinfo(await userToken("openid", sub, `${ISSUER}/api/ciba/requests`));
     expect(response.status).toBe(401);
   });
 });

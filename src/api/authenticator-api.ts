@@ -18,8 +18,9 @@ import { loadSettings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
 import { requestContext } from "../http/context";
-import { InvalidRequest, InvalidToken, OAuthError } from "../http/errors";
+import { BearerTokenRequired, InvalidRequest, OAuthError } from "../http/errors";
 import { readBodyText } from "../http/form";
+import { ownEndpointAudiences } from "../http/resource-indicators";
 import { route } from "../http/route";
 import { acceptAccessToken, bearerTokenOf } from "../tokens/bearer";
 import { currentSession } from "../ui/browser-session";
@@ -36,16 +37,27 @@ interface Caller {
   viaCookie: boolean;
 }
 
+/**
+ * The API's own resource identifier (RFC 8707): a token may name it, or the issuer, as its
+ * audience; a token for any other resource is refused (src/http/resource-indicators.ts).
+ */
+const API_RESOURCE_PATH = "/api/ciba/requests";
+
 async function caller(c: Context<AppEnv>): Promise<Caller> {
   const authorization = c.req.header("authorization");
   if (authorization !== undefined) {
-    const token = await acceptAccessToken(requestContext(c), bearerTokenOf(authorization), AUTHENTICATOR_SCOPE);
+    const ctx = requestContext(c);
+    const token = await acceptAccessToken(ctx, bearerTokenOf(authorization), {
+      scope: AUTHENTICATOR_SCOPE,
+      audiences: ownEndpointAudiences(ctx.settings.issuer, `${ctx.settings.issuer}${API_RESOURCE_PATH}`),
+    });
     const sid = typeof token.payload.sid === "string" ? token.payload.sid : undefined;
     const authTime = typeof token.payload.auth_time === "number" ? token.payload.auth_time : undefined;
     return { user: { subject: token.sub, sessionId: sid, authTime }, viaCookie: false };
   }
   const session = await currentSession(c);
-  if (!session) throw new InvalidToken("sign in, or send a Bearer access token");
+  // No credentials of either kind: a bare Bearer challenge (RFC 6750 §3.1).
+  if (!session) throw new BearerTokenRequired();
   return {
     user: { subject: session.subject, sessionId: session.sid, authTime: session.authTime, amr: session.amr },
     viaCookie: true,

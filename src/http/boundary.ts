@@ -16,6 +16,8 @@ export function renderError(error: unknown, c: Context): Response {
     console.error(JSON.stringify({ event: "unhandled_error", path: c.req.path, error: describe(error) }));
     return c.json({ error: "server_error", error_description: "internal error" }, 500, { ...NO_STORE });
   }
+  // An error without a code carries no error information at all (RFC 6750 §3.1, BearerTokenRequired).
+  if (!oauth.code) return c.body(null, oauth.status, { ...NO_STORE, ...oauth.headers });
   const body: { error: string; error_description?: string } = { error: oauth.code };
   if (oauth.description) body.error_description = oauth.description;
   return c.json(body, oauth.status, { ...NO_STORE, ...oauth.headers });

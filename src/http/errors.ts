@@ -64,7 +64,18 @@ export class InvalidScope extends OAuthError {
   }
 }
 
-/** RFC 6750 §3.1: a bearer token that is missing, expired, revoked or malformed. */
+/**
+ * RFC 6750 §3.1: a request to a protected resource with no credentials at all. "If the request
+ * lacks any authentication information …, the resource server SHOULD NOT include an error code
+ * or other error information": a bare challenge, and the boundary renders no body (empty code).
+ */
+export class BearerTokenRequired extends OAuthError {
+  constructor() {
+    super("", "", 401, { "WWW-Authenticate": 'Bearer realm="edge-op"' });
+  }
+}
+
+/** RFC 6750 §3.1: a bearer token that is expired, revoked, malformed or not meant for this endpoint. */
 export class InvalidToken extends OAuthError {
   constructor(description: string) {
     super("invalid_token", description, 401, {

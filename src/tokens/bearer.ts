@@ -1,11 +1,13 @@
 /**
  * Accepting this provider's own access tokens at its own resource endpoints (/userinfo, the
  * authenticator API), as a Bearer token (RFC 6750 §2.1). One pipeline, so both endpoints
- * refuse the same tokens: signature, issuer and type (RFC 9068), the client certificate of a
- * bound token (RFC 8705 §3), a revoked grant, the endpoint's scope, and a user who still exists.
+ * refuse the same tokens: signature, issuer and type (RFC 9068), an audience that is not this
+ * endpoint (RFC 9068 §4), the client certificate of a bound token (RFC 8705 §3), a revoked
+ * grant, the endpoint's scope, and a user who still exists.
  */
+import type { JWTPayload } from "jose";
 import type { RequestContext } from "../http/context";
-import { InsufficientScope, InvalidRequest, InvalidToken } from "../http/errors";
+import { BearerTokenRequired, InsufficientScope, InvalidRequest, InvalidToken } from "../http/errors";
 import { certificateBindingHolds } from "../mtls/bound-tokens";
 import { type User, UserStore } from "../users/store";
 import { type VerifiedAccessToken, verifyAccessToken } from "./jwt";
@@ -16,8 +18,20 @@ export interface AcceptedAccessToken extends VerifiedAccessToken {
   user: User;
 }
 
-/** The token in `Authorization: Bearer <token>`; a malformed header is invalid_request (RFC 6750 §3.1). */
-export function bearerTokenOf(header: string): string {
+/** What one resource endpoint requires of an access token. */
+export interface ResourceRequirements {
+  /** Without it: 403 insufficient_scope. */
+  scope: string;
+  /** Every `aud` of the token must be one of these (src/http/resource-indicators.ts). */
+  audiences: readonly string[];
+}
+
+/**
+ * The token in `Authorization: Bearer <token>` (RFC 6750 §2.1). No header at all gets a bare
+ * challenge (BearerTokenRequired); a malformed one is invalid_request (§3.1).
+ */
+export function bearerTokenOf(header: string | undefined | null): string {
+  if (header === undefined || header === null) throw new BearerTokenRequired();
   const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
   if (!match?.[1]) throw new InvalidRequest("the Authorization header must be Bearer <access token>", 400);
   return match[1];
@@ -30,11 +44,12 @@ export function bearerTokenOf(header: string): string {
 export async function acceptAccessToken(
   ctx: RequestContext,
   token: string,
-  requiredScope: string,
+  required: ResourceRequirements,
 ): Promise<AcceptedAccessToken> {
   const keys = await loadKeys(ctx.env.SIGNING_KEYS);
   const verified = await verifyAccessToken(keys, token, ctx.settings.issuer);
   if (!verified) throw new InvalidToken("the access token is invalid or expired");
+  checkAudience(verified.payload, required.audiences);
   if (!(await certificateBindingHolds(ctx, verified.payload))) {
     throw new InvalidToken("the access token is bound to a client certificate that was not presented");
   }
@@ -42,8 +57,21 @@ export async function acceptAccessToken(
   if (typeof grantId === "string" && (await isGrantRevoked(ctx.env.DB, grantId))) {
     throw new InvalidToken("the access token has been revoked");
   }
-  if (!verified.scope.includes(requiredScope)) throw new InsufficientScope(`the ${requiredScope} scope is required`);
+  if (!verified.scope.includes(required.scope)) throw new InsufficientScope(`the ${required.scope} scope is required`);
   const user = await new UserStore(ctx.env.DB).findBySubject(verified.sub);
   if (!user) throw new InvalidToken("the access token does not identify a user");
   return { ...verified, user };
+}
+
+/**
+ * RFC 9068 §4: the token must be meant for this endpoint. Every audience must be one it
+ * accepts, as node-oidc-provider refuses any resource server's token at its UserInfo endpoint:
+ * a token that also names another resource server has been shown to it, and that server could
+ * otherwise replay it here (read the user's claims, approve the user's sign-ins).
+ */
+function checkAudience(payload: JWTPayload, accepted: readonly string[]): void {
+  const audiences = typeof payload.aud === "string" ? [payload.aud] : (payload.aud ?? []);
+  if (audiences.length === 0 || audiences.some((audience) => !accepted.includes(audience))) {
+    throw new InvalidToken("the access token is not meant for this endpoint (aud)");
+  }
 }
