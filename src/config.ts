@@ -4,6 +4,7 @@
  * `npm run docs:check` fails when the two differ.
  */
 import type { Bindings } from "./env";
+import { destinationProblem } from "./http/public-address";
 
 export class ConfigurationError extends Error {
   override name = "ConfigurationError";
@@ -297,7 +298,8 @@ export const SETTINGS = {
   cibaWebhookUrl: definition({
     variable: "CIBA_WEBHOOK_URL",
     default: "",
-    description: "Where the `webhook` notifier POSTs new login requests. https, or http on localhost.",
+    description:
+      "Where the `webhook` notifier POSTs new login requests: https, and never an IP-literal host in a loopback, private, link-local or other non-public range. A loopback host (over http too) only with `ALLOW_HTTP_NOTIFICATION_ENDPOINTS=true`, for development.",
     parse: optionalWebhookUrl,
   }),
   cibaWebhookMaxAttempts: definition({
@@ -324,7 +326,7 @@ export const SETTINGS = {
     variable: "ALLOW_HTTP_NOTIFICATION_ENDPOINTS",
     default: "false",
     description:
-      "Development only. `true`: a client's `backchannel_client_notification_endpoint` may be plain http on `localhost`, `127.0.0.1` or `[::1]`. `false` (the default, and the only safe value when deployed): it must be https (CIBA §4).",
+      "Development only. `true`: a client's `backchannel_client_notification_endpoint` (and `CIBA_WEBHOOK_URL`) may be on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), over plain http too. `false` (the default, and the only safe value when deployed): it must be https (CIBA §4) and its host not a loopback address. Either way an IP-literal host in a private, link-local, unique-local, CGNAT or other non-public range is refused, at registration, when a request is accepted and before each delivery; DNS names are not resolved (see docs/ciba.md).",
     parse: boolean,
   }),
 };
@@ -349,6 +351,12 @@ export function loadSettings(env: Bindings): Settings {
   if (settings.trustClientCertHeader && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(settings.issuer)) {
     throw new ConfigurationError("TRUST_CLIENT_CERT_HEADER may only be true for a loopback ISSUER (local development)");
   }
+  // Checklist S3, as for client notification endpoints: no loopback, private or link-local
+  // address literal, and loopback only with the development switch.
+  const webhookProblem = settings.cibaWebhookUrl
+    ? destinationProblem(new URL(settings.cibaWebhookUrl), settings.allowHttpNotificationEndpoints)
+    : undefined;
+  if (webhookProblem) throw new ConfigurationError(`CIBA_WEBHOOK_URL ${webhookProblem}`);
   cache.set(env, settings);
   return settings;
 }

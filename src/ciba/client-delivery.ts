@@ -4,12 +4,15 @@
  * object's alarm drives the attempts and keeps their state (src/ciba/request-object.ts); this
  * module keeps none.
  *
- * One attempt: POST JSON with `Authorization: Bearer <client_notification_token>`, redirects
- * not followed, bounded by CIBA_CLIENT_NOTIFICATION_TIMEOUT. 200 and 204 are success. A network
+ * One attempt: the endpoint checked again (https, no non-public address literal: the settings
+ * may have changed since the request was accepted), then POST JSON with `Authorization: Bearer
+ * <client_notification_token>`, redirects not followed, bounded by
+ * CIBA_CLIENT_NOTIFICATION_TIMEOUT. 200 and 204 are success. A network
  * error, timeout, 408, 429 or 5xx is retried (backoff 2, 4, 8 … s, up to
  * CIBA_CLIENT_NOTIFICATION_MAX_ATTEMPTS). A 3xx, 401, 403 or any other status ends the delivery:
  * retrying cannot fix a wrong endpoint or a token the client does not accept.
  */
+import { notificationEndpointProblem } from "../clients/metadata";
 import { ClientRegistry } from "../clients/registry";
 import { endpoints, type Settings } from "../config";
 import { decrypt, encrypt } from "../crypto/encryption";
@@ -156,6 +159,10 @@ export async function sendToClient(
     console.error(JSON.stringify({ event: "ciba_client_notification_failed", ...log, reason }));
     return "failed";
   };
+
+  // S3: checked where the bearer token leaves, not only where the endpoint came in.
+  const problem = notificationEndpointProblem(endpoint, settings.allowHttpNotificationEndpoints);
+  if (problem) return fail(`not sent: the endpoint ${problem}`);
 
   let response: Response;
   try {

@@ -3,6 +3,7 @@
  * registration must meet. The admin tool and the dev seed both go through
  * `validateClientRegistration`, so a client in D1 is always one the provider can serve.
  */
+import { destinationProblem, nonPublicHost } from "../http/public-address";
 
 export const AUTH_METHODS = [
   "client_secret_basic",
@@ -249,18 +250,22 @@ function validateFapiCiba(reg: ClientRegistration, fail: (m: string) => never): 
 
 /**
  * CIBA §4 / checklist S3: why `uri` cannot be a client notification endpoint, or undefined if
- * it can. https only; plain http only on a loopback host, and only when `allowHttp` (the
- * ALLOW_HTTP_NOTIFICATION_ENDPOINTS development switch). Checked at registration and again
- * before a request is accepted, so a row edited by hand cannot make the provider send a bearer
- * token in the clear.
+ * it can. https only, and not an IP-literal host in a loopback, private, link-local or other
+ * non-public range (src/http/public-address.ts; DNS names are not resolved). `allowHttp` (the
+ * ALLOW_HTTP_NOTIFICATION_ENDPOINTS development switch) allows loopback hosts, over http too.
+ * Checked at registration, before a request is accepted and before each delivery, so a row
+ * edited by hand cannot make the provider send a bearer token in the clear or into a network
+ * it should not reach.
  */
 export function notificationEndpointProblem(uri: string, allowHttp: boolean): string | undefined {
   const url = parseUrl(uri);
   if (!url || url.hash || url.username || url.password) {
     return "must be an absolute URL without a fragment or credentials";
   }
-  if (url.protocol === "https:") return undefined;
-  if (allowHttp && isLoopback(url)) return undefined;
+  const destination = destinationProblem(url, allowHttp);
+  if (destination) return destination;
+  const developmentLoopback = allowHttp && nonPublicHost(url.hostname)?.loopback === true;
+  if (url.protocol === "https:" || (url.protocol === "http:" && developmentLoopback)) return undefined;
   return allowHttp ? "must be https (or http on localhost)" : "must be an https URL";
 }
 
