@@ -28,6 +28,7 @@ import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry.ts";
 import { ConfigurationError } from "../src/config.ts";
 import { SIGNING_ALGS } from "../src/tokens/keys.ts";
 import { userRow } from "../src/users/store.ts";
+import { hashUserCode, userCodeProblem } from "../src/users/user-code.ts";
 import {
   CertificateFileError,
   generateCa,
@@ -42,7 +43,7 @@ import { type Certificate, generateCertificate, type SubjectAltName } from "./li
 import { D1Error, type D1Target, d1Command } from "./lib/d1.ts";
 import { readDevVars } from "./lib/dev-vars.ts";
 import { allowHttpNotificationEndpoints, scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
-import { deleteStatement, insertStatement } from "./lib/sql.ts";
+import { deleteStatement, insertStatement, sqlLiteral } from "./lib/sql.ts";
 import { assertSupportedNode, WranglerError } from "./lib/wrangler.ts";
 
 const USAGE = `Usage: npm run admin -- <command> [options]
@@ -91,8 +92,12 @@ Users
       --phone P [--phone-verified]        phone number, E.164 (+15550100001)
       --name N --given-name G --family-name F
       --sub S                             subject identifier (default: a random UUID)
-      --ciba-user-code CODE               the user's CIBA user_code (stored hashed), for clients
-                                          registered with --user-code
+      --ciba-user-code CODE               the user's CIBA user_code, for clients registered with
+                                          --user-code: at least 6 characters, stored as an HMAC
+                                          keyed from DATA_ENCRYPTION_KEY
+  user set-code --username U --ciba-user-code CODE
+                                          set or replace a user's CIBA user_code (also replaces a
+                                          code stored by an older edge-op as a bare SHA-256)
   user list                               sub, username, e-mail, phone, name
   user remove --username U
 
@@ -119,8 +124,9 @@ Keys (printed to stdout; use \`npm run -s admin -- …\` to keep npm's banner ou
 Database (client and user commands)
   --local                                 the local database of \`npm start\` (default)
   --remote                                the deployed database (needs \`wrangler login\` or
-                                          CLOUDFLARE_API_TOKEN; client_secret_jwt clients need
-                                          DATA_ENCRYPTION_KEY in the environment)
+                                          CLOUDFLARE_API_TOKEN; client_secret_jwt clients and
+                                          CIBA user_codes need DATA_ENCRYPTION_KEY in the
+                                          environment)
 
 Exit codes: 0 done, 1 the operation failed, 2 bad command line or invalid client/user.
 See docs/local-development.md and docs/configuration.md.
@@ -249,6 +255,7 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
     ],
     run: userAdd,
   },
+  "user set-code": { options: ["username", "ciba-user-code"], run: userSetCode },
   "user list": { options: [], run: userList },
   "user remove": { options: ["username"], run: userRemove },
   "keys generate": { options: ["alg", "kid", "set"], run: keysGenerate },
@@ -322,8 +329,11 @@ function readJwks(file: string): { keys: PublicJwk[] } {
   throw new UsageError(`--jwks-file ${file}: expected a JWK or a JWK set {"keys": [...]}`);
 }
 
-/** DATA_ENCRYPTION_KEY for client_secret_jwt: .dev.vars locally, the environment for --remote. */
-function dataEncryptionKey(t: D1Target): string {
+/**
+ * DATA_ENCRYPTION_KEY (client_secret_jwt secrets are encrypted with it, CIBA user_codes hashed
+ * with a key derived from it): .dev.vars locally, the environment for --remote.
+ */
+function dataEncryptionKey(t: D1Target, what: string): string {
   if (t === "local") {
     const key = readDevVars().DATA_ENCRYPTION_KEY;
     if (!key) throw new UsageError("DATA_ENCRYPTION_KEY is not in .dev.vars: run `npm start` once to create it");
@@ -332,8 +342,7 @@ function dataEncryptionKey(t: D1Target): string {
   const key = process.env.DATA_ENCRYPTION_KEY;
   if (!key) {
     throw new UsageError(
-      "client_secret_jwt secrets are stored encrypted: set DATA_ENCRYPTION_KEY in the environment to the " +
-        "deployed Worker's DATA_ENCRYPTION_KEY secret",
+      `${what}: set DATA_ENCRYPTION_KEY in the environment to the deployed Worker's DATA_ENCRYPTION_KEY secret`,
     );
   }
   return key;
@@ -425,7 +434,8 @@ async function clientAdd(values: Values): Promise<void> {
   validateClientRegistration(reg, await supportedScopes(t), {
     allowHttpNotificationEndpoints: await httpNotificationEndpointsAllowed(t),
   });
-  const key = method === "client_secret_jwt" ? dataEncryptionKey(t) : undefined;
+  const key =
+    method === "client_secret_jwt" ? dataEncryptionKey(t, "client_secret_jwt secrets are stored encrypted") : undefined;
   const row = await clientRow(reg, key);
   const sql = insertStatement("clients", row, { columns: CLIENT_COLUMNS, orReplace: values.replace ?? false });
   await d1Command(t, sql).catch((error: unknown) => conflict(error, "a client", " (--replace overwrites it)"));
@@ -493,27 +503,51 @@ async function userAdd(values: Values): Promise<void> {
   }
   if (values["email-verified"] && email === undefined) throw new UsageError("--email-verified needs --email");
   if (values["phone-verified"] && phone === undefined) throw new UsageError("--phone-verified needs --phone");
+  const userCode = values["ciba-user-code"];
+  const key = userCode === undefined ? undefined : dataEncryptionKey(t, USER_CODE_KEY_NEEDED);
   let row: Awaited<ReturnType<typeof userRow>>;
   try {
-    row = await userRow({
-      sub,
-      username,
-      password,
-      email,
-      email_verified: values["email-verified"] ?? false,
-      phone_number: phone,
-      phone_number_verified: values["phone-verified"] ?? false,
-      name: values.name,
-      given_name: values["given-name"],
-      family_name: values["family-name"],
-      user_code: values["ciba-user-code"],
-    });
+    row = await userRow(
+      {
+        sub,
+        username,
+        password,
+        email,
+        email_verified: values["email-verified"] ?? false,
+        phone_number: phone,
+        phone_number_verified: values["phone-verified"] ?? false,
+        name: values.name,
+        given_name: values["given-name"],
+        family_name: values["family-name"],
+        user_code: userCode,
+      },
+      key,
+    );
   } catch (error) {
-    // userRow only throws for an invalid username or password.
+    // userRow only throws for an invalid username, password or user_code.
     throw new UsageError((error as Error).message);
   }
   await d1Command(t, insertStatement("users", row)).catch((error: unknown) => conflict(error, "a user"));
   console.log(`User ${username} added in ${where(t)} (sub ${row.sub}).`);
+}
+
+const USER_CODE_KEY_NEEDED = "CIBA user_codes are stored as an HMAC keyed from DATA_ENCRYPTION_KEY";
+
+async function userSetCode(values: Values): Promise<void> {
+  const t = target(values);
+  const username = required(values, "username");
+  const code = values["ciba-user-code"];
+  if (code === undefined) throw new UsageError("--ciba-user-code is required");
+  const problem = userCodeProblem(code);
+  if (problem) throw new UsageError(problem);
+  const key = dataEncryptionKey(t, USER_CODE_KEY_NEEDED);
+  const [found = []] = await d1Command(t, `SELECT sub FROM users WHERE username = ${sqlLiteral(username)};`);
+  const sub = found[0]?.sub;
+  if (typeof sub !== "string") throw new OperationError(`no user ${JSON.stringify(username)} in ${where(t)}`);
+  // The hash is bound to the user's sub, so it is computed for this user and set by sub.
+  const hash = await hashUserCode(key, sub, code);
+  await d1Command(t, `UPDATE users SET user_code_hash = ${sqlLiteral(hash)} WHERE sub = ${sqlLiteral(sub)};`);
+  console.log(`User ${username}'s CIBA user_code set in ${where(t)}.`);
 }
 
 async function userList(values: Values): Promise<void> {

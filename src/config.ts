@@ -329,6 +329,27 @@ export const SETTINGS = {
       "Development only. `true`: a client's `backchannel_client_notification_endpoint` (and `CIBA_WEBHOOK_URL`) may be on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), over plain http too. `false` (the default, and the only safe value when deployed): it must be https (CIBA §4) and its host not a loopback address. Either way an IP-literal host in a private, link-local, unique-local, CGNAT or other non-public range is refused, at registration, when a request is accepted and before each delivery; DNS names are not resolved (see docs/ciba.md).",
     parse: boolean,
   }),
+  userCodeMaxFailures: definition({
+    variable: "USER_CODE_MAX_FAILURES",
+    default: "5",
+    description:
+      "Wrong CIBA `user_code`s allowed per user in a window of `USER_CODE_LOCKOUT` seconds that starts at the first wrong one, whatever client sends them. Then every request with a `user_code` for that user, the right one too, gets 429 `invalid_user_code` with `Retry-After` until the window ends. Counted in a Durable Object per user, so parallel guesses anywhere share one count.",
+    parse: integer(1, 100),
+  }),
+  userCodeClientMaxFailures: definition({
+    variable: "USER_CODE_CLIENT_MAX_FAILURES",
+    default: "100",
+    description:
+      "Wrong CIBA `user_code`s allowed per client, across all users, in a window of `USER_CODE_LOCKOUT` seconds; then that client's requests with a `user_code` get 429 `invalid_user_code` with `Retry-After` until the window ends. Stops one client from spreading guesses over many users; raise it for a client that serves very many users.",
+    parse: integer(1, 100_000),
+  }),
+  userCodeLockout: definition({
+    variable: "USER_CODE_LOCKOUT",
+    default: "900",
+    description:
+      "The window, in seconds, over which wrong `user_code`s are counted (it starts at the first wrong one), and so the longest a user or client stays locked out.",
+    parse: integer(60, 86_400),
+  }),
 };
 
 export type Settings = {

@@ -4,6 +4,7 @@
  */
 import type { AuthorizationCodeObject } from "./authorize/code-object";
 import type { BackchannelRequestObject } from "./ciba/request-object";
+import type { UserCodeAttempts } from "./ciba/user-code-attempts";
 import type { ReplayGuard } from "./replay/replay-guard";
 import type { RefreshTokenFamily } from "./tokens/refresh-token-family";
 
@@ -19,6 +20,8 @@ export interface Bindings {
   /** Pushed authorization requests per client (RFC 9126 §2.3: 429 when exceeded). */
   PAR_BY_CLIENT: RateLimit;
   AUTHORIZATION_CODES: DurableObjectNamespace<AuthorizationCodeObject>;
+  /** Wrong CIBA user_codes, per user and per client (src/ciba/user-code-attempts.ts). */
+  USER_CODE_ATTEMPTS: DurableObjectNamespace<UserCodeAttempts>;
 
   // Plain settings (wrangler vars); all optional except ISSUER.
   ISSUER: string;
@@ -51,6 +54,9 @@ export interface Bindings {
   CIBA_CLIENT_NOTIFICATION_MAX_ATTEMPTS?: string;
   CIBA_CLIENT_NOTIFICATION_TIMEOUT?: string;
   ALLOW_HTTP_NOTIFICATION_ENDPOINTS?: string;
+  USER_CODE_MAX_FAILURES?: string;
+  USER_CODE_CLIENT_MAX_FAILURES?: string;
+  USER_CODE_LOCKOUT?: string;
 
   // Secrets.
   /** JSON `{"keys": [private JWK, …]}`; the first key signs, all are published. */

@@ -19,6 +19,7 @@ import { userinfoEndpoint } from "./userinfo";
 export { AuthorizationCodeObject } from "./authorize/code-object";
 export { BackchannelRequestObject } from "./ciba/request-object";
 export { useCibaServices } from "./ciba/services";
+export { UserCodeAttempts } from "./ciba/user-code-attempts";
 export { ReplayGuard } from "./replay/replay-guard";
 export { RefreshTokenFamily } from "./tokens/refresh-token-family";
 

@@ -35,7 +35,7 @@ beforeAll(async () => {
     password: "alice-password",
     email: "alice@example.com",
     phone_number: "+15550100001",
-    user_code: "4711",
+    user_code: "471147",
   });
 });
 
@@ -210,12 +210,12 @@ describe("C11 user_code", () => {
   });
 
   it("must match the user's code (invalid_user_code)", async () => {
-    expect((await start({ ...valid, user_code: "0000" }, "teller")).body.error).toBe("invalid_user_code");
-    expect((await start({ ...valid, user_code: "4711" }, "teller")).status).toBe(200);
+    expect((await start({ ...valid, user_code: "000000" }, "teller")).body.error).toBe("invalid_user_code");
+    expect((await start({ ...valid, user_code: "471147" }, "teller")).status).toBe(200);
   });
 
   it("is ignored from a client that did not register it", async () => {
-    expect((await start({ ...valid, user_code: "0000" })).status).toBe(200);
+    expect((await start({ ...valid, user_code: "000000" })).status).toBe(200);
   });
 });
 
@@ -235,10 +235,10 @@ describe("C12 requested_expiry", () => {
   });
 
   it("uses the client's own lifetime as default and maximum", async () => {
-    const ok = await start({ ...valid, user_code: "4711" }, "teller");
+    const ok = await start({ ...valid, user_code: "471147" }, "teller");
     expect(ok.body.expires_in).toBe(120);
     expect(ok.body.interval).toBe(2);
-    expect((await start({ ...valid, user_code: "4711", requested_expiry: "121" }, "teller")).status).toBe(400);
+    expect((await start({ ...valid, user_code: "471147", requested_expiry: "121" }, "teller")).status).toBe(400);
   });
 });
 

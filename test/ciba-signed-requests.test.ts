@@ -15,7 +15,7 @@ const ps256 = await clientKeyPair("PS256");
 const stranger = await clientKeyPair("ES256");
 
 beforeAll(async () => {
-  await registerUser({ username: "frank", password: "frank-password", user_code: "2468" });
+  await registerUser({ username: "frank", password: "frank-password", user_code: "246813" });
   const ciba = {
     grant_types: [CIBA_GRANT],
     backchannel_token_delivery_mode: "poll" as const,
@@ -178,7 +178,7 @@ describe("C16 parameters beside the JWT", () => {
       login_hint: "frank",
       binding_message: "Signed 42",
       requested_expiry: "120",
-      user_code: "2468",
+      user_code: "246813",
       client_notification_token: "abc",
       acr_values: "urn:acr:mfa",
       resource: "https://api.example/",
@@ -329,9 +329,9 @@ describe("C11 user_code inside a signed request", () => {
     const missing = await send("code-signer", await sign({}));
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe("missing_user_code");
-    const wrong = await send("code-signer", await sign({ user_code: "0000" }));
+    const wrong = await send("code-signer", await sign({ user_code: "000000" }));
     expect(wrong.status).toBe(400);
     expect(wrong.body.error).toBe("invalid_user_code");
-    expect((await send("code-signer", await sign({ user_code: "2468" }))).status).toBe(200);
+    expect((await send("code-signer", await sign({ user_code: "246813" }))).status).toBe(200);
   });
 });

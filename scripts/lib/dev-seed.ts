@@ -6,7 +6,8 @@
  * The secrets and passwords below are public, well-known and for local development only: the
  * seed only ever goes to the local database (`wrangler d1 execute --local`). They are stored the
  * way every secret is: rows come from the provider's own `clientRow` and `userRow`, so D1 holds
- * only the SHA-256 of each client secret and the PBKDF2 hash of each password.
+ * only the SHA-256 of each client secret and the PBKDF2 hash of each password (and a user_code,
+ * if a seed user had one, only as an HMAC keyed from DATA_ENCRYPTION_KEY).
  */
 import { type ClientRegistration, GRANT_TYPES, validateClientRegistration } from "../../src/clients/metadata.ts";
 import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
@@ -129,7 +130,7 @@ export async function devSeedSql(options: {
     statements.push(insertStatement("clients", row, { columns: CLIENT_COLUMNS, orReplace: true }));
   }
   for (const user of DEV_USERS) {
-    statements.push(insertStatement("users", await userRow(user), { orReplace: true }));
+    statements.push(insertStatement("users", await userRow(user, options.dataEncryptionKey), { orReplace: true }));
   }
   return `${statements.join("\n")}\n`;
 }

@@ -4,16 +4,19 @@
  * Replaceable (src/ciba/services.ts) by an integrator whose users live elsewhere; it throws the
  * spec's errors (unknown_user_id, expired_login_hint_token, missing_user_code,
  * invalid_user_code, or access_denied for a policy refusal) and returns the user's `sub`.
+ * A replacement that checks user_codes itself can reuse `withinUserCodeLimits`
+ * (./user-code-attempts.ts), which limits guessing per user and per client.
  */
 import { compactVerify, createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from "jose";
 import { remoteJwks } from "../clients/jwks-cache";
 import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import type { Client } from "../clients/metadata";
-import { sha256Hex, timingSafeEqual } from "../crypto/hash";
 import type { RequestContext } from "../http/context";
 import { ExpiredLoginHintToken, InvalidRequest, InvalidUserCode, MissingUserCode, UnknownUserId } from "../http/errors";
 import { loadKeys } from "../tokens/keys";
 import { type User, UserStore } from "../users/store";
+import { hashUserCode, matchUserCode } from "../users/user-code";
+import { withinUserCodeLimits } from "./user-code-attempts";
 
 export type UserHint =
   | { kind: "login_hint"; value: string }
@@ -40,7 +43,7 @@ export class DefaultUserValidator implements BackchannelAuthenticationUserValida
     const users = new UserStore(context.ctx.env.DB);
     const user = await resolveHint(context, users);
     if (!user) throw new UnknownUserId();
-    await checkUserCode(context.client, user, context.userCode);
+    await checkUserCode(context.ctx, context.client, user, context.userCode, users);
     return { subject: user.sub };
   }
 }
@@ -128,11 +131,27 @@ async function userOfSubjectClaims(
   throw new UnknownUserId("login_hint_token names no user");
 }
 
-/** CIBA §7.1: only clients that registered backchannel_user_code_parameter send a user_code. */
-async function checkUserCode(client: Client, user: User, userCode: string | undefined): Promise<void> {
+/**
+ * CIBA §7.1: only clients that registered backchannel_user_code_parameter send a user_code.
+ * Each comparison runs under the per-user and per-client limits on wrong codes (429 once one
+ * is used up); a right code stored in the legacy bare-SHA-256 form is stored keyed from now on.
+ */
+async function checkUserCode(
+  ctx: RequestContext,
+  client: Client,
+  user: User,
+  userCode: string | undefined,
+  users: UserStore,
+): Promise<void> {
   if (!client.backchannel_user_code_parameter) return;
   if (userCode === undefined) throw new MissingUserCode();
-  const ok =
-    user.user_code_hash !== undefined && (await timingSafeEqual(await sha256Hex(userCode), user.user_code_hash));
-  if (!ok) throw new InvalidUserCode();
+  const secret = ctx.env.DATA_ENCRYPTION_KEY;
+  const right = await withinUserCodeLimits(ctx.env, ctx.settings, client, user.sub, async () => {
+    const match = await matchUserCode(secret, user.sub, userCode, user.user_code_hash);
+    if (match === "legacy" && user.user_code_hash !== undefined) {
+      await users.replaceUserCodeHash(user.sub, user.user_code_hash, await hashUserCode(secret, user.sub, userCode));
+    }
+    return match !== "no_match";
+  });
+  if (!right) throw new InvalidUserCode();
 }

@@ -1,9 +1,10 @@
 /**
- * Users, in D1 table `users`. Passwords are PBKDF2 hashes (src/crypto/password.ts).
- * `claimsFor` maps a user to the standard OpenID Connect claims a set of scopes releases.
+ * Users, in D1 table `users`. Passwords are PBKDF2 hashes (src/crypto/password.ts); CIBA
+ * user_codes are keyed hashes (src/users/user-code.ts). `claimsFor` maps a user to the standard
+ * OpenID Connect claims a set of scopes releases.
  */
-import { sha256Hex } from "../crypto/hash";
 import { hashPassword } from "../crypto/password";
+import { hashUserCode, userCodeProblem } from "./user-code";
 
 export interface User {
   sub: string;
@@ -16,7 +17,10 @@ export interface User {
   given_name?: string;
   family_name?: string;
   password_hash: string;
-  /** SHA-256 (hex) of the user's CIBA user_code, if they have one. */
+  /**
+   * The user's CIBA user_code, if they have one: `hmac-sha256$…` (src/users/user-code.ts), or
+   * a bare SHA-256 (hex) written by an older edge-op, replaced on its first right use.
+   */
   user_code_hash?: string;
 }
 
@@ -65,6 +69,17 @@ export class UserStore {
       .bind(hint)
       .first<UserRowData>();
     return row ? fromRow(row) : undefined;
+  }
+
+  /**
+   * Replaces a user_code hash with `next` only if it is still `previous` (a legacy SHA-256
+   * being upgraded): a code changed meanwhile by an operator is never overwritten.
+   */
+  async replaceUserCodeHash(sub: string, previous: string, next: string): Promise<void> {
+    await this.db
+      .prepare("UPDATE users SET user_code_hash = ? WHERE sub = ? AND user_code_hash = ?")
+      .bind(next, sub, previous)
+      .run();
   }
 }
 
@@ -118,17 +133,24 @@ export interface UserRegistration {
   name?: string;
   given_name?: string;
   family_name?: string;
-  /** CIBA user_code (CIBA §7.1); stored hashed. */
+  /** CIBA user_code (CIBA §7.1), at least USER_CODE_MIN_LENGTH characters; stored as a keyed hash. */
   user_code?: string;
 }
 
-/** The row for a new user; the password is hashed here and never stored. */
-export async function userRow(reg: UserRegistration): Promise<UserRowData> {
+/**
+ * The row for a new user; the password and user_code are hashed here and never stored.
+ * `dataEncryptionKey` (the DATA_ENCRYPTION_KEY secret) keys the user_code's hash: needed only
+ * when the user has one.
+ */
+export async function userRow(reg: UserRegistration, dataEncryptionKey?: string): Promise<UserRowData> {
   if (!/^[A-Za-z0-9._@+-]{1,64}$/.test(reg.username))
     throw new Error("username must be 1–64 characters of A-Z a-z 0-9 . _ @ + -");
   if (reg.password.length < 8) throw new Error("password must have at least 8 characters");
+  const codeProblem = reg.user_code === undefined ? undefined : userCodeProblem(reg.user_code);
+  if (codeProblem) throw new Error(codeProblem);
+  const sub = reg.sub ?? crypto.randomUUID();
   return {
-    sub: reg.sub ?? crypto.randomUUID(),
+    sub,
     username: reg.username,
     email: reg.email ?? null,
     email_verified: reg.email_verified ? 1 : 0,
@@ -138,7 +160,7 @@ export async function userRow(reg: UserRegistration): Promise<UserRowData> {
     given_name: reg.given_name ?? null,
     family_name: reg.family_name ?? null,
     password_hash: await hashPassword(reg.password),
-    user_code_hash: reg.user_code ? await sha256Hex(reg.user_code) : null,
+    user_code_hash: reg.user_code === undefined ? null : await hashUserCode(dataEncryptionKey, sub, reg.user_code),
     created_at: Math.floor(Date.now() / 1000),
   };
 }

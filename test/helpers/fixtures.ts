@@ -35,7 +35,7 @@ export async function registerClient(
 }
 
 export async function registerUser(reg: UserRegistration): Promise<string> {
-  const row = await userRow(reg);
+  const row = await userRow(reg, env.DATA_ENCRYPTION_KEY);
   const columns = Object.keys(row) as (keyof typeof row)[];
   await env.DB.prepare(`INSERT INTO users (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
     .bind(...columns.map((c) => row[c]))
