@@ -7,22 +7,32 @@
  *   log line, as edge-op's `log` notifier does;
  * - pushed authorization requests at /par, resolved at /authorize;
  * - client_credentials at /token;
+ * - the authorization code flow with PKCE, /userinfo, and sessions (cookies `_session*`);
  * - ES256-signed JWT access tokens (RFC 9068 style, through resource indicators with a default
- *   resource) and ES256 ID tokens, as edge-op issues them;
- * - storage in a plain in-process Map (MapAdapter below): nothing is ever evicted, unlike the
- *   package's own 1,000-entry LRU MemoryAdapter.
+ *   resource) and ES256 ID tokens, as edge-op issues them; except for the code-flow client
+ *   (demo-web), whose access tokens are the package's opaque ones, the only kind its /userinfo
+ *   accepts (a token with an audience is refused there);
+ * - storage (BENCH_PEER_CONFIG.storage): "memory", a plain in-process Map (MapAdapter below,
+ *   nothing ever evicted, unlike the package's own 1,000-entry LRU MemoryAdapter), or "sqlite",
+ *   a durable database file (sqlite-adapter.ts: node:sqlite, WAL, one table per model).
  *
  * The benchmark completes a CIBA request the way the package documents it, with
  * `provider.backchannelResult(request, grant)`, through one bench-only route:
  *   POST /__bench/ciba/complete {"auth_req_id", "subject", "scopes"}
+ * and signs a browser in through the package's interaction API: GET /interaction/:uid (the
+ * package's default interaction URL) finishes the interaction with `login` and `consent` (a Grant
+ * for the requested scopes) for the user named by the `x-bench-subject` header, as an
+ * application's own sign-in and consent pages would after the user's answers.
  *
  * Runs with Node's built-in type stripping (no loader): `node bench/peer/server.ts`, configured
- * by the JSON in BENCH_PEER_CONFIG ({port, clients, users}); prints {"listening": port} when ready.
+ * by the JSON in BENCH_PEER_CONFIG ({port, clients, users, storage, database});
+ * prints {"listening": port} when ready.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair } from "jose";
 import type { Adapter, AdapterPayload, ClientMetadata, Configuration, KoaContextWithOIDC } from "oidc-provider";
 import Provider from "oidc-provider";
+import { openDatabase, SqliteAdapter } from "./sqlite-adapter.ts";
 
 interface PeerUser {
   sub: string;
@@ -40,12 +50,17 @@ interface PeerConfig {
   port: number;
   clients: ClientMetadata[];
   users: PeerUser[];
+  storage: "memory" | "sqlite";
+  /** The SQLite database file (storage "sqlite"). */
+  database?: string;
 }
 
 const config = JSON.parse(process.env.BENCH_PEER_CONFIG ?? "{}") as PeerConfig;
 const ISSUER = `http://127.0.0.1:${config.port}`;
 /** The audience of every access token, as edge-op's tokens carry its issuer when no resource is asked for. */
 const DEFAULT_RESOURCE = `${ISSUER}/`;
+/** The code-flow client: its access tokens are for /userinfo (no resource, opaque). */
+const USERINFO_CLIENT = "demo-web";
 
 // ------------------------------------------------------------------ storage: a Map, no eviction
 
@@ -133,8 +148,13 @@ function userByLoginHint(hint: string): PeerUser | undefined {
 const { privateKey } = await generateKeyPair("ES256", { extractable: true });
 const signingKey = { ...(await exportJWK(privateKey)), kid: "peer-es256", alg: "ES256", use: "sig" };
 
+if (config.storage === "sqlite") {
+  if (!config.database) throw new Error("storage sqlite needs a database file");
+  openDatabase(config.database);
+}
+
 const configuration: Configuration = {
-  adapter: MapAdapter,
+  adapter: config.storage === "sqlite" ? SqliteAdapter : MapAdapter,
   clients: config.clients,
   clientDefaults: {
     grant_types: ["authorization_code"],
@@ -180,7 +200,7 @@ const configuration: Configuration = {
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async () => DEFAULT_RESOURCE,
+      defaultResource: async (_ctx, client) => (client.clientId === USERINFO_CLIENT ? undefined : DEFAULT_RESOURCE),
       useGrantedResource: async () => true,
       getResourceServerInfo: async () => ({
         scope: "openid profile email phone offline_access",
@@ -252,10 +272,32 @@ async function completeCiba(req: IncomingMessage, res: ServerResponse): Promise<
   json(res, 200, { status: "approved" });
 }
 
+/** The sign-in and consent pages of an application, answered at once for the bench's user. */
+async function finishInteraction(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const subject = req.headers["x-bench-subject"];
+  if (typeof subject !== "string" || !users.has(subject)) return json(res, 400, { error: "unknown subject" });
+  const details = await provider.interactionDetails(req, res);
+  const clientId = String(details.params.client_id);
+  const grant = new provider.Grant({ accountId: subject, clientId });
+  grant.addOIDCScope(String(details.params.scope ?? "openid"));
+  const grantId = await grant.save();
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId: subject, amr: ["pwd"] }, consent: { grantId } },
+    { mergeWithLastSubmission: false },
+  );
+}
+
 const handle = provider.callback();
 const server = createServer((req, res) => {
+  const fail = (error: unknown) => json(res, 500, { error: String(error) });
   if (req.url === "/__bench/ciba/complete" && req.method === "POST") {
-    completeCiba(req, res).catch((error: unknown) => json(res, 500, { error: String(error) }));
+    completeCiba(req, res).catch(fail);
+    return;
+  }
+  if (req.url?.startsWith("/interaction/") && req.method === "GET") {
+    finishInteraction(req, res).catch(fail);
     return;
   }
   handle(req, res);
