@@ -31,6 +31,9 @@ interface Counters {
   doSqlStatements: number;
   doSetAlarm: number;
   doDeleteAlarm: number;
+  /** deleteAll() calls: what they remove is not counted as rows (the pricing pages do not say how it is billed). */
+  doDeleteAll: number;
+  /** Key-value API calls (async `storage.get/put/…` and sync `storage.kv.*`): one row read or written each. */
   doKvReads: number;
   doKvWrites: number;
   d1Queries: number;
@@ -64,6 +67,7 @@ function emptyCounters(): Counters {
     doSqlStatements: 0,
     doSetAlarm: 0,
     doDeleteAlarm: 0,
+    doDeleteAll: 0,
     doKvReads: 0,
     doKvWrites: 0,
     d1Queries: 0,
@@ -311,7 +315,7 @@ function patchPrototypeMethod(prototype: Target, name: string, wrap: (original: 
   });
 }
 
-function patchStorage(ctx: { storage: Target & { sql?: Target } }): void {
+function patchStorage(ctx: { storage: Target & { sql?: Target; kv?: Target } }): void {
   if (storagePatched) return;
   storagePatched = true;
   const storage = ctx.storage;
@@ -336,17 +340,31 @@ function patchStorage(ctx: { storage: Target & { sql?: Target } }): void {
     ["list", () => (counters.doKvReads += 1)],
     ["put", () => (counters.doKvWrites += 1)],
     ["delete", () => (counters.doKvWrites += 1)],
+    ["deleteAll", () => (counters.doDeleteAll += 1)],
   ];
-  for (const [name, count] of counted) {
-    patchPrototypeMethod(
-      storagePrototype,
-      name,
-      (original) =>
-        function (this: unknown, ...args: unknown[]) {
-          count();
-          return original.apply(this, args);
-        },
-    );
+  const patchCounted = (prototype: Target, list: [string, () => void][]) => {
+    for (const [name, count] of list) {
+      patchPrototypeMethod(
+        prototype,
+        name,
+        (original) =>
+          function (this: unknown, ...args: unknown[]) {
+            count();
+            return original.apply(this, args);
+          },
+      );
+    }
+  };
+  patchCounted(storagePrototype, counted);
+  // The synchronous key-value API of SQLite-backed objects (ctx.storage.kv): rows in a hidden
+  // table, created with the object, so no CREATE TABLE of the object's own.
+  if (storage.kv) {
+    patchCounted(Object.getPrototypeOf(storage.kv) as Target, [
+      ["get", () => (counters.doKvReads += 1)],
+      ["list", () => (counters.doKvReads += 1)],
+      ["put", () => (counters.doKvWrites += 1)],
+      ["delete", () => (counters.doKvWrites += 1)],
+    ]);
   }
 }
 
