@@ -1,26 +1,34 @@
 /**
- * `npm run bench`: edge-op against the platform floor and against node-oidc-provider, in one run.
+ * `npm run bench`: edge-op against the platform floor of each scenario and against
+ * node-oidc-provider (in memory and on SQLite), in one run.
  *
- *   npm run bench               full run (a few minutes on 2 cores); writes bench/RESULTS.md,
- *                               bench/results/latest.json and bench/results/chart.svg
- *   npm run bench -- --smoke    tiny counts (CI): checks every scenario still works end to end;
- *                               writes to bench/.out/smoke/ and fails on any flow error
+ *   npm run bench                        full run (see bench/README.md for how long); writes
+ *                                        bench/RESULTS.md, bench/results/latest.json and chart.svg
+ *   npm run bench -- --smoke             tiny counts (CI): checks every scenario on every target
+ *                                        end to end; writes to bench/.out/smoke/, fails on any error
+ *   npm run bench -- --baseline <rev>    also builds and measures another revision's Worker in the
+ *                                        same run (target edge-op-baseline): before/after ratios
+ *   npm run bench -- --peer-db-dir <d>   where oidc-provider-sqlite keeps its database file
+ *                                        (default: the filesystem workerd's storage is on)
  *
  * Steps: build the bundles with `wrangler deploy --dry-run` (sizes); measure start-up; start
- * edge-op and the floor in one workerd (Miniflare API) and the peer in a Node 22 process; warm
- * up; run every scenario at every concurrency level on every target that serves it, reading the
- * server processes' CPU time from /proc around each run; run CIBA once more in phases to
- * attribute CPU to endpoints; then count platform operations per flow with the instrumented
- * build and price them. See bench/README.md for the method.
+ * edge-op and the floor in one workerd (Miniflare API), the baseline in a workerd of its own, and
+ * the peers in Node 22 processes; sign in one browser per concurrent flow on each; warm up; run
+ * every scenario at every concurrency level on every target, reading the server processes' CPU
+ * time from /proc around each run; run CIBA once more in phases to attribute CPU to endpoints;
+ * profile edge-op's isolate; then count platform operations per flow with the instrumented
+ * builds and price them. See bench/README.md for the method.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { generateDevSecrets } from "../scripts/lib/dev-secrets.ts";
+import type { Miniflare } from "miniflare";
+import { type DevSecrets, generateDevSecrets } from "../scripts/lib/dev-secrets.ts";
 import { DEV_USERS } from "../scripts/lib/dev-seed.ts";
 import { assertSupportedNode, PROJECT_ROOT } from "../scripts/lib/wrangler.ts";
-import { buildAll, OUT_DIR } from "./lib/build";
+import { type BaselineBuild, buildAll, buildBaseline, OUT_DIR } from "./lib/build";
 import { cpuMs, machineLoad } from "./lib/cpu";
 import {
   BENCH_CIBA_CLIENT,
@@ -28,13 +36,13 @@ import {
   type EdgeInstance,
   FLOOR_WORKER,
   seedDatabase,
+  seedFloor,
   startEdge,
-  WHATIF_WORKER,
 } from "./lib/edge";
 import { HttpClient } from "./lib/http";
 import { runLoad } from "./lib/load";
-import { type PeerInstance, peerVersion, startPeer } from "./lib/peer";
-import { costPerMillionFlows, type OpsPerFlow } from "./lib/prices";
+import { type PeerInstance, type PeerStorage, peerVersion, startPeer } from "./lib/peer";
+import { costPerMillionFlows, monthlyCost, type OpsPerFlow } from "./lib/prices";
 import { type CpuProfile, freePort, Inspector, summarizeProfile } from "./lib/profile";
 import { renderReport } from "./lib/report";
 import type {
@@ -50,11 +58,13 @@ import {
   CIBA_PHASES,
   CIBA_POLL_WAIT_MS,
   cibaStart,
+  SCENARIO_ORDER,
   SCENARIOS,
   type Scenario,
   type ScenarioContext,
   type ScenarioId,
 } from "./lib/scenarios";
+import { signInEdge, signInPeer } from "./lib/sessions";
 import { median, round, summarize } from "./lib/stats";
 
 interface Plan {
@@ -76,10 +86,9 @@ const FULL: Plan = {
   flows(scenario, level) {
     const table: Record<ScenarioId, [number, number, number]> = {
       ciba: [120, 400, 700],
+      code: [100, 400, 700],
       par: [200, 800, 1200],
       client_credentials: [400, 1500, 2500],
-      floor: [400, 1500, 2000],
-      hello: [800, 3000, 5000],
     };
     return table[scenario][level === 1 ? 0 : level <= 8 ? 1 : 2];
   },
@@ -107,10 +116,12 @@ interface Target {
   ctx: ScenarioContext;
   pids: number[];
   scenarios: ScenarioId[];
+  /** The floor Worker: runs each scenario's floor flow. */
+  floor?: boolean;
   countersUrl?: URL;
 }
 
-function seedUser(username: string): { username: string; sub: string } {
+function seedUser(username: string): { username: string; sub: string; password: string } {
   const user = DEV_USERS.find((u) => u.username === username);
   if (!user) throw new Error(`the dev seed has no user ${username}`);
   return user;
@@ -123,13 +134,17 @@ function contextFor(baseUrl: URL): ScenarioContext {
     baseUrl,
     cibaClient: { id: BENCH_CIBA_CLIENT.client_id, secret: BENCH_CIBA_CLIENT.client_secret },
     webClient: { id: "demo-web", secret: "demo-web-secret", redirectUri: "http://localhost:3000/callback" },
-    user: { loginHint: ALICE.username, subject: ALICE.sub },
+    user: { loginHint: ALICE.username, subject: ALICE.sub, password: ALICE.password },
     cibaScope: "openid profile email",
+    sessions: [],
   };
 }
 
+const runStarted = performance.now();
+
 function log(message: string): void {
-  process.stdout.write(`[bench] ${message}\n`);
+  const seconds = ((performance.now() - runStarted) / 1000).toFixed(1).padStart(6);
+  process.stdout.write(`[bench ${seconds} s] ${message}\n`);
 }
 
 /** The installed version of a package (read from node_modules: not every package exports package.json). */
@@ -153,15 +168,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let flowIndex = 0;
 
+function flowOf(target: Target, scenario: Scenario) {
+  return target.floor ? scenario.floorFlow : scenario.flow;
+}
+
 async function measure(target: Target, scenario: Scenario, concurrency: number, flows: number): Promise<Measurement> {
   const cpuBefore = cpuMs(target.pids);
   const driverBefore = process.cpuUsage();
   const offset = flowIndex;
   flowIndex += flows;
+  const flow = flowOf(target, scenario);
   const result = await runLoad({
     flows,
     concurrency,
-    makeFlow: (i, io) => scenario.flow(target.ctx, offset + i, io),
+    makeFlow: (i, io) => flow(target.ctx, offset + i, io),
   });
   const driver = process.cpuUsage(driverBefore);
   const cpu = cpuMs(target.pids) - cpuBefore;
@@ -217,6 +237,9 @@ async function cibaPhases(target: Target, flows: number, concurrency: number): P
 
 // ------------------------------------------------------------------ counting pass
 
+/** Whether the counting pass also counts CIBA endpoint by endpoint (full runs). */
+let countPerEndpoint = true;
+
 /** The counting pass shortens CIBA requests to this lifetime (and the grace to 0) to see their clean-up. */
 const COUNT_CIBA_EXPIRY_S = 5;
 
@@ -228,6 +251,7 @@ interface RawCounters {
   doRowsRead: number;
   doRowsWritten: number;
   doSetAlarm: number;
+  doDeleteAll?: number;
   doKvReads: number;
   doKvWrites: number;
   d1Queries: number;
@@ -262,6 +286,7 @@ function perFlow(raw: RawCounters, flows: number): OpsPerFlow {
     doRowsRead: r(raw.doRowsRead + raw.doKvReads),
     doRowsWritten: r(raw.doRowsWritten + raw.doKvWrites),
     doSetAlarm: r(raw.doSetAlarm),
+    doDeleteAll: r(raw.doDeleteAll ?? 0), // a baseline's older counters may not have it
     kvReads: r(raw.kvReads),
     kvWrites: r(raw.kvWrites),
     kvDeletes: r(raw.kvDeletes),
@@ -269,6 +294,7 @@ function perFlow(raw: RawCounters, flows: number): OpsPerFlow {
     d1Queries: r(raw.d1Queries),
     d1RowsRead: r(raw.d1RowsRead),
     d1RowsWritten: r(raw.d1RowsWritten),
+    billedRowsWritten: r(raw.doRowsWritten + raw.doKvWrites + raw.doSetAlarm + raw.d1RowsWritten),
   };
 }
 
@@ -311,23 +337,21 @@ async function countScenario(
   target: Target,
   scenario: Scenario,
   flows: number,
-  cpuMsPerFlow: number,
+  cpuByLevel: { concurrency: number; cpuMsPerFlow: number }[],
 ): Promise<CountedOps> {
   const url = target.countersUrl as URL;
   await readCounters(url, true);
   const offset = flowIndex;
   flowIndex += flows;
-  const result = await runLoad({
-    flows,
-    concurrency: 1,
-    makeFlow: (i, io) => scenario.flow(target.ctx, offset + i, io),
-  });
+  const flow = flowOf(target, scenario);
+  const result = await runLoad({ flows, concurrency: 1, makeFlow: (i, io) => flow(target.ctx, offset + i, io) });
   if (result.failed > 0) log(`  counting ${target.id}/${scenario.id}: ${result.failed} failed (${result.firstError})`);
   // Let the alarms these flows scheduled run: the notification at once, a CIBA request's
   // clean-up at its (shortened) expiry.
-  await sleep(scenario.id === "ciba" ? COUNT_CIBA_EXPIRY_S * 1000 + 1500 : 300);
+  await sleep(scenario.id === "ciba" && !target.floor ? COUNT_CIBA_EXPIRY_S * 1000 + 1500 : 300);
   const raw = await readCounters(url);
   const ops = perFlow(raw, result.completed);
+  const cpu = median(cpuByLevel.map((l) => l.cpuMsPerFlow));
   const counted: CountedOps = {
     target: target.id,
     scenario: scenario.id,
@@ -339,9 +363,21 @@ async function countScenario(
     doStatements: statementsPerFlow(raw.doStatements, result.completed),
     d1Statements: statementsPerFlow(raw.d1Statements, result.completed),
     d1RowsUnknown: raw.d1RowsUnknown,
-    cost: costPerMillionFlows(ops, cpuMsPerFlow),
+    cost: costPerMillionFlows(ops, Number.isFinite(cpu) ? cpu : 0),
+    costByLevel: cpuByLevel.map(({ concurrency, cpuMsPerFlow }) => ({
+      concurrency,
+      cpuMsPerFlow,
+      usdPerMillionFlows: round(costPerMillionFlows(ops, cpuMsPerFlow).totalUsd, 4),
+    })),
+    monthly: [1e6, 10e6, 100e6].map((n) => {
+      const month = monthlyCost(ops, Number.isFinite(cpu) ? cpu : 0, n);
+      return { ...month, usd: round(month.usd, 2) };
+    }),
   };
-  if (scenario.id === "ciba") counted.perEndpoint = await countCibaPhases(target, flows);
+  // Per endpoint (a second pass with its own wait for the clean-up alarms): not in smoke runs.
+  if (scenario.id === "ciba" && !target.floor && countPerEndpoint) {
+    counted.perEndpoint = await countCibaPhases(target, flows);
+  }
   return counted;
 }
 
@@ -364,22 +400,76 @@ async function countCibaPhases(target: Target, flows: number): Promise<Record<st
   return out;
 }
 
+// ------------------------------------------------------------------ set-up of the targets
+
+/** One signed-in browser per concurrent flow (see lib/sessions.ts); the floor gets one session row. */
+async function signIn(target: Target, count: number): Promise<void> {
+  if (!target.scenarios.includes("code")) return;
+  if (target.floor) target.ctx.sessions = [await seedFloor(target.ctx.baseUrl, target.ctx.user.subject)];
+  else if (target.id.startsWith("oidc-provider")) target.ctx.sessions = await signInPeer(target.ctx, count);
+  else target.ctx.sessions = await signInEdge(target.ctx, count);
+}
+
+/** Drops (and reports as pending) the scenarios a target does not serve yet. */
+async function probe(target: Target, pending: BenchResults["pending"]): Promise<void> {
+  if (target.floor) return;
+  for (const id of [...target.scenarios]) {
+    const available = SCENARIOS[id].available;
+    if (!available) continue;
+    const client = new HttpClient(1);
+    const ok = await available(target.ctx, client).catch(() => false);
+    client.close();
+    if (!ok) {
+      target.scenarios = target.scenarios.filter((s) => s !== id);
+      pending.push({ target: target.id, scenario: id, reason: "its endpoints are not served by this build yet" });
+      log(`${target.id}: ${id} is not available: reported as pending`);
+    }
+  }
+}
+
+/** The baseline's own seed (its bench/lib/edge.ts: its migrations, its seed rows), into its own workerd. */
+async function seedBaseline(baseline: BaselineBuild, mf: Miniflare, secrets: DevSecrets): Promise<void> {
+  const module = (await import(pathToFileURL(join(baseline.root, "bench", "lib", "edge.ts")).href)) as {
+    seedDatabase(mf: Miniflare, secrets: DevSecrets): Promise<void>;
+  };
+  await module.seedDatabase(mf, secrets);
+}
+
+async function startBaseline(
+  baseline: BaselineBuild,
+  script: string,
+  secrets: DevSecrets,
+  vars?: Record<string, string>,
+): Promise<EdgeInstance> {
+  const instance = await startEdge({ edgeScript: script, projectRoot: baseline.root, secrets, vars });
+  await seedBaseline(baseline, instance.mf, secrets);
+  return instance;
+}
+
+const PEERS: { id: TargetId; storage: PeerStorage }[] = [
+  { id: "oidc-provider", storage: "memory" },
+  { id: "oidc-provider-sqlite", storage: "sqlite" },
+];
+
 // ------------------------------------------------------------------ main
 
 async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
   const { values } = parseArgs({
     options: {
       smoke: { type: "boolean", default: false },
+      baseline: { type: "string" },
+      "peer-db-dir": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("Usage: npm run bench [-- --smoke]\n");
+    process.stdout.write("Usage: npm run bench [-- --smoke] [-- --baseline <git-rev>] [-- --peer-db-dir <dir>]\n");
     return;
   }
   assertSupportedNode();
   const plan = values.smoke ? SMOKE : FULL;
+  countPerEndpoint = plan.mode === "full";
   const started = performance.now();
   const loadBefore = machineLoad();
   log(`${plan.mode} run on ${loadBefore.cores} cores; load average ${loadBefore.load1.toFixed(2)} (1 min)`);
@@ -392,8 +482,15 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
   const reportPath = plan.mode === "smoke" ? join(resultsDir, "RESULTS.md") : join(PROJECT_ROOT, "bench", "RESULTS.md");
   mkdirSync(resultsDir, { recursive: true });
 
-  log("building bundles (wrangler deploy --dry-run)");
-  const bundles = await buildAll();
+  log(`building bundles (wrangler deploy --dry-run)${values.baseline ? `, and those of ${values.baseline}` : ""}`);
+  const [bundles, baseline] = await Promise.all([
+    buildAll(),
+    values.baseline ? buildBaseline(values.baseline) : Promise.resolve(undefined),
+  ]);
+  if (baseline) {
+    cleanup.push(async () => baseline.remove());
+    log(`baseline: ${baseline.commit.slice(0, 12)} ${baseline.subject}`);
+  }
   const secrets = await generateDevSecrets();
 
   // Start-up: a fresh workerd with the deployable bundle until discovery answers 200; the floor
@@ -432,44 +529,59 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
     },
   ];
 
-  log("starting edge-op, its what-if build and the floor (one workerd), and the peer (node)");
+  log("starting edge-op and the floor (one workerd), the baseline (its own workerd) and the peers (node)");
   const edge: EdgeInstance = await startEdge({
     edgeScript: bundles.timed.scriptPath,
-    whatifScript: bundles.whatif.scriptPath,
     floorScript: bundles.floor.scriptPath,
     secrets,
   });
   cleanup.push(() => edge.dispose());
   await seedDatabase(edge.mf, secrets);
-  const peer: PeerInstance = await startPeer();
-  cleanup.push(() => peer.stop());
-  const served: ScenarioId[] = ["ciba", "par", "client_credentials"];
+  // The durable peer's database goes on the filesystem workerd's storage is on (tmpfs when the
+  // machine has one), so that both pay the same for a write; --peer-db-dir puts it elsewhere.
+  const databaseParent = values["peer-db-dir"] ?? (edge.storage.startsWith("/dev/shm") ? "/dev/shm" : undefined);
+  const peers: PeerInstance[] = [];
+  for (const { storage } of PEERS) {
+    const peer = await startPeer({ storage, databaseParent });
+    cleanup.push(() => peer.stop());
+    peers.push(peer);
+  }
+  const all: ScenarioId[] = [...SCENARIO_ORDER];
   const targets: Target[] = [
-    { id: "edge-op", ctx: contextFor(edge.urls[EDGE_WORKER] as URL), pids: edge.pids, scenarios: [...served] },
-    {
-      id: "edge-op-no-cache",
-      ctx: contextFor(edge.urls[WHATIF_WORKER] as URL),
-      pids: edge.pids,
-      scenarios: [...served],
-    },
-    { id: "oidc-provider", ctx: contextFor(peer.url), pids: [peer.pid], scenarios: [...served] },
-    { id: "floor", ctx: contextFor(edge.urls[FLOOR_WORKER] as URL), pids: edge.pids, scenarios: ["floor", "hello"] },
+    { id: "edge-op", ctx: contextFor(edge.urls[EDGE_WORKER] as URL), pids: edge.pids, scenarios: [...all] },
   ];
+  let baselineInstance: EdgeInstance | undefined;
+  if (baseline) {
+    baselineInstance = await startBaseline(baseline, baseline.timed.scriptPath, secrets);
+    const instance = baselineInstance;
+    cleanup.push(() => instance.dispose());
+    targets.push({
+      id: "edge-op-baseline",
+      ctx: contextFor(instance.urls[EDGE_WORKER] as URL),
+      pids: instance.pids,
+      scenarios: [...all],
+    });
+  }
+  PEERS.forEach(({ id }, i) => {
+    const peer = peers[i] as PeerInstance;
+    targets.push({ id, ctx: contextFor(peer.url), pids: [peer.pid], scenarios: [...all] });
+  });
+  targets.push({
+    id: "floor",
+    ctx: contextFor(edge.urls[FLOOR_WORKER] as URL),
+    pids: edge.pids,
+    scenarios: [...all],
+    floor: true,
+  });
+  const peerDatabase = peers[1]?.database;
+  if (peerDatabase) log(`oidc-provider-sqlite database: ${peerDatabase}`);
 
   const pending: BenchResults["pending"] = [];
+  const sessions = Math.max(...plan.levels);
+  log(`signing in ${sessions} browsers per target (code flow)`);
   for (const target of targets) {
-    for (const id of [...target.scenarios]) {
-      const probe = SCENARIOS[id].available;
-      if (!probe) continue;
-      const client = new HttpClient(1);
-      const ok = await probe(target.ctx, client).catch(() => false);
-      client.close();
-      if (!ok) {
-        target.scenarios = target.scenarios.filter((s) => s !== id);
-        pending.push({ target: target.id, scenario: id, reason: "its endpoints are not served by this build yet" });
-        log(`${target.id}: ${id} is not available: reported as pending`);
-      }
-    }
+    await probe(target, pending);
+    await signIn(target, sessions);
   }
 
   log("warming up");
@@ -481,32 +593,35 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
   // the best throughput is reported (interference from other processes only ever slows a run
   // down), and every run is kept in the JSON.
   const measurements: Measurement[] = [];
-  const order: ScenarioId[] = ["ciba", "par", "client_credentials", "floor", "hello"];
-  for (const id of order) {
+  for (const id of SCENARIO_ORDER) {
     const scenario = SCENARIOS[id];
     for (const level of plan.levels) {
       const serving = targets.filter((t) => t.scenarios.includes(id));
       const runs = new Map<TargetId, Measurement[]>();
       for (let rep = 0; rep < plan.repeats; rep++) {
         for (const target of rep % 2 === 0 ? serving : [...serving].reverse()) {
-          await sleep(200);
+          if (plan.mode === "full") await sleep(200);
           const m = await measure(target, scenario, level, plan.flows(id, level));
           runs.set(target.id, [...(runs.get(target.id) ?? []), m]);
           const errors = m.failed > 0 ? `, ${m.failed} FAILED (${m.firstError})` : "";
           log(
-            `${id.padEnd(18)} c=${String(level).padEnd(3)} ${target.id.padEnd(15)} ${String(m.flowsPerSecond).padStart(8)} ${scenario.unit}s/s  cpu ${m.cpuMsPerFlow} ms/${scenario.unit}${errors}`,
+            `${id.padEnd(18)} c=${String(level).padEnd(3)} ${target.id.padEnd(20)} ${String(m.flowsPerSecond).padStart(8)} ${scenario.unit}s/s  cpu ${m.cpuMsPerFlow} ms/${scenario.unit}${errors}`,
           );
         }
       }
       for (const target of serving) {
-        const all = runs.get(target.id) ?? [];
-        const best = [...all].sort((a, b) => b.flowsPerSecond - a.flowsPerSecond)[0];
+        const taken = runs.get(target.id) ?? [];
+        const best = [...taken].sort((a, b) => b.flowsPerSecond - a.flowsPerSecond)[0];
         if (!best) continue;
         measurements.push({
           ...best,
-          failed: all.reduce((n, m) => n + m.failed, 0),
-          errors: Object.assign({}, ...all.map((m) => m.errors)),
-          runs: all.map((m) => ({ flowsPerSecond: m.flowsPerSecond, cpuMsPerFlow: m.cpuMsPerFlow, failed: m.failed })),
+          failed: taken.reduce((n, m) => n + m.failed, 0),
+          errors: Object.assign({}, ...taken.map((m) => m.errors)),
+          runs: taken.map((m) => ({
+            flowsPerSecond: m.flowsPerSecond,
+            cpuMsPerFlow: m.cpuMsPerFlow,
+            failed: m.failed,
+          })),
         });
       }
     }
@@ -514,12 +629,14 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
 
   log("CIBA in phases (CPU per endpoint)");
   const phases: PhaseMeasurement[] = [];
-  for (const target of targets.filter((t) => t.scenarios.includes("ciba"))) {
+  for (const target of targets.filter((t) => t.scenarios.includes("ciba") && !t.floor)) {
     phases.push(...(await cibaPhases(target, plan.phaseFlows, plan.phaseConcurrency)));
   }
-  await peer.stop();
+  for (const peer of peers) await peer.stop();
+  await baselineInstance?.dispose();
   await edge.dispose();
   cleanup.length = 0;
+  if (baseline) cleanup.push(async () => baseline.remove());
 
   log("profiling edge-op's isolate during CIBA flows (V8 sampling profiler)");
   const inspectorPort = await freePort();
@@ -545,18 +662,18 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
     processCpuMsPerFlow: profiledRun.cpuMsPerFlow,
   };
   await profiled.dispose();
-  cleanup.length = 0;
+  cleanup.pop();
 
-  log("counting platform operations (instrumented build)");
+  log("counting platform operations (instrumented builds)");
+  const countingVars = { CIBA_EXPIRED_GRACE: "0" };
   const counting = await startEdge({
     edgeScript: bundles.counting.scriptPath,
     floorScript: bundles.floorCounting.scriptPath,
     secrets,
-    vars: { CIBA_EXPIRED_GRACE: "0" },
+    vars: countingVars,
   });
   cleanup.push(() => counting.dispose());
   await seedDatabase(counting.mf, secrets);
-  const counted: CountedOps[] = [];
   const countingTargets: Target[] = [
     {
       id: "edge-op",
@@ -569,25 +686,55 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
       id: "floor",
       ctx: contextFor(counting.urls[FLOOR_WORKER] as URL),
       pids: counting.pids,
-      scenarios: ["floor", "hello"],
+      scenarios: [...all],
+      floor: true,
       countersUrl: counting.urls[FLOOR_WORKER],
     },
   ];
+  let baselineCounting: EdgeInstance | undefined;
+  if (baseline?.counting) {
+    baselineCounting = await startBaseline(baseline, baseline.counting.scriptPath, secrets, countingVars);
+    const instance = baselineCounting;
+    cleanup.push(() => instance.dispose());
+    countingTargets.splice(1, 0, {
+      id: "edge-op-baseline",
+      ctx: { ...contextFor(instance.urls[EDGE_WORKER] as URL), cibaRequestedExpiry: COUNT_CIBA_EXPIRY_S },
+      pids: instance.pids,
+      scenarios: targets.find((t) => t.id === "edge-op-baseline")?.scenarios ?? [],
+      countersUrl: instance.urls[EDGE_WORKER],
+    });
+  } else if (baseline) {
+    notes.push(
+      `The baseline ${baseline.revision} has no counting build (bench/worker/counting-entry.ts): not counted.`,
+    );
+  }
+  const counted: CountedOps[] = [];
   for (const target of countingTargets) {
+    await signIn(target, 1);
     for (const id of target.scenarios) {
       // Warm-up (the first call into an object patches storage), with the normal CIBA lifetime so
       // that these requests' clean-up alarms fall outside the counting window.
       await measure({ ...target, ctx: { ...target.ctx, cibaRequestedExpiry: undefined } }, SCENARIOS[id], 1, 3);
-      const timed = measurements.filter((m) => m.target === target.id && m.scenario === id);
-      const cpu = median(timed.map((m) => m.cpuMsPerFlow));
-      counted.push(await countScenario(target, SCENARIOS[id], plan.countFlows, cpu));
+      const cpuByLevel = measurements
+        .filter((m) => m.target === target.id && m.scenario === id)
+        .map((m) => ({ concurrency: m.concurrency, cpuMsPerFlow: m.cpuMsPerFlow }));
+      counted.push(await countScenario(target, SCENARIOS[id], plan.countFlows, cpuByLevel));
     }
   }
   notes.push(
     `Counting pass: CIBA requests were sent with requested_expiry=${COUNT_CIBA_EXPIRY_S} and CIBA_EXPIRED_GRACE=0, so that each request's clean-up alarm (normally ${"`CIBA_EXPIRED_GRACE`"} after expiry) ran inside the window and is counted.`,
   );
+  if (peerDatabase) {
+    notes.push(
+      `oidc-provider-sqlite kept its database in ${relative(PROJECT_ROOT, peerDatabase).startsWith("..") ? peerDatabase : relative(PROJECT_ROOT, peerDatabase)} (WAL, synchronous=FULL), on the same filesystem as workerd's storage unless --peer-db-dir said otherwise.`,
+    );
+  }
 
-  const failures = [...measurements.filter((m) => m.failed > 0), ...phases.filter((p) => p.failed > 0)];
+  const failures = [
+    ...measurements.filter((m) => m.failed > 0),
+    ...phases.filter((p) => p.failed > 0),
+    ...counted.filter((c) => c.flows < plan.countFlows),
+  ];
   const loadAfter = machineLoad();
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
@@ -610,10 +757,19 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
       "oidc-provider": peerVersion(),
     },
     levels: plan.levels,
+    baseline: baseline
+      ? { revision: baseline.revision, commit: baseline.commit, subject: baseline.subject }
+      : undefined,
+    peerDatabase,
+    floors: SCENARIO_ORDER.map((id) => ({ scenario: id, does: SCENARIOS[id].floorDoes })),
     repeats: plan.repeats,
-    bundles: Object.values(bundles).map(({ name, uploadKiB, gzipKiB }) => ({ name, uploadKiB, gzipKiB })),
+    bundles: [...Object.values(bundles), ...(baseline ? [baseline.timed] : [])].map(({ name, uploadKiB, gzipKiB }) => ({
+      name,
+      uploadKiB,
+      gzipKiB,
+    })),
     startup,
-    scenarios: order.map((id) => ({
+    scenarios: SCENARIO_ORDER.map((id) => ({
       id,
       title: SCENARIOS[id].title,
       unit: SCENARIOS[id].unit,
@@ -627,7 +783,9 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
     counted,
     notes,
   };
+  await baselineCounting?.dispose();
   await counting.dispose();
+  baseline?.remove();
   cleanup.length = 0;
 
   writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);

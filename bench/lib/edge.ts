@@ -24,7 +24,6 @@ import { descendantsNamed } from "./cpu";
 
 export const EDGE_WORKER = "edge-op";
 export const FLOOR_WORKER = "floor";
-export const WHATIF_WORKER = "edge-op-whatif";
 
 /** The bench's CIBA client: demo-ciba with a 1 s polling interval, so a flow waits 1 s, not 5. */
 export const BENCH_CIBA_CLIENT: DevClient = {
@@ -35,13 +34,21 @@ export const BENCH_CIBA_CLIENT: DevClient = {
   ciba_polling_interval: 1,
 };
 
-/** PAR_BY_CLIENT would answer 429 after 60 pushes per 10 s from the one bench client. */
-const BENCH_PAR_RATE_LIMIT = 1_000_000;
+/**
+ * Rate limits the bench raises: PAR_BY_CLIENT would answer 429 after 60 pushes per 10 s from the
+ * one bench client, and the sign-in limits would refuse the set-up's one sign-in per concurrent
+ * flow (all as the same user, from one address).
+ */
+const BENCH_RATE_LIMITS: Record<string, number> = {
+  PAR_BY_CLIENT: 1_000_000,
+  SIGNIN_BY_USERNAME: 1_000_000,
+  SIGNIN_BY_ADDRESS: 1_000_000,
+};
 
 export interface EdgeOptions {
   edgeScript?: string;
-  /** A second edge-op build (bench/worker/whatif-entry.ts), sharing the D1 database and KV namespace. */
-  whatifScript?: string;
+  /** The checkout edge-op's wrangler.toml is read from (another revision's for --baseline). */
+  projectRoot?: string;
   floorScript?: string;
   secrets: DevSecrets;
   /** Extra plain bindings for edge-op (settings), e.g. for the counting pass. */
@@ -72,12 +79,15 @@ function edgeWorker(
   scriptPath: string,
   secrets: DevSecrets,
   vars: Record<string, string> = {},
+  root = PROJECT_ROOT,
 ): V4Worker {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(PROJECT_ROOT, "wrangler.toml"));
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
   type RateLimit = { simple: { limit: number; period?: number } } & Record<string, unknown>;
   const ratelimits: Record<string, RateLimit> = { ...((workerOptions.ratelimits ?? {}) as Record<string, RateLimit>) };
-  const parLimit = ratelimits.PAR_BY_CLIENT;
-  if (parLimit) ratelimits.PAR_BY_CLIENT = { ...parLimit, simple: { ...parLimit.simple, limit: BENCH_PAR_RATE_LIMIT } };
+  for (const [binding, limit] of Object.entries(BENCH_RATE_LIMITS)) {
+    const configured = ratelimits[binding];
+    if (configured) ratelimits[binding] = { ...configured, simple: { ...configured.simple, limit } };
+  }
   // Everything wrangler derives from wrangler.toml is passed on (new bindings included), except
   // what only concerns wrangler's own bundling (the bundle is already built) and empty entries,
   // which Miniflare's v4 → v5 option converter refuses.
@@ -105,7 +115,7 @@ function floorWorker(scriptPath: string): V4Worker {
     modules: true,
     scriptPath,
     compatibilityDate: "2026-11-01",
-    kvNamespaces: { FLOOR_KV: "floor-kv" },
+    d1Databases: { FLOOR_DB: "floor-db" },
     durableObjects: { FLOOR_OBJECTS: { className: "FloorObject", useSQLite: true } },
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   };
@@ -150,12 +160,8 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeInstance> {
   };
   process.once("exit", removeStorage);
   const workers: V4Worker[] = [];
-  if (options.edgeScript) workers.push(edgeWorker(EDGE_WORKER, options.edgeScript, options.secrets, options.vars));
-  if (options.whatifScript)
-    // The "before" of the client registration cache: the same Worker with the cache off.
-    workers.push(
-      edgeWorker(WHATIF_WORKER, options.whatifScript, options.secrets, { ...options.vars, CLIENT_CACHE_SECONDS: "0" }),
-    );
+  if (options.edgeScript)
+    workers.push(edgeWorker(EDGE_WORKER, options.edgeScript, options.secrets, options.vars, options.projectRoot));
   if (options.floorScript) workers.push(floorWorker(options.floorScript));
   const before = new Set(descendantsNamed(process.pid, "workerd"));
   const t0 = performance.now();
@@ -187,6 +193,21 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeInstance> {
     }
   };
   return { mf, urls, pids, startupMs, storage: persistTo ?? "Miniflare's temporary directory", dispose };
+}
+
+/**
+ * The floor's D1 tables, with one session (the Cookie header the floor's code flow sends) and its
+ * user. Returns that Cookie header.
+ */
+export async function seedFloor(url: URL, subject: string): Promise<string> {
+  const session = `floor-session-${subject}`;
+  const response = await fetch(new URL("/floor/setup", url), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ session, subject }),
+  });
+  if (response.status !== 200) throw new Error(`floor set-up answered ${response.status}: ${await response.text()}`);
+  return session;
 }
 
 /** Migrations, the dev seed and the bench client, into the edge-op Worker's D1 database. */

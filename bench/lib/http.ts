@@ -68,3 +68,43 @@ export function basicAuth(clientId: string, secret: string): string {
 }
 
 export const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded" } as const;
+
+/**
+ * The cookies of one signed-in browser, kept from Set-Cookie headers and sent back on every
+ * request regardless of their Path (the bench visits only the paths that set them).
+ */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  take(response: HttpResponse): void {
+    const header = response.headers["set-cookie"];
+    for (const line of Array.isArray(header) ? header : header ? [header] : []) {
+      const [pair = ""] = line.split(";");
+      const eq = pair.indexOf("=");
+      if (eq < 0) continue;
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (value === "" || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  /** Keeps only the cookies whose names `keep` accepts (e.g. the session, not a finished interaction's). */
+  retain(keep: (name: string) => boolean): void {
+    for (const name of [...this.cookies.keys()]) if (!keep(name)) this.cookies.delete(name);
+  }
+
+  get header(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+
+  get size(): number {
+    return this.cookies.size;
+  }
+}
+
+/** The value of a response's Location header. */
+export function locationOf(response: HttpResponse): string {
+  const value = response.headers.location;
+  return (Array.isArray(value) ? value[0] : value) ?? "";
+}

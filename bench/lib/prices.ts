@@ -1,11 +1,27 @@
 /**
  * Cloudflare's published Workers Paid-plan prices, per million units beyond the monthly
- * inclusions (the inclusions and the $5/month minimum are left out: this is the marginal cost of
- * a million more flows). Read on PRICES_READ_ON from the pricing pages below (their source in
- * the cloudflare-docs repository). Update the numbers and the date together.
+ * inclusions (PRICES: the marginal cost of a million more flows), and the monthly inclusions and
+ * the $5 subscription (INCLUDED, PLAN_USD_PER_MONTH: what a month of N flows costs). Read on
+ * PRICES_READ_ON from the pricing pages below (their source in the cloudflare-docs repository):
+ *
+ * - "Pricing · Cloudflare Workers docs" (workers/platform/pricing): Workers Paid $5/month;
+ *   requests 10 million included, then $0.30 per million; CPU time 30 million ms included, then
+ *   $0.02 per million ms.
+ * - "Pricing · Cloudflare Durable Objects docs" (durable-objects/platform/pricing): requests
+ *   (HTTP, RPC sessions: every stub method call, alarm invocations) 1 million included, then $0.15
+ *   per million; duration 400,000 GB-s included, then $12.50 per million GB-s; SQLite storage rows
+ *   read 25 billion included, then $0.001 per million; rows written 50 million included, then
+ *   $1.00 per million; "setAlarm() counts as one row written".
+ * - "Pricing · Cloudflare Workers KV docs" (kv/platform/pricing): reads 10 million included, then
+ *   $0.50 per million; writes, deletes and lists 1 million each included, then $5.00 per million.
+ * - "Pricing · Cloudflare D1 docs" (d1/platform/pricing): rows read 25 billion included, then
+ *   $0.001 per million; rows written 50 million included, then $1.00 per million.
+ *
+ * Storage (GB-month) is left out: the flows measured here leave nothing behind once their
+ * one-time things are cleaned up. Update the numbers and the date together.
  */
 
-export const PRICES_READ_ON = "2026-11-22";
+export const PRICES_READ_ON = "2026-12-01";
 
 export const PRICE_SOURCES = [
   { product: "Workers (Standard)", url: "https://developers.cloudflare.com/workers/platform/pricing/" },
@@ -32,6 +48,41 @@ export const PRICES = {
   d1RowsWritten: 1.0,
 } as const;
 
+/** What each priced item is, for the report. */
+export const PRICE_LABELS: Record<keyof typeof PRICES, string> = {
+  workerRequests: "Worker requests",
+  workerCpuMs: "Worker CPU",
+  doRequests: "DO requests",
+  doGbSeconds: "DO duration",
+  doRowsRead: "DO rows read",
+  doRowsWritten: "DO rows written",
+  kvReads: "KV reads",
+  kvWrites: "KV writes",
+  kvDeletes: "KV deletes",
+  kvLists: "KV lists",
+  d1RowsRead: "D1 rows read",
+  d1RowsWritten: "D1 rows written",
+};
+
+/** The Workers Paid subscription, USD per month; it includes INCLUDED below. */
+export const PLAN_USD_PER_MONTH = 5;
+
+/** Monthly inclusions of the Workers Paid plan, in units (the same keys as PRICES). */
+export const INCLUDED: Record<keyof typeof PRICES, number> = {
+  workerRequests: 10e6,
+  workerCpuMs: 30e6,
+  doRequests: 1e6,
+  doGbSeconds: 400_000,
+  doRowsRead: 25e9,
+  doRowsWritten: 50e6,
+  kvReads: 10e6,
+  kvWrites: 1e6,
+  kvDeletes: 1e6,
+  kvLists: 1e6,
+  d1RowsRead: 25e9,
+  d1RowsWritten: 50e6,
+};
+
 /** Durable Object duration is billed for 128 MB while active: "seconds × 128 MB / 1 GB". */
 export const DO_GB = 0.128;
 
@@ -44,6 +95,8 @@ export interface OpsPerFlow {
   doRowsRead: number;
   doRowsWritten: number;
   doSetAlarm: number;
+  /** deleteAll() calls (not priced: the pricing pages do not say how the rows it removes are billed). */
+  doDeleteAll: number;
   kvReads: number;
   kvWrites: number;
   kvDeletes: number;
@@ -51,6 +104,8 @@ export interface OpsPerFlow {
   d1Queries: number;
   d1RowsRead: number;
   d1RowsWritten: number;
+  /** Billed rows written, all kinds: DO SQLite rows + setAlarm calls + D1 rows. */
+  billedRowsWritten: number;
 }
 
 export interface CostLine {
@@ -106,4 +161,47 @@ export function costPerMillionFlows(ops: OpsPerFlow, cpuMsPerFlow: number): Cost
     operationsUsd: sum(operations),
     totalUsd: sum(operations) + sum(compute),
   };
+}
+
+/** Units of each priced item for one flow (the same keys as PRICES). */
+export function unitsPerFlow(ops: OpsPerFlow, cpuMsPerFlow: number): Record<keyof typeof PRICES, number> {
+  return {
+    workerRequests: ops.workerRequests,
+    workerCpuMs: cpuMsPerFlow,
+    doRequests: ops.doRequests + ops.doAlarms,
+    doGbSeconds: (ops.doActiveMs / 1000) * DO_GB,
+    doRowsRead: ops.doRowsRead,
+    doRowsWritten: ops.doRowsWritten + ops.doSetAlarm,
+    kvReads: ops.kvReads,
+    kvWrites: ops.kvWrites,
+    kvDeletes: ops.kvDeletes,
+    kvLists: ops.kvLists,
+    d1RowsRead: ops.d1RowsRead,
+    d1RowsWritten: ops.d1RowsWritten,
+  };
+}
+
+export interface MonthlyCost {
+  flowsPerMonth: number;
+  /** The bill: the $5 subscription plus everything beyond the inclusions. */
+  usd: number;
+  /** The item that costs the most beyond the inclusions (undefined when all fits in them). */
+  largestItem?: { item: keyof typeof PRICES; usd: number };
+}
+
+/**
+ * The Workers Paid bill for a month of `flowsPerMonth` flows and nothing else on the account:
+ * $5, plus each item's units beyond its monthly inclusion at its price.
+ */
+export function monthlyCost(ops: OpsPerFlow, cpuMsPerFlow: number, flowsPerMonth: number): MonthlyCost {
+  const units = unitsPerFlow(ops, cpuMsPerFlow);
+  let usd = PLAN_USD_PER_MONTH;
+  let largestItem: MonthlyCost["largestItem"];
+  for (const item of Object.keys(PRICES) as (keyof typeof PRICES)[]) {
+    const beyond = Math.max(0, units[item] * flowsPerMonth - INCLUDED[item]);
+    const cost = (beyond / 1e6) * PRICES[item];
+    usd += cost;
+    if (cost > 0 && (!largestItem || cost > largestItem.usd)) largestItem = { item, usd: cost };
+  }
+  return { flowsPerMonth, usd, largestItem };
 }

@@ -1,11 +1,15 @@
 /** The shape of bench/results/latest.json: everything RESULTS.md is rendered from. */
-import type { CostBreakdown, OpsPerFlow } from "./prices";
+import type { CostBreakdown, MonthlyCost, OpsPerFlow } from "./prices";
 import type { ProfileSummary } from "./profile";
 import type { ScenarioId } from "./scenarios";
 import type { LatencySummary } from "./stats";
 
-/** edge-op-no-cache: the same build with CLIENT_CACHE_SECONDS=0, the "before" of the client cache. */
-export type TargetId = "edge-op" | "edge-op-no-cache" | "oidc-provider" | "floor";
+/**
+ * edge-op: this checkout; edge-op-baseline: another revision's build (`--baseline <rev>`);
+ * oidc-provider: the peer with storage in memory; oidc-provider-sqlite: the peer on a SQLite
+ * database file; floor: the platform floor of each scenario (bench/floor/worker.ts).
+ */
+export type TargetId = "edge-op" | "edge-op-baseline" | "oidc-provider" | "oidc-provider-sqlite" | "floor";
 
 export interface Measurement {
   target: TargetId;
@@ -52,7 +56,12 @@ export interface CountedOps {
   doStatements: Record<string, StatementCounts>;
   d1Statements: Record<string, StatementCounts>;
   d1RowsUnknown: number;
+  /** $ per million flows at the median CPU per flow over the concurrency levels. */
   cost: CostBreakdown;
+  /** How the cost grows with load: CPU per flow and $ per million flows at each concurrency level. */
+  costByLevel: { concurrency: number; cpuMsPerFlow: number; usdPerMillionFlows: number }[];
+  /** A month of this scenario alone on the Workers Paid plan ($5 and the inclusions). */
+  monthly: MonthlyCost[];
 }
 
 export interface StatementCounts {
@@ -83,6 +92,12 @@ export interface BenchResults {
   };
   versions: Record<string, string>;
   levels: number[];
+  /** The revision measured beside this checkout (`--baseline`). */
+  baseline?: { revision: string; commit: string; subject: string };
+  /** Where the oidc-provider-sqlite database file was (and the filesystem it was on). */
+  peerDatabase?: string;
+  /** What each scenario's floor does. */
+  floors: { scenario: ScenarioId; does: string }[];
   /** Runs per measurement; the best by throughput is reported. */
   repeats: number;
   bundles: { name: string; uploadKiB: number; gzipKiB: number }[];

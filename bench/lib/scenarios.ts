@@ -1,21 +1,24 @@
 /**
  * What the benchmark drives, written once and run against every target that serves it. The
- * paths are edge-op's; the peer is configured with the same routes (bench/peer/server.ts).
+ * paths are edge-op's; the peer is configured with the same routes (bench/peer/server.ts). The
+ * floor target (bench/floor/worker.ts) runs each scenario's `floorFlow`: the same requests with
+ * the same endpoint labels, doing only the platform operations the scenario needs.
  *
- * To add a scenario (e.g. a new grant): write its flow here, give it an id and its endpoint
- * labels, and list it in SCENARIOS. A scenario whose `available` probe fails on a target is
- * reported as pending for that target instead of failing the run.
+ * To add a scenario (e.g. a new grant): write its flow (and its floor flow) here, give it an id
+ * and its endpoint labels, and list it in SCENARIOS. A scenario whose `available` probe fails on
+ * a target is reported as pending for that target instead of failing the run.
  */
-import { basicAuth, FORM_HEADERS, form, type HttpClient, type HttpRequest } from "./http";
-import type { Flow, FlowIO, FlowLike } from "./load";
+import { basicAuth, FORM_HEADERS, form, type HttpClient, type HttpRequest, locationOf } from "./http";
+import { type Flow, FlowError, type FlowIO, type FlowLike } from "./load";
 
 export const CIBA_GRANT = "urn:openid:params:grant-type:ciba";
 
 /** Wait between the pending poll and the final one: the bench client's interval (1 s) plus a margin. */
 export const CIBA_POLL_WAIT_MS = 1_020;
 
-/** The PKCE challenge of the verifier "dBjftJeZ4CVP-mJ0E7ckLvRLU6uRs-Gi9Vtqs3uR-rk" (RFC 7636 style). */
-const CODE_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/** A PKCE verifier and its S256 challenge, BASE64URL(SHA256(verifier)) (RFC 7636 §4.2). */
+const CODE_VERIFIER = "dBjftJeZ4CVP-mJ0E7ckLvRLU6uRs-Gi9Vtqs3uR-rk";
+export const CODE_CHALLENGE = "71bIAc0KnXu_Cp5f9-EyXrWKi-2jMeFw6iaR9rrRz_I";
 
 export interface BenchClient {
   id: string;
@@ -26,13 +29,18 @@ export interface ScenarioContext {
   baseUrl: URL;
   /** The CIBA client with a 1 s polling interval, also used for client_credentials. */
   cibaClient: BenchClient;
-  /** The client of the PAR scenario (authorization code) and its redirect URI. */
+  /** The client of the PAR and code-flow scenarios (authorization code) and its redirect URI. */
   webClient: BenchClient & { redirectUri: string };
-  /** The user who approves: login_hint and subject. */
-  user: { loginHint: string; subject: string };
+  /** The user who approves: login_hint and subject (and the password the sign-in set-up uses). */
+  user: { loginHint: string; subject: string; password: string };
   cibaScope: string;
   /** requested_expiry for CIBA requests (the counting pass shortens it to see the expiry clean-up). */
   cibaRequestedExpiry?: number;
+  /**
+   * Signed-in browsers for the code flow: each a Cookie header (filled by the run's set-up, one
+   * sign-in per concurrent flow); flow i uses session i mod n.
+   */
+  sessions: string[];
 }
 
 function cibaRequest(ctx: ScenarioContext, bindingMessage: string): Record<string, string> {
@@ -44,7 +52,9 @@ function cibaRequest(ctx: ScenarioContext, bindingMessage: string): Record<strin
   };
 }
 
-export type ScenarioId = "ciba" | "par" | "client_credentials" | "floor" | "hello";
+export type ScenarioId = "ciba" | "par" | "code" | "client_credentials";
+
+export const SCENARIO_ORDER: readonly ScenarioId[] = ["ciba", "code", "par", "client_credentials"];
 
 export interface Scenario {
   id: ScenarioId;
@@ -56,6 +66,10 @@ export interface Scenario {
   /** HTTP requests per flow that a production deployment would bill (the bench completion counts: it stands for the user's approval). */
   requestsPerFlow: number;
   flow(ctx: ScenarioContext, index: number, io: FlowIO): FlowLike;
+  /** The same flow against the floor Worker: only the platform operations it needs. */
+  floorFlow(ctx: ScenarioContext, index: number, io: FlowIO): FlowLike;
+  /** What the floor flow does, for the report. */
+  floorDoes: string;
   /** Whether a target serves this scenario at all (e.g. PAR before it lands). */
   available?(ctx: ScenarioContext, client: HttpClient): Promise<boolean>;
 }
@@ -129,18 +143,120 @@ async function parFlow(ctx: ScenarioContext, index: number, io: FlowIO): Promise
   await io.request("authorize", { method: "GET", url: authorize }, { status: [200, 302, 303] });
 }
 
-async function floorFlow(ctx: ScenarioContext, _index: number, io: FlowIO): Promise<void> {
+/** The code a redirect to the client carries, or a flow error naming what came instead. */
+function codeFrom(ctx: ScenarioContext, location: string): string {
+  const url = new URL(location, ctx.baseUrl);
+  const code = url.searchParams.get("code");
+  if (!url.href.startsWith(ctx.webClient.redirectUri) || !code) {
+    throw new FlowError(`authorize: no code (${url.pathname})`, `authorize: redirected to ${location.slice(0, 200)}`);
+  }
+  return code;
+}
+
+function sessionFor(ctx: ScenarioContext, index: number): string {
+  const session = ctx.sessions[index % Math.max(1, ctx.sessions.length)];
+  if (session === undefined) throw new FlowError("no signed-in session", "the run's set-up signed no one in");
+  return session;
+}
+
+/**
+ * The authorization code flow of a signed-in user who already consented: PAR → /authorize
+ * (answered with the redirect carrying the code) → the code exchanged at /token with PKCE →
+ * /userinfo with the access token.
+ */
+async function codeFlow(ctx: ScenarioContext, index: number, io: FlowIO): Promise<void> {
+  const pushed = await io.request("par", parPush(ctx, index), { status: 201, has: ["request_uri"] });
+  const authorize = new URL("/authorize", ctx.baseUrl);
+  authorize.search = form({ client_id: ctx.webClient.id, request_uri: json(pushed.body).request_uri as string });
+  const answer = await io.request(
+    "authorize",
+    { method: "GET", url: authorize, headers: { cookie: sessionFor(ctx, index) } },
+    { status: [302, 303] },
+  );
+  const code = codeFrom(ctx, locationOf(answer));
+  const tokens = await io.request(
+    "token (code)",
+    post(ctx, "/token", basicAuth(ctx.webClient.id, ctx.webClient.secret), {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: ctx.webClient.redirectUri,
+      code_verifier: CODE_VERIFIER,
+    }),
+    { status: 200, has: ["access_token", "id_token"] },
+  );
   await io.request(
-    "floor (route + DO RPC + KV write)",
-    { method: "POST", url: new URL("/floor", ctx.baseUrl) },
+    "userinfo",
     {
-      status: 200,
+      method: "GET",
+      url: new URL("/userinfo", ctx.baseUrl),
+      headers: { authorization: `Bearer ${json(tokens.body).access_token as string}` },
     },
+    { status: 200, has: ["sub"] },
   );
 }
 
-async function helloFlow(ctx: ScenarioContext, _index: number, io: FlowIO): Promise<void> {
-  await io.request("hello (bare route)", { method: "GET", url: new URL("/hello", ctx.baseUrl) }, { status: 200 });
+// ------------------------------------------------------------------ the floor's flows
+
+function floorPost(ctx: ScenarioContext, path: string, id: string): HttpRequest {
+  return { method: "POST", url: new URL(path, ctx.baseUrl), headers: { ...FORM_HEADERS }, body: form({ id }) };
+}
+
+async function* cibaFloorFlow(ctx: ScenarioContext, _index: number, io: FlowIO): Flow {
+  const started = await io.request("bc-authorize", floorPost(ctx, "/floor/ciba/start", ""), {
+    status: 200,
+    has: ["auth_req_id"],
+  });
+  const id = json(started.body).auth_req_id as string;
+  await io.request("token (pending)", floorPost(ctx, "/floor/ciba/poll", id), {
+    status: 400,
+    error: "authorization_pending",
+  });
+  await io.request("complete", floorPost(ctx, "/floor/ciba/approve", id), { status: 200 });
+  yield CIBA_POLL_WAIT_MS;
+  await io.request("token (tokens)", floorPost(ctx, "/floor/ciba/token", id), {
+    status: 200,
+    has: ["access_token", "id_token"],
+  });
+}
+
+async function parFloorFlow(ctx: ScenarioContext, _index: number, io: FlowIO): Promise<void> {
+  const pushed = await io.request("par", floorPost(ctx, "/floor/par/push", ""), { status: 201, has: ["request_uri"] });
+  const authorize = new URL("/floor/par/authorize", ctx.baseUrl);
+  authorize.search = form({ id: json(pushed.body).request_uri as string });
+  await io.request("authorize", { method: "GET", url: authorize }, { status: 303 });
+}
+
+async function codeFloorFlow(ctx: ScenarioContext, index: number, io: FlowIO): Promise<void> {
+  const pushed = await io.request("par", floorPost(ctx, "/floor/code/par", ""), { status: 201, has: ["request_uri"] });
+  const authorize = new URL("/floor/code/authorize", ctx.baseUrl);
+  authorize.search = form({ id: json(pushed.body).request_uri as string });
+  const answer = await io.request(
+    "authorize",
+    { method: "GET", url: authorize, headers: { cookie: sessionFor(ctx, index) } },
+    { status: 303 },
+  );
+  const code = codeFrom(ctx, locationOf(answer));
+  const tokens = await io.request("token (code)", floorPost(ctx, "/floor/code/token", code), {
+    status: 200,
+    has: ["access_token", "id_token"],
+  });
+  await io.request(
+    "userinfo",
+    {
+      method: "GET",
+      url: new URL("/floor/code/userinfo", ctx.baseUrl),
+      headers: { authorization: `Bearer ${json(tokens.body).access_token as string}` },
+    },
+    { status: 200, has: ["sub"] },
+  );
+}
+
+async function clientCredentialsFloorFlow(ctx: ScenarioContext, _index: number, io: FlowIO): Promise<void> {
+  await io.request(
+    "token (client_credentials)",
+    { method: "GET", url: new URL("/hello", ctx.baseUrl) },
+    { status: 200 },
+  );
 }
 
 export const SCENARIOS: Record<ScenarioId, Scenario> = {
@@ -151,22 +267,33 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     endpoints: ["bc-authorize", "token (pending)", "complete", "token (tokens)"],
     requestsPerFlow: 4,
     flow: cibaFlow,
+    floorFlow: cibaFloorFlow,
+    floorDoes:
+      "4 requests; 4 RPCs to one new object, written through the synchronous KV API (no CREATE TABLE): create (1 row + setAlarm), poll (a read), approve (1 row), tokens (deleteAll, which removes the row and the alarm); no D1: 3 billed rows written and a deleteAll",
+  },
+  code: {
+    id: "code",
+    title: "Authorization code flow: PAR → /authorize with a session → token → userinfo",
+    unit: "flow",
+    endpoints: ["par", "authorize", "token (code)", "userinfo"],
+    requestsPerFlow: 4,
+    flow: codeFlow,
+    floorFlow: codeFloorFlow,
+    floorDoes:
+      "4 requests; 3 RPCs to one new object: push (1 row + setAlarm), authorize (the session read from D1, then one RPC that spends the request and stores the code in its place: 1 row), token (deleteAll); userinfo reads the user from D1: 3 billed rows written, a deleteAll, 2 D1 reads",
+    available: (ctx, client) => parAvailable(ctx, client),
   },
   par: {
     id: "par",
-    title: "PAR push + resolution at /authorize",
+    title: "PAR push + resolution at /authorize (no session)",
     unit: "flow",
     endpoints: ["par", "authorize"],
     requestsPerFlow: 2,
     flow: parFlow,
-    async available(ctx, client) {
-      // Both endpoints must exist: a push that is answered (201 or an OAuth error, not 404) and
-      // an /authorize route.
-      const pushed = await client.send(parPush(ctx, 0));
-      if (pushed.status === 404 || pushed.status === 405) return false;
-      const authorize = await client.send({ method: "GET", url: new URL("/authorize", ctx.baseUrl) });
-      return authorize.status !== 404 && pushed.status === 201;
-    },
+    floorFlow: parFloorFlow,
+    floorDoes:
+      "2 requests; 2 RPCs to one new object: push (1 row + setAlarm for its expiry), authorize (a read): 2 billed rows written",
+    available: (ctx, client) => parAvailable(ctx, client),
   },
   client_credentials: {
     id: "client_credentials",
@@ -175,24 +302,18 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     endpoints: ["token (client_credentials)"],
     requestsPerFlow: 1,
     flow: clientCredentialsFlow,
-  },
-  floor: {
-    id: "floor",
-    title: "Platform floor: Hono route + 1 DO RPC + 1 KV write",
-    unit: "request",
-    endpoints: ["floor (route + DO RPC + KV write)"],
-    requestsPerFlow: 1,
-    flow: floorFlow,
-  },
-  hello: {
-    id: "hello",
-    title: "Platform floor: bare Hono route",
-    unit: "request",
-    endpoints: ["hello (bare route)"],
-    requestsPerFlow: 1,
-    flow: helloFlow,
+    floorFlow: clientCredentialsFloorFlow,
+    floorDoes: "1 request (a bare Hono route); no storage",
   },
 };
+
+/** Both endpoints must exist: a push answered 201 (not 404/405) and an /authorize route. */
+async function parAvailable(ctx: ScenarioContext, client: HttpClient): Promise<boolean> {
+  const pushed = await client.send(parPush(ctx, 0));
+  if (pushed.status !== 201) return false;
+  const authorize = await client.send({ method: "GET", url: new URL("/authorize", ctx.baseUrl) });
+  return authorize.status !== 404;
+}
 
 /** CIBA in phases (all flows' first step, then all second steps…), to attribute CPU to each endpoint. */
 export interface CibaPhase {
