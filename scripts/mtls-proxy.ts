@@ -4,14 +4,18 @@
  * the provider and is what you normally want; this is for a wrangler dev started another way.
  *
  *   npm run mtls-proxy -- [--port 8443] [--target http://127.0.0.1:8787] [--certs .dev-certs]
+ *                         [--dev-vars .dev.vars]
  *
- * The Worker behind it must run with TRUST_CLIENT_CERT_HEADER=true (loopback ISSUER only) and
- * MTLS_ENDPOINT_ORIGIN=https://localhost:<port>. docs/mtls.md explains the setup.
+ * The Worker behind it must run with TRUST_CLIENT_CERT_HEADER=true, TRUST_CF_TLS_CLIENT_AUTH=false
+ * (loopback ISSUER only) and MTLS_ENDPOINT_ORIGIN=https://localhost:<port>, and with the
+ * DATA_ENCRYPTION_KEY of the --dev-vars file: the proxy proves its Client-Cert headers with a
+ * key derived from it. docs/mtls.md explains the setup.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEV_CERTS_DIR, ensureDevCertificates } from "./lib/dev-certs.ts";
+import { DEV_VARS_PATH, readDevVars } from "./lib/dev-vars.ts";
 import { startMtlsProxy } from "./lib/mtls-proxy.ts";
 
 const USAGE = `Usage: npm run mtls-proxy -- [options]
@@ -22,18 +26,21 @@ the Client-Cert / Client-Cert-Verified headers (RFC 9440). See docs/mtls.md.
   --port N        where to listen on 127.0.0.1 (default 8443)
   --target URL    the wrangler dev server (default http://127.0.0.1:8787)
   --certs DIR     the dev certificates (default .dev-certs; made if missing)
+  --dev-vars FILE the Worker's secrets (default .dev.vars): its DATA_ENCRYPTION_KEY keys the
+                  proof that makes the Worker believe the proxy's Client-Cert headers
   --quiet         no line per request
   --help          show this help
 `;
 
 async function main(): Promise<number> {
-  let values: { port: string; target: string; certs: string; quiet: boolean; help: boolean };
+  let values: { port: string; target: string; certs: string; "dev-vars": string; quiet: boolean; help: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         port: { type: "string", default: "8443" },
         target: { type: "string", default: "http://127.0.0.1:8787" },
         certs: { type: "string", default: DEV_CERTS_DIR },
+        "dev-vars": { type: "string", default: DEV_VARS_PATH },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -61,6 +68,11 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  const dataEncryptionKey = readDevVars(resolve(values["dev-vars"])).DATA_ENCRYPTION_KEY;
+  if (!dataEncryptionKey) {
+    console.error(`[mtls-proxy] no DATA_ENCRYPTION_KEY in ${values["dev-vars"]}: run \`npm start\` once to create it`);
+    return 2;
+  }
   const certs = await ensureDevCertificates(resolve(values.certs));
   if (certs.created.length > 0) console.log(`[mtls-proxy] made ${certs.created.join(", ")} in ${values.certs}`);
   const log = values.quiet ? undefined : (line: string) => console.log(`[mtls-proxy] ${line}`);
@@ -70,6 +82,7 @@ async function main(): Promise<number> {
       key: readFileSync(certs.server.key, "utf8"),
       ca: readFileSync(certs.ca.cert, "utf8"),
       target,
+      dataEncryptionKey,
       port,
       log,
     });

@@ -9,11 +9,15 @@
  * `npm start -- --reset` first deletes the local state (D1, KV, Durable Objects); .dev.vars and
  * its keys are kept (delete that file for new keys).
  *
- * `npm start -- --mtls` also runs the local mTLS proxy (scripts/lib/mtls-proxy.ts) on
- * https://localhost:8443, with the dev certificates in .dev-certs/ (made once, then kept), and
- * tells the Worker to trust the proxy's Client-Cert header (TRUST_CLIENT_CERT_HEADER) and to
- * list the proxy as its mtls_endpoint_aliases (MTLS_ENDPOINT_ORIGIN). Without --mtls neither
- * setting is touched. docs/mtls.md has the details.
+ * The Worker always runs with TRUST_CF_TLS_CLIENT_AUTH=false: the local runtime builds
+ * `request.cf` from an `MF-CF-Blob` header any client can send, so a certificate claimed there
+ * must not authenticate anyone. `npm start -- --mtls` also runs the local mTLS proxy
+ * (scripts/lib/mtls-proxy.ts) on https://localhost:8443, with the dev certificates in
+ * .dev-certs/ (made once, then kept), and tells the Worker to trust the proxy's Client-Cert
+ * header (TRUST_CLIENT_CERT_HEADER; the proxy proves each one with a key derived from
+ * .dev.vars' DATA_ENCRYPTION_KEY) and to list the proxy as its mtls_endpoint_aliases
+ * (MTLS_ENDPOINT_ORIGIN). Without --mtls no request authenticates with a certificate.
+ * docs/mtls.md has the details.
  */
 import type { ChildProcess } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
@@ -54,7 +58,12 @@ function step(message: string): void {
   console.log(`[edge-op] ${message}`);
 }
 
-async function prepare(reset: boolean, mtls: boolean): Promise<DevCertificates | undefined> {
+interface Prepared {
+  /** With --mtls: the certificates, and the key the proxy proves its headers with. */
+  mtls?: { certs: DevCertificates; dataEncryptionKey: string };
+}
+
+async function prepare(reset: boolean, mtls: boolean): Promise<Prepared> {
   if (reset) {
     rmSync(STATE_DIR, { recursive: true, force: true });
     step("local state deleted (.wrangler/state)");
@@ -77,14 +86,14 @@ async function prepare(reset: boolean, mtls: boolean): Promise<DevCertificates |
   const clientIds = [...DEV_CLIENTS, ...DEV_CERTIFICATE_CLIENTS].map((c) => c.client_id);
   step(`dev seed loaded: clients ${clientIds.join(", ")}; users ${DEV_USERS.map((u) => u.username).join(", ")}`);
 
-  if (!mtls) return undefined;
+  if (!mtls) return {};
   const certs = await ensureDevCertificates();
   step(
     certs.created.length > 0
       ? `made ${certs.created.join(", ")} in .dev-certs/`
       : "using the dev CA and certificates in .dev-certs/",
   );
-  return certs;
+  return { mtls: { certs, dataEncryptionKey: vars.DATA_ENCRYPTION_KEY ?? "" } };
 }
 
 function shown(path: string): string {
@@ -169,12 +178,13 @@ function runDevServer(extraArgs: readonly string[] = []): Promise<number> {
  * The mTLS proxy in front of wrangler dev (before wrangler starts, so a busy port fails fast).
  * Requests that arrive before wrangler is ready get a 502.
  */
-async function startProxy(certs: DevCertificates): Promise<Server> {
+async function startProxy(certs: DevCertificates, dataEncryptionKey: string): Promise<Server> {
   const server = await startMtlsProxy({
     cert: readFileSync(certs.server.cert, "utf8"),
     key: readFileSync(certs.server.key, "utf8"),
     ca: readFileSync(certs.ca.cert, "utf8"),
     target: new URL(`http://${HOST}:${PORT}`),
+    dataEncryptionKey,
     port: MTLS_PORT,
     log: (line) => console.log(`[mtls-proxy] ${line}`),
   });
@@ -182,7 +192,12 @@ async function startProxy(certs: DevCertificates): Promise<Server> {
   return server;
 }
 
-/** wrangler dev settings for --mtls: trust the proxy's header, list the proxy as the mTLS aliases. */
+/**
+ * wrangler dev settings, always: request.cf is the local runtime's, built from a header any
+ * client can send (MF-CF-Blob), so it proves no certificate.
+ */
+const LOCAL_VARS = ["--var", "TRUST_CF_TLS_CLIENT_AUTH:false"];
+/** And for --mtls: trust the proxy's header, list the proxy as the mTLS aliases. */
 const MTLS_VARS = ["--var", "TRUST_CLIENT_CERT_HEADER:true", "--var", `MTLS_ENDPOINT_ORIGIN:${MTLS_ORIGIN}`];
 
 async function main(): Promise<number> {
@@ -214,9 +229,9 @@ async function main(): Promise<number> {
     console.error(`[edge-op] ${(error as Error).message}`);
     return 1;
   }
-  let certs: DevCertificates | undefined;
+  let prepared: Prepared;
   try {
-    certs = await prepare(reset, mtls);
+    prepared = await prepare(reset, mtls);
   } catch (error) {
     if (error instanceof CertificateFileError) {
       console.error(`[edge-op] the dev certificates are not usable: ${error.message}`);
@@ -232,13 +247,14 @@ async function main(): Promise<number> {
     }
     return 1;
   }
-  if (!certs) {
+  if (!prepared.mtls) {
     console.log(banner(undefined));
-    return runDevServer();
+    return runDevServer(LOCAL_VARS);
   }
+  const { certs, dataEncryptionKey } = prepared.mtls;
   let proxy: Server;
   try {
-    proxy = await startProxy(certs);
+    proxy = await startProxy(certs, dataEncryptionKey);
   } catch (error) {
     console.error(`[edge-op] could not start the mTLS proxy on 127.0.0.1:${MTLS_PORT}: ${(error as Error).message}`);
     console.error("[edge-op] is another `npm start -- --mtls` or `npm run mtls-proxy` still running?");
@@ -246,7 +262,7 @@ async function main(): Promise<number> {
   }
   console.log(banner(certs));
   try {
-    return await runDevServer(MTLS_VARS);
+    return await runDevServer([...LOCAL_VARS, ...MTLS_VARS]);
   } finally {
     proxy.close();
     proxy.closeAllConnections();

@@ -236,7 +236,14 @@ export const SETTINGS = {
     variable: "TRUST_CLIENT_CERT_HEADER",
     default: "false",
     description:
-      "Local development only: take the client certificate from the `Client-Cert` (RFC 9440) and `Client-Cert-Verified` headers set by `npm run mtls-proxy`, because `wrangler dev` cannot ask for one. Refused unless ISSUER is a loopback origin.",
+      "Local development only: take the client certificate from the `Client-Cert` (RFC 9440) and `Client-Cert-Verified` headers set by the local mTLS proxy (`npm start -- --mtls`, `npm run mtls-proxy`), because `wrangler dev` cannot ask for one. Only headers that carry the proxy's proof (`Edge-Op-Client-Cert-Proof`, an HMAC keyed from DATA_ENCRYPTION_KEY) count. Refused unless ISSUER is a loopback origin and TRUST_CF_TLS_CLIENT_AUTH is `false`.",
+    parse: boolean,
+  }),
+  trustCfTlsClientAuth: definition({
+    variable: "TRUST_CF_TLS_CLIENT_AUTH",
+    default: "true",
+    description:
+      "Believe the client certificate in `request.cf.tlsClientAuth`. `true` when deployed: only Cloudflare's edge sets it. `npm start` sets `false`, because the local runtime builds `request.cf` from an `MF-CF-Blob` header that any client can send; locally only the mTLS proxy's certificate counts (TRUST_CLIENT_CERT_HEADER). Set `false` for any `wrangler dev` you start yourself. See docs/mtls.md.",
     parse: boolean,
   }),
   sessionTtl: definition({
@@ -371,6 +378,10 @@ export function loadSettings(env: Bindings): Settings {
   const settings = values as Settings;
   if (settings.trustClientCertHeader && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(settings.issuer)) {
     throw new ConfigurationError("TRUST_CLIENT_CERT_HEADER may only be true for a loopback ISSUER (local development)");
+  }
+  // Where the proxy's header is trusted, the runtime is the local one, whose request.cf any client can forge.
+  if (settings.trustClientCertHeader && settings.trustCfTlsClientAuth) {
+    throw new ConfigurationError("TRUST_CLIENT_CERT_HEADER=true needs TRUST_CF_TLS_CLIENT_AUTH=false (local development)");
   }
   // Checklist S3, as for client notification endpoints: no loopback, private or link-local
   // address literal, and loopback only with the development switch.

@@ -37,6 +37,7 @@ export interface Bindings {
   SESSION_TTL?: string;
   MTLS_ENDPOINT_ORIGIN?: string;
   TRUST_CLIENT_CERT_HEADER?: string;
+  TRUST_CF_TLS_CLIENT_AUTH?: string;
   PAR_LIFETIME?: string;
   PAR_INTERACTION_LIFETIME?: string;
   REQUIRE_PUSHED_AUTHORIZATION_REQUESTS?: string;

@@ -11,19 +11,31 @@
  *   Client-Cert: :<base64 DER of the leaf>:
  *   Client-Cert-Verified: SUCCESS                 (chains to the dev CA)
  *                         FAILED:<OpenSSL reason> (e.g. a self-signed certificate)
+ *   Edge-Op-Client-Cert-Proof: <HMAC over both, keyed from the Worker's DATA_ENCRYPTION_KEY>
  *
- * and no Client-Cert headers at all when the client sent no certificate. Client-Cert,
- * Client-Cert-Chain and Client-Cert-Verified sent by the client are always removed, so nobody
- * can claim a certificate through the proxy. Method, path, body and the other headers (Host
- * included) pass through unchanged, X-Forwarded-For/-Proto/-Host are set, the response is
- * streamed back as it is (Set-Cookie, redirects: a 3xx is returned, never followed).
+ * and no Client-Cert headers at all when the client sent no certificate. The proof is what
+ * makes the Worker believe the headers: a client that talks to wrangler dev directly, past the
+ * proxy, cannot make it. Client-Cert, Client-Cert-Chain, Client-Cert-Verified and the proof
+ * sent by the client are always removed, and so is every `MF-*` header (the local runtime's
+ * own: `MF-CF-Blob` would fill in `request.cf`), so nobody can claim a certificate through the
+ * proxy. Method, path, body and the other headers (Host included) pass through unchanged,
+ * X-Forwarded-For/-Proto/-Host are set, the response is streamed back as it is (Set-Cookie,
+ * redirects: a 3xx is returned, never followed).
  */
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
+import { CLIENT_CERT_PROOF_HEADER, clientCertHeaderProof } from "../../src/mtls/client-certificate.ts";
 
 /** Headers only the proxy may set. */
-const CLIENT_CERT_HEADERS = new Set(["client-cert", "client-cert-chain", "client-cert-verified"]);
+const CLIENT_CERT_HEADERS = new Set([
+  "client-cert",
+  "client-cert-chain",
+  "client-cert-verified",
+  CLIENT_CERT_PROOF_HEADER,
+]);
+/** The local runtime's control headers (MF-CF-Blob sets request.cf): never from a client. */
+const RUNTIME_HEADER_PREFIX = "mf-";
 const FORWARDED_HEADERS = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
 /** RFC 9110 §7.6.1 hop-by-hop headers: about this connection, not forwarded. */
 const HOP_BY_HOP = new Set([
@@ -46,6 +58,8 @@ export interface MtlsProxyOptions {
   ca: string;
   /** Where requests go, e.g. http://127.0.0.1:8787 (wrangler dev). */
   target: URL;
+  /** The Worker's DATA_ENCRYPTION_KEY (from .dev.vars): keys the proof the Worker checks. */
+  dataEncryptionKey: string;
   host?: string;
   port?: number;
   /** One line per request; default: none. */
@@ -55,6 +69,7 @@ export interface MtlsProxyOptions {
 export interface CertificateHeaders {
   "client-cert"?: string;
   "client-cert-verified"?: string;
+  [CLIENT_CERT_PROOF_HEADER]?: string;
 }
 
 /** Node names verification failures by code; Cloudflare reports OpenSSL's words, as here. */
@@ -70,15 +85,20 @@ const VERIFY_ERRORS: Record<string, string> = {
   INVALID_PURPOSE: "unsupported certificate purpose",
 };
 
-/** What the proxy tells the Worker about this connection's client certificate. */
-export function certificateHeaders(socket: TLSSocket): CertificateHeaders {
+/** What the proxy tells the Worker about this connection's client certificate, with its proof. */
+export async function certificateHeaders(socket: TLSSocket, dataEncryptionKey: string): Promise<CertificateHeaders> {
   const peer = socket.getPeerCertificate(false);
   if (!peer?.raw || peer.raw.length === 0) return {};
   const code = String(socket.authorizationError ?? "unknown");
   const verified = socket.authorized
     ? "SUCCESS"
     : `FAILED:${(VERIFY_ERRORS[code] ?? code).replace(/[^\x20-\x7e]/g, " ")}`;
-  return { "client-cert": `:${peer.raw.toString("base64")}:`, "client-cert-verified": verified };
+  const cert = `:${peer.raw.toString("base64")}:`;
+  return {
+    "client-cert": cert,
+    "client-cert-verified": verified,
+    [CLIENT_CERT_PROOF_HEADER]: await clientCertHeaderProof(dataEncryptionKey, cert, verified),
+  };
 }
 
 /** Names listed in a Connection header are hop-by-hop for this message too. */
@@ -102,13 +122,18 @@ function filterRawHeaders(raw: string[], drop: (name: string) => boolean): strin
   return kept;
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, options: MtlsProxyOptions): void {
+async function forward(req: IncomingMessage, res: ServerResponse, options: MtlsProxyOptions): Promise<void> {
   const socket = req.socket as TLSSocket;
-  const cert = certificateHeaders(socket);
+  const cert = await certificateHeaders(socket, options.dataEncryptionKey);
   const listed = connectionTokens(req.headers);
   const headers = filterRawHeaders(
     req.rawHeaders,
-    (name) => CLIENT_CERT_HEADERS.has(name) || FORWARDED_HEADERS.has(name) || HOP_BY_HOP.has(name) || listed.has(name),
+    (name) =>
+      CLIENT_CERT_HEADERS.has(name) ||
+      name.startsWith(RUNTIME_HEADER_PREFIX) ||
+      FORWARDED_HEADERS.has(name) ||
+      HOP_BY_HOP.has(name) ||
+      listed.has(name),
   );
   for (const [name, value] of Object.entries(cert)) headers.push(name, value);
   headers.push("X-Forwarded-For", socket.remoteAddress ?? "", "X-Forwarded-Proto", "https");
@@ -169,7 +194,13 @@ export function startMtlsProxy(options: MtlsProxyOptions): Promise<Server> {
       rejectUnauthorized: false,
       minVersion: "TLSv1.2",
     },
-    (req, res) => forward(req, res, options),
+    (req, res) => {
+      forward(req, res, options).catch((error: unknown) => {
+        options.log?.(`${req.method} ${req.url} -> 502: ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) res.writeHead(502).end();
+        else res.destroy();
+      });
+    },
   );
   server.on("tlsClientError", (error) => options.log?.(`TLS handshake failed: ${error.message}`));
   return new Promise((resolve, reject) => {

@@ -9,6 +9,6 @@ import { presentedCertificate } from "./client-certificate";
 export async function certificateBindingHolds(ctx: RequestContext, payload: JWTPayload): Promise<boolean> {
   const bound = (payload.cnf as Record<string, unknown> | undefined)?.["x5t#S256"];
   if (bound === undefined) return true;
-  const presented = await presentedCertificate(ctx.request, ctx.settings);
+  const presented = await presentedCertificate(ctx.request, ctx.settings, ctx.env);
   return presented !== undefined && presented.certificate.x5tS256 === bound;
 }

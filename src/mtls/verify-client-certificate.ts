@@ -13,7 +13,7 @@ import { keyIsRegistered, matchesRegisteredIdentity } from "./certificate-match"
 import { presentedCertificate } from "./client-certificate";
 
 export async function verifyClientCertificate(ctx: RequestContext, client: Client): Promise<string> {
-  const presented = await presentedCertificate(ctx.request, ctx.settings);
+  const presented = await presentedCertificate(ctx.request, ctx.settings, ctx.env);
   if (!presented) throw new InvalidClient("a TLS client certificate is required for this client");
   const { certificate } = presented;
   if (client.token_endpoint_auth_method === "tls_client_auth") {

@@ -9,7 +9,11 @@
  *     the dev seed (demo-ciba, alice, bob…) loaded into it, deleted afterwards;
  *   - its own fresh keys in an env file in that directory (`--env-file`, so `.dev.vars` is neither
  *     read nor created);
- *   - offline: no metrics, no `request.cf` download (scripts/lib/wrangler.ts sets the variables).
+ *   - offline: no metrics, no `request.cf` download (scripts/lib/wrangler.ts sets the variables);
+ *   - the settings of `npm start -- --mtls`: `request.cf` not believed (TRUST_CF_TLS_CLIENT_AUTH=false,
+ *     the local runtime builds it from a client's MF-CF-Blob header) and the local mTLS proxy's
+ *     headers believed (TRUST_CLIENT_CERT_HEADER=true); test/e2e/mtls-local.e2e.ts starts the proxy
+ *     with the same DATA_ENCRYPTION_KEY (provided as e2eDataEncryptionKey).
  *
  * wrangler runs in its own process group (detached), and teardown signals the whole group, so
  * workerd goes too. The server's output is written to test-results/e2e/server.log.
@@ -178,6 +182,11 @@ export default async function setup(project: TestProject) {
         envFile,
         "--var",
         `ISSUER:${issuer}`,
+        // As scripts/start.ts runs it with --mtls.
+        "--var",
+        "TRUST_CF_TLS_CLIENT_AUTH:false",
+        "--var",
+        "TRUST_CLIENT_CERT_HEADER:true",
       ],
       { stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
@@ -186,6 +195,7 @@ export default async function setup(project: TestProject) {
     await waitForDiscovery(issuer, child);
     log(`provider ready on ${issuer} in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${SERVER_LOG})`);
     project.provide("e2eIssuer", issuer);
+    project.provide("e2eDataEncryptionKey", secrets.DATA_ENCRYPTION_KEY);
   } catch (error) {
     await teardown();
     const detail = error instanceof WranglerError ? `\n${error.output}` : `\n--- server log (tail) ---\n${logTail()}`;
@@ -197,5 +207,7 @@ export default async function setup(project: TestProject) {
 declare module "vitest" {
   export interface ProvidedContext {
     e2eIssuer: string;
+    /** The provider's DATA_ENCRYPTION_KEY (a fresh test key): the local mTLS proxy needs it. */
+    e2eDataEncryptionKey: string;
   }
 }
