@@ -56,6 +56,20 @@ export default defineConfig({
             TEST_CERTIFICATES: await testCertificates(),
             TEST_MIGRATIONS: await readD1Migrations("migrations"),
             TEST_HELPER_URL: inject<string>("testHelperUrl"),
+            // Likewise the caps on a user's pending requests; test/ciba-limits.test.ts checks them
+            // with low values and with the defaults.
+            CIBA_MAX_PENDING_PER_USER: "1000",
+            CIBA_MAX_PENDING_PER_USER_AND_CLIENT: "1000",
+          },
+          // The suite sends far more backchannel requests per client and per user than a real client
+          // would (dozens for one user within seconds), so its /bc-authorize limits are loose;
+          // test/ciba-limits.test.ts runs the Worker with the strict copies below in their place,
+          // as a deployment configured so would run.
+          ratelimits: {
+            CIBA_BY_CLIENT: { namespace_id: "1004", simple: { limit: 100_000, period: 10 } },
+            CIBA_BY_USER: { namespace_id: "1005", simple: { limit: 100_000, period: 60 } },
+            TEST_STRICT_CIBA_BY_CLIENT: { namespace_id: "9004", simple: { limit: 3, period: 60 } },
+            TEST_STRICT_CIBA_BY_USER: { namespace_id: "9005", simple: { limit: 3, period: 60 } },
           },
         },
       };

@@ -357,6 +357,20 @@ export const SETTINGS = {
       "The window, in seconds, over which wrong `user_code`s are counted (it starts at the first wrong one), and so the longest a user or client stays locked out.",
     parse: integer(60, 86_400),
   }),
+  cibaMaxPendingPerUser: definition({
+    variable: "CIBA_MAX_PENDING_PER_USER",
+    default: "20",
+    description:
+      "Most unanswered, unexpired backchannel requests one user may have from all clients together. One more gets 403 `access_denied` (CIBA §13: the OP denied the request) until one is answered or expires. Bounds what a flood can put on the user's list (every view of `/ciba` or the authenticator API reads each pending request).",
+    parse: integer(1, 1000),
+  }),
+  cibaMaxPendingPerUserAndClient: definition({
+    variable: "CIBA_MAX_PENDING_PER_USER_AND_CLIENT",
+    default: "5",
+    description:
+      "Most unanswered, unexpired backchannel requests one user may have from one client; one more gets 403 `access_denied`. Keeps one client from using up the user's whole `CIBA_MAX_PENDING_PER_USER`.",
+    parse: integer(1, 1000),
+  }),
 };
 
 export type Settings = {

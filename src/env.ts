@@ -19,6 +19,9 @@ export interface Bindings {
   SIGNIN_BY_ADDRESS: RateLimit;
   /** Pushed authorization requests per client (RFC 9126 §2.3: 429 when exceeded). */
   PAR_BY_CLIENT: RateLimit;
+  /** Backchannel authentication requests per client and per target user (429 when exceeded). */
+  CIBA_BY_CLIENT: RateLimit;
+  CIBA_BY_USER: RateLimit;
   AUTHORIZATION_CODES: DurableObjectNamespace<AuthorizationCodeObject>;
   /** Wrong CIBA user_codes, per user and per client (src/ciba/user-code-attempts.ts). */
   USER_CODE_ATTEMPTS: DurableObjectNamespace<UserCodeAttempts>;
@@ -58,6 +61,8 @@ export interface Bindings {
   USER_CODE_MAX_FAILURES?: string;
   USER_CODE_CLIENT_MAX_FAILURES?: string;
   USER_CODE_LOCKOUT?: string;
+  CIBA_MAX_PENDING_PER_USER?: string;
+  CIBA_MAX_PENDING_PER_USER_AND_CLIENT?: string;
 
   // Secrets.
   /** JSON `{"keys": [private JWK, …]}`; the first key signs, all are published. */

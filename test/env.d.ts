@@ -11,6 +11,9 @@ declare global {
       TEST_HINT_ISSUER_PRIVATE_JWK: string;
       /** JSON {kiosk, other, selfSigned}: {der (base64), publicJwk}, see vitest.config.ts. */
       TEST_CERTIFICATES: string;
+      /** Strict copies (3 per 60 s) of CIBA_BY_CLIENT and CIBA_BY_USER, for test/ciba-limits.test.ts. */
+      TEST_STRICT_CIBA_BY_CLIENT: RateLimit;
+      TEST_STRICT_CIBA_BY_USER: RateLimit;
     }
   }
 }

@@ -15,11 +15,19 @@ import { checkClientMayHave, parseScope } from "../clients/scopes";
 import { endpoints, type Settings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
-import { requestContext } from "../http/context";
-import { InvalidBindingMessage, InvalidRequest, InvalidScope, UnauthorizedClient } from "../http/errors";
+import { type RequestContext, requestContext } from "../http/context";
+import {
+  AccessDenied,
+  InvalidBindingMessage,
+  InvalidRequest,
+  InvalidScope,
+  OAuthError,
+  UnauthorizedClient,
+} from "../http/errors";
 import { type FormParams, readForm } from "../http/form";
 import { checkResources } from "../http/resource-indicators";
-import { BackchannelAuthenticationRequestStore } from "./request-store";
+import type { BackchannelAuthenticationRequest } from "./model";
+import { BackchannelAuthenticationRequestStore, type CreateOutcome } from "./request-store";
 import { cibaServices } from "./services";
 import { type AuthenticationRequest, readAuthenticationRequest } from "./signed-request";
 import type { UserHint } from "./user-validator";
@@ -35,6 +43,7 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
   const form = await readForm(ctx.request, settings.maxRequestBodyBytes, { multiValued: ["resource"] });
   const client = await authenticateClient(ctx, form, endpoints(settings).backchannelAuthentication);
   const mode = checkCibaClient(client);
+  await withinClientRateLimit(ctx, client);
   const request = await readAuthenticationRequest(ctx, client, form);
   checkFapiCibaProfile(client, request);
   const { params } = request;
@@ -54,23 +63,30 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
     requestedScopes,
     acrValues: acr.values,
   });
+  await withinUserRateLimit(ctx, subject);
   const interval = client.ciba_polling_interval ?? settings.cibaPollingInterval;
-  const { authReqId, request: created } = await new BackchannelAuthenticationRequestStore(ctx.env).createRequest({
-    lifetime,
-    clientId: client.client_id,
-    clientName: client.client_name || client.client_id,
-    subject,
-    requestedScopes,
-    requestedResourceIndicators: resources,
-    authenticationContextReferenceClasses: acr.values,
-    tenant: acr.tenant,
-    idp: acr.idp,
-    bindingMessage,
-    deliveryMode: mode,
-    interval,
-    ...notification,
-    ...(mode === "push" && client.certificateThumbprint ? { certificateThumbprint: client.certificateThumbprint } : {}),
-  });
+  const outcome = await new BackchannelAuthenticationRequestStore(ctx.env).createRequest(
+    {
+      lifetime,
+      clientId: client.client_id,
+      clientName: client.client_name || client.client_id,
+      subject,
+      requestedScopes,
+      requestedResourceIndicators: resources,
+      authenticationContextReferenceClasses: acr.values,
+      tenant: acr.tenant,
+      idp: acr.idp,
+      bindingMessage,
+      deliveryMode: mode,
+      interval,
+      ...notification,
+      ...(mode === "push" && client.certificateThumbprint
+        ? { certificateThumbprint: client.certificateThumbprint }
+        : {}),
+    },
+    { perUser: settings.cibaMaxPendingPerUser, perUserAndClient: settings.cibaMaxPendingPerUserAndClient },
+  );
+  const { authReqId, request: created } = checkPendingCap(outcome);
   console.log(
     JSON.stringify({ event: "ciba_request_created", client_id: client.client_id, internal_id: created.internalId }),
   );
@@ -80,6 +96,50 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
       ? { auth_req_id: authReqId, expires_in: lifetime }
       : { auth_req_id: authReqId, expires_in: lifetime, interval };
   return c.json(body, 200, { ...NO_STORE });
+}
+
+/**
+ * RFC 6585 §4: a client sending faster than the CIBA_BY_CLIENT binding allows (wrangler.toml)
+ * gets 429. The binding counts per location: it stops floods, it is not a global quota.
+ */
+async function withinClientRateLimit(ctx: RequestContext, client: Client): Promise<void> {
+  const { success } = await ctx.env.CIBA_BY_CLIENT.limit({ key: client.client_id });
+  if (!success) throw tooManyRequests("from this client", CIBA_BY_CLIENT_PERIOD);
+}
+
+/**
+ * RFC 6585 §4: every request notifies its user, so requests for one user, from all clients
+ * together, are limited too (CIBA_BY_USER): a client cannot flood a user with approval requests.
+ */
+async function withinUserRateLimit(ctx: RequestContext, subject: string): Promise<void> {
+  const { success } = await ctx.env.CIBA_BY_USER.limit({ key: subject });
+  if (!success) throw tooManyRequests("for this user", CIBA_BY_USER_PERIOD);
+}
+
+/** The periods of the CIBA_BY_CLIENT and CIBA_BY_USER bindings in wrangler.toml, in seconds. */
+const CIBA_BY_CLIENT_PERIOD = 10;
+const CIBA_BY_USER_PERIOD = 60;
+
+/** CIBA §13 has no code for this; as at /par (RFC 9126 §2.3), invalid_request with 429. */
+function tooManyRequests(whose: string, retryAfter: number): OAuthError {
+  return new OAuthError("invalid_request", `too many backchannel authentication requests ${whose}; retry later`, 429, {
+    "Retry-After": String(retryAfter),
+  });
+}
+
+/**
+ * CIBA §13 access_denied (403, "the OpenID Provider denied the request"): the user already has
+ * CIBA_MAX_PENDING_PER_USER requests pending, or CIBA_MAX_PENDING_PER_USER_AND_CLIENT from this
+ * client. Not a rate: it clears when the user answers or a request expires.
+ */
+function checkPendingCap(outcome: CreateOutcome): { authReqId: string; request: BackchannelAuthenticationRequest } {
+  if (!outcome.created) {
+    throw new AccessDenied(
+      "the user has too many pending backchannel requests; try again once one is answered or has expired",
+      403,
+    );
+  }
+  return outcome;
 }
 
 /** CIBA §4 / checklist C14: only clients registered for the CIBA grant, in a mode we deliver. */

@@ -1,7 +1,9 @@
 /**
  * BackchannelAuthenticationRequestStore (the seed's IBackChannelAuthenticationRequestStore):
  * one Durable Object per request, plus a D1 index of pending requests by user so the user's
- * side can list them.
+ * side can list them. The index also caps how many requests a user can have pending: the row
+ * is inserted only if the user is under the caps, in one SQL statement (atomic in D1), before
+ * the request's object exists, so a refused request never reaches the user.
  *
  * The seed's get/update pair would make poll and complete two steps; here the state changes
  * are single calls into the request's object (`pollByAuthenticationRequestId`,
@@ -36,6 +38,16 @@ export type NewBackchannelRequest = Omit<
   | "pushPayload"
 > & { clientNotificationToken?: string };
 
+/** Most unanswered, unexpired requests a user may have (CIBA_MAX_PENDING_PER_USER…). */
+export interface PendingLimits {
+  perUser: number;
+  perUserAndClient: number;
+}
+
+export type CreateOutcome =
+  | { created: true; authReqId: string; request: BackchannelAuthenticationRequest }
+  | { created: false; reason: "too_many_pending" };
+
 /** auth_req_id: 256 bits from the CSPRNG, base64url (CIBA §7.3 allows [A-Za-z0-9._-]). */
 const AUTH_REQ_ID = /^[A-Za-z0-9_-]{43}$/;
 const INTERNAL_ID = /^[0-9a-f]{64}$/;
@@ -43,10 +55,11 @@ const INTERNAL_ID = /^[0-9a-f]{64}$/;
 export class BackchannelAuthenticationRequestStore {
   constructor(private readonly env: Bindings) {}
 
-  /** Stores a new request; returns the auth_req_id (shown once, to the client) and the record. */
-  async createRequest(
-    input: NewBackchannelRequest,
-  ): Promise<{ authReqId: string; request: BackchannelAuthenticationRequest }> {
+  /**
+   * Stores a new request; returns the auth_req_id (shown once, to the client) and the record,
+   * or, when the user already has `limits` pending requests, creates nothing.
+   */
+  async createRequest(input: NewBackchannelRequest, limits: PendingLimits): Promise<CreateOutcome> {
     const authReqId = randomHandle(32);
     const authReqIdHash = await sha256Hex(authReqId);
     const id = this.env.BACKCHANNEL_REQUESTS.idFromName(authReqIdHash);
@@ -69,18 +82,43 @@ export class BackchannelAuthenticationRequestStore {
       // both, encrypted and bound to this request.
       request.deliverySecrets = await sealDeliverySecrets(this.env, internalId, { authReqId, clientNotificationToken });
     }
-    // The object and the user's index row are independent writes: one round trip, not two.
-    const [created] = await Promise.all([
-      this.env.BACKCHANNEL_REQUESTS.get(id).create(request, authReqIdHash),
-      this.env.DB.prepare(
-        "INSERT INTO backchannel_login_index (internal_id, subject, client_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-      )
-        .bind(request.internalId, request.subject, request.clientId, request.creationTime, expiresAt(request))
-        .run(),
-    ]);
+    // The index row first: it is where the caps are counted, and the object notifies the user
+    // as soon as it exists. (Two round trips: the cap is the price of the second.)
+    if (!(await this.indexIfUnderLimits(request, limits))) return { created: false, reason: "too_many_pending" };
+    let created = false;
+    try {
+      created = await this.env.BACKCHANNEL_REQUESTS.get(id).create(request, authReqIdHash);
+    } finally {
+      if (!created) await this.removeFromIndex(internalId);
+    }
     // 256 random bits do not collide; if the object is somehow taken, fail rather than share it.
     if (!created) throw new Error("backchannel request id collision");
-    return { authReqId, request };
+    return { created: true, authReqId, request };
+  }
+
+  /**
+   * Adds the request to its user's index only if the user has fewer than `limits` unexpired
+   * requests in it, from this client and in all. One INSERT … SELECT … WHERE: D1 runs a
+   * statement atomically, so concurrent requests cannot all see the last free place.
+   */
+  private async indexIfUnderLimits(request: BackchannelAuthenticationRequest, limits: PendingLimits): Promise<boolean> {
+    const result = await this.env.DB.prepare(
+      `INSERT INTO backchannel_login_index (internal_id, subject, client_id, created_at, expires_at)
+       SELECT ?1, ?2, ?3, ?4, ?5
+       WHERE (SELECT COUNT(*) FROM backchannel_login_index WHERE subject = ?2 AND expires_at > ?4) < ?6
+         AND (SELECT COUNT(*) FROM backchannel_login_index WHERE subject = ?2 AND expires_at > ?4 AND client_id = ?3) < ?7`,
+    )
+      .bind(
+        request.internalId,
+        request.subject,
+        request.clientId,
+        request.creationTime,
+        expiresAt(request),
+        limits.perUser,
+        limits.perUserAndClient,
+      )
+      .run();
+    return result.meta.changes === 1;
   }
 
   /** Pending, unexpired requests for a user (optionally for one client), oldest first. */
