@@ -9,7 +9,7 @@
  *   npm run bench -- --baseline <rev>    also builds and measures another revision's Worker in the
  *                                        same run (target edge-op-baseline): before/after ratios
  *   npm run bench -- --peer-db-dir <d>   where oidc-provider-sqlite keeps its database file
- *                                        (default: the filesystem workerd's storage is on)
+ *                                        (default: the system's temporary directory, on disk)
  *
  * Steps: build the bundles with `wrangler deploy --dry-run` (sizes); measure start-up; start
  * edge-op and the floor in one workerd (Miniflare API), the baseline in a workerd of its own, and
@@ -21,6 +21,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -32,9 +33,11 @@ import { type BaselineBuild, buildAll, buildBaseline, OUT_DIR } from "./lib/buil
 import { cpuMs, machineLoad } from "./lib/cpu";
 import {
   BENCH_CIBA_CLIENT,
+  BENCH_USERS,
   EDGE_WORKER,
   type EdgeInstance,
   FLOOR_WORKER,
+  seedBenchUsers,
   seedDatabase,
   seedFloor,
   startEdge,
@@ -63,6 +66,7 @@ import {
   type Scenario,
   type ScenarioContext,
   type ScenarioId,
+  type StartedCiba,
 } from "./lib/scenarios";
 import { signInEdge, signInPeer } from "./lib/sessions";
 import { median, round, summarize } from "./lib/stats";
@@ -135,6 +139,7 @@ function contextFor(baseUrl: URL): ScenarioContext {
     cibaClient: { id: BENCH_CIBA_CLIENT.client_id, secret: BENCH_CIBA_CLIENT.client_secret },
     webClient: { id: "demo-web", secret: "demo-web-secret", redirectUri: "http://localhost:3000/callback" },
     user: { loginHint: ALICE.username, subject: ALICE.sub, password: ALICE.password },
+    cibaUsers: BENCH_USERS.map((u) => ({ loginHint: u.username, subject: u.sub })),
     cibaScope: "openid profile email",
     sessions: [],
   };
@@ -162,6 +167,23 @@ function formatMarkdown(path: string): void {
   });
   if (result.status !== 0)
     log(`could not format ${relative(PROJECT_ROOT, path)} with Biome: ${result.stderr || result.stdout}`);
+}
+
+/** The filesystem a path is on, from /proc/mounts (the longest mount point that contains it). */
+function filesystemOf(path: string): string {
+  try {
+    const mounts = readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" "))
+      .filter(
+        ([, point]) => point !== undefined && (path === point || path.startsWith(point === "/" ? "/" : `${point}/`)),
+      )
+      .sort((a, b) => (b[1]?.length ?? 0) - (a[1]?.length ?? 0));
+    const [device, point, type] = mounts[0] ?? [];
+    return type ? `${type} ${device} on ${point}` : "filesystem unknown";
+  } catch {
+    return "filesystem unknown";
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -209,7 +231,7 @@ async function measure(target: Target, scenario: Scenario, concurrency: number, 
 
 /** CIBA in phases: every flow's bc-authorize, then every pending poll, then every completion, then every token. */
 async function cibaPhases(target: Target, flows: number, concurrency: number): Promise<PhaseMeasurement[]> {
-  const ids: string[] = [];
+  const ids: StartedCiba[] = [];
   const offset = flowIndex;
   flowIndex += flows;
   const out: PhaseMeasurement[] = [];
@@ -313,7 +335,7 @@ function statementsPerFlow(
 
 type PhaseRun = { label: string; run: (i: number, io: Parameters<typeof cibaStart>[2]) => Promise<void> };
 
-function cibaPhaseRuns(target: Target, offset: number, ids: string[]): PhaseRun[] {
+function cibaPhaseRuns(target: Target, offset: number, ids: StartedCiba[]): PhaseRun[] {
   return [
     {
       label: "bc-authorize",
@@ -324,7 +346,7 @@ function cibaPhaseRuns(target: Target, offset: number, ids: string[]): PhaseRun[
     },
     ...CIBA_PHASES.map((phase) => ({
       label: phase.label,
-      run: (i: number, io: Parameters<typeof cibaStart>[2]) => phase.run(target.ctx, ids[i] as string, io),
+      run: (i: number, io: Parameters<typeof cibaStart>[2]) => phase.run(target.ctx, ids[i] as StartedCiba, io),
     })),
   ];
 }
@@ -383,7 +405,7 @@ async function countScenario(
 
 async function countCibaPhases(target: Target, flows: number): Promise<Record<string, OpsPerFlow>> {
   const url = target.countersUrl as URL;
-  const ids: string[] = [];
+  const ids: StartedCiba[] = [];
   const offset = flowIndex;
   flowIndex += flows;
   const out: Record<string, OpsPerFlow> = {};
@@ -433,6 +455,13 @@ async function seedBaseline(baseline: BaselineBuild, mf: Miniflare, secrets: Dev
     seedDatabase(mf: Miniflare, secrets: DevSecrets): Promise<void>;
   };
   await module.seedDatabase(mf, secrets);
+  await seedBenchUsers(mf);
+}
+
+/** This checkout's migrations and seed, and the CIBA flows' users. */
+async function seedEdge(mf: Miniflare, secrets: DevSecrets): Promise<void> {
+  await seedDatabase(mf, secrets);
+  await seedBenchUsers(mf);
 }
 
 async function startBaseline(
@@ -536,10 +565,10 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
     secrets,
   });
   cleanup.push(() => edge.dispose());
-  await seedDatabase(edge.mf, secrets);
-  // The durable peer's database goes on the filesystem workerd's storage is on (tmpfs when the
-  // machine has one), so that both pay the same for a write; --peer-db-dir puts it elsewhere.
-  const databaseParent = values["peer-db-dir"] ?? (edge.storage.startsWith("/dev/shm") ? "/dev/shm" : undefined);
+  await seedEdge(edge.mf, secrets);
+  // The durable peer's database is a file on disk, as its users deploy it (the system's temporary
+  // directory); --peer-db-dir puts it elsewhere, e.g. /dev/shm beside workerd's storage.
+  const databaseParent = values["peer-db-dir"] ?? tmpdir();
   const peers: PeerInstance[] = [];
   for (const { storage } of PEERS) {
     const peer = await startPeer({ storage, databaseParent });
@@ -574,7 +603,7 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
     floor: true,
   });
   const peerDatabase = peers[1]?.database;
-  if (peerDatabase) log(`oidc-provider-sqlite database: ${peerDatabase}`);
+  if (peerDatabase) log(`oidc-provider-sqlite database: ${peerDatabase} (${filesystemOf(peerDatabase)})`);
 
   const pending: BenchResults["pending"] = [];
   const sessions = Math.max(...plan.levels);
@@ -642,7 +671,7 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
   const inspectorPort = await freePort();
   const profiled = await startEdge({ edgeScript: bundles.timed.scriptPath, secrets, inspectorPort });
   cleanup.push(() => profiled.dispose());
-  await seedDatabase(profiled.mf, secrets);
+  await seedEdge(profiled.mf, secrets);
   const profiledTarget: Target = {
     id: "edge-op",
     ctx: contextFor(profiled.urls[EDGE_WORKER] as URL),
@@ -673,7 +702,7 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
     vars: countingVars,
   });
   cleanup.push(() => counting.dispose());
-  await seedDatabase(counting.mf, secrets);
+  await seedEdge(counting.mf, secrets);
   const countingTargets: Target[] = [
     {
       id: "edge-op",
@@ -726,7 +755,7 @@ async function main(cleanup: (() => Promise<void>)[]): Promise<void> {
   );
   if (peerDatabase) {
     notes.push(
-      `oidc-provider-sqlite kept its database in ${relative(PROJECT_ROOT, peerDatabase).startsWith("..") ? peerDatabase : relative(PROJECT_ROOT, peerDatabase)} (WAL, synchronous=FULL), on the same filesystem as workerd's storage unless --peer-db-dir said otherwise.`,
+      `oidc-provider-sqlite kept its database in ${peerDatabase} (${filesystemOf(peerDatabase)}; WAL, synchronous=FULL: every commit is flushed to the device before it returns); workerd kept edge-op's storage on ${counting.storage.startsWith("/dev/shm") ? "tmpfs" : counting.storage}.`,
     );
   }
 

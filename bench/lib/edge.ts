@@ -20,6 +20,7 @@ import { insertStatement } from "../../scripts/lib/sql.ts";
 import { PROJECT_ROOT } from "../../scripts/lib/wrangler.ts";
 import { validateClientRegistration } from "../../src/clients/metadata.ts";
 import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
+import { userRow } from "../../src/users/store.ts";
 import { descendantsNamed } from "./cpu";
 
 export const EDGE_WORKER = "edge-op";
@@ -35,15 +36,31 @@ export const BENCH_CIBA_CLIENT: DevClient = {
 };
 
 /**
- * Rate limits the bench raises: PAR_BY_CLIENT would answer 429 after 60 pushes per 10 s from the
- * one bench client, and the sign-in limits would refuse the set-up's one sign-in per concurrent
- * flow (all as the same user, from one address).
+ * The users CIBA flows are for: flow i asks user i mod BENCH_USER_COUNT, as real traffic comes
+ * from many users, each with a request or two pending (one user with hundreds pending would meet
+ * the per-user limits and make every per-user lookup scan hundreds of rows).
  */
-const BENCH_RATE_LIMITS: Record<string, number> = {
-  PAR_BY_CLIENT: 1_000_000,
-  SIGNIN_BY_USERNAME: 1_000_000,
-  SIGNIN_BY_ADDRESS: 1_000_000,
-};
+export const BENCH_USER_COUNT = 256;
+
+export interface BenchUser {
+  sub: string;
+  username: string;
+  name: string;
+}
+
+export const BENCH_USERS: readonly BenchUser[] = Array.from({ length: BENCH_USER_COUNT }, (_, i) => ({
+  sub: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+  username: `bench-user-${i}`,
+  name: `Bench User ${i}`,
+}));
+
+/**
+ * Every rate limit of wrangler.toml is raised to this: the bench is one client and one user, from
+ * one address, sending thousands of requests per second (PAR_BY_CLIENT alone would answer 429
+ * after 60 pushes per 10 s, the sign-in limits would refuse the set-up's sign-ins). The limiters
+ * are still called on every request, so their cost is measured; only their refusals are not.
+ */
+const BENCH_RATE_LIMIT = 1_000_000;
 
 export interface EdgeOptions {
   edgeScript?: string;
@@ -84,9 +101,8 @@ function edgeWorker(
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
   type RateLimit = { simple: { limit: number; period?: number } } & Record<string, unknown>;
   const ratelimits: Record<string, RateLimit> = { ...((workerOptions.ratelimits ?? {}) as Record<string, RateLimit>) };
-  for (const [binding, limit] of Object.entries(BENCH_RATE_LIMITS)) {
-    const configured = ratelimits[binding];
-    if (configured) ratelimits[binding] = { ...configured, simple: { ...configured.simple, limit } };
+  for (const [binding, configured] of Object.entries(ratelimits)) {
+    ratelimits[binding] = { ...configured, simple: { ...configured.simple, limit: BENCH_RATE_LIMIT } };
   }
   // Everything wrangler derives from wrangler.toml is passed on (new bindings included), except
   // what only concerns wrangler's own bundling (the bundle is already built) and empty entries,
@@ -233,4 +249,23 @@ export async function seedDatabase(mf: Miniflare, secrets: DevSecrets): Promise<
     if (statement.replace(/--.*$/gm, "").trim() === "") continue;
     await db.prepare(statement).run();
   }
+}
+
+/**
+ * The CIBA flows' users (BENCH_USERS) into a Worker's D1 database: rows made by the product's
+ * own userRow (one password hash, shared: they never sign in), keeping only the columns that
+ * database's users table has, so that a baseline revision's schema takes them too.
+ */
+export async function seedBenchUsers(mf: Miniflare, workerName = EDGE_WORKER): Promise<void> {
+  const db = await mf.getD1Database("DB", workerName);
+  const columns = new Set(
+    (await db.prepare("PRAGMA table_info(users)").all<{ name: string }>()).results.map((c) => c.name),
+  );
+  const template = await userRow({ username: "bench-user", password: "bench-user-password" });
+  const statements = BENCH_USERS.map((user) => {
+    const row: Record<string, unknown> = { ...template, sub: user.sub, username: user.username, name: user.name };
+    const kept = Object.fromEntries(Object.entries(row).filter(([column]) => columns.has(column)));
+    return db.prepare(insertStatement("users", kept as Record<string, string | number | null>, { orReplace: true }));
+  });
+  await db.batch(statements);
 }

@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { DEV_CLIENTS, DEV_USERS, type DevClient } from "../../scripts/lib/dev-seed.ts";
 import { PROJECT_ROOT } from "../../scripts/lib/wrangler.ts";
-import { BENCH_CIBA_CLIENT } from "./edge";
+import { BENCH_CIBA_CLIENT, BENCH_USERS } from "./edge";
 
 export type PeerStorage = "memory" | "sqlite";
 
@@ -79,7 +79,7 @@ export async function startPeer(options: PeerOptions = { storage: "memory" }): P
   const config = {
     port,
     clients: [...DEV_CLIENTS, BENCH_CIBA_CLIENT].map(peerClient),
-    users: DEV_USERS.map(({ password: _password, ...user }) => user),
+    users: [...DEV_USERS.map(({ password: _password, ...user }) => user), ...BENCH_USERS],
     storage: options.storage,
     database,
   };

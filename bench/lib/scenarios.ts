@@ -31,8 +31,10 @@ export interface ScenarioContext {
   cibaClient: BenchClient;
   /** The client of the PAR and code-flow scenarios (authorization code) and its redirect URI. */
   webClient: BenchClient & { redirectUri: string };
-  /** The user who approves: login_hint and subject (and the password the sign-in set-up uses). */
+  /** The code flow's signed-in user: login_hint, subject and the password the sign-in set-up uses. */
   user: { loginHint: string; subject: string; password: string };
+  /** The users CIBA requests are for: flow i asks user i mod n (login_hint, and the subject who approves). */
+  cibaUsers: readonly { loginHint: string; subject: string }[];
   cibaScope: string;
   /** requested_expiry for CIBA requests (the counting pass shortens it to see the expiry clean-up). */
   cibaRequestedExpiry?: number;
@@ -43,10 +45,17 @@ export interface ScenarioContext {
   sessions: string[];
 }
 
-function cibaRequest(ctx: ScenarioContext, bindingMessage: string): Record<string, string> {
+/** The user flow `index` asks. */
+export function cibaUser(ctx: ScenarioContext, index: number): { loginHint: string; subject: string } {
+  const user = ctx.cibaUsers[index % Math.max(1, ctx.cibaUsers.length)];
+  if (!user) throw new FlowError("no CIBA users", "the context has no users for CIBA requests");
+  return user;
+}
+
+function cibaRequest(ctx: ScenarioContext, index: number, bindingMessage: string): Record<string, string> {
   return {
     scope: ctx.cibaScope,
-    login_hint: ctx.user.loginHint,
+    login_hint: cibaUser(ctx, index).loginHint,
     binding_message: bindingMessage,
     ...(ctx.cibaRequestedExpiry ? { requested_expiry: String(ctx.cibaRequestedExpiry) } : {}),
   };
@@ -89,10 +98,14 @@ function json(body: string): Record<string, unknown> {
 
 async function* cibaFlow(ctx: ScenarioContext, index: number, io: FlowIO): Flow {
   const auth = basicAuth(ctx.cibaClient.id, ctx.cibaClient.secret);
-  const started = await io.request("bc-authorize", post(ctx, "/bc-authorize", auth, cibaRequest(ctx, `B-${index}`)), {
-    status: 200,
-    has: ["auth_req_id"],
-  });
+  const started = await io.request(
+    "bc-authorize",
+    post(ctx, "/bc-authorize", auth, cibaRequest(ctx, index, `B-${index}`)),
+    {
+      status: 200,
+      has: ["auth_req_id"],
+    },
+  );
   const authReqId = json(started.body).auth_req_id as string;
   const poll = post(ctx, "/token", auth, { grant_type: CIBA_GRANT, auth_req_id: authReqId });
   await io.request("token (pending)", poll, { status: 400, error: "authorization_pending" });
@@ -104,7 +117,7 @@ async function* cibaFlow(ctx: ScenarioContext, index: number, io: FlowIO): Flow 
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
         auth_req_id: authReqId,
-        subject: ctx.user.subject,
+        subject: cibaUser(ctx, index).subject,
         scopes: ctx.cibaScope.split(" "),
       }),
     },
@@ -318,13 +331,13 @@ async function parAvailable(ctx: ScenarioContext, client: HttpClient): Promise<b
 /** CIBA in phases (all flows' first step, then all second steps…), to attribute CPU to each endpoint. */
 export interface CibaPhase {
   label: string;
-  run(ctx: ScenarioContext, authReqId: string, io: FlowIO): Promise<void>;
+  run(ctx: ScenarioContext, started: StartedCiba, io: FlowIO): Promise<void>;
 }
 
 export const CIBA_PHASES: readonly CibaPhase[] = [
   {
     label: "token (pending)",
-    async run(ctx, authReqId, io) {
+    async run(ctx, { authReqId }, io) {
       const auth = basicAuth(ctx.cibaClient.id, ctx.cibaClient.secret);
       await io.request(
         "token (pending)",
@@ -338,14 +351,14 @@ export const CIBA_PHASES: readonly CibaPhase[] = [
   },
   {
     label: "complete",
-    async run(ctx, authReqId, io) {
+    async run(ctx, { authReqId, subject }, io) {
       await io.request(
         "complete",
         {
           method: "POST",
           url: new URL("/__bench/ciba/complete", ctx.baseUrl),
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ auth_req_id: authReqId, subject: ctx.user.subject, scopes: ctx.cibaScope.split(" ") }),
+          body: JSON.stringify({ auth_req_id: authReqId, subject, scopes: ctx.cibaScope.split(" ") }),
         },
         { status: 200 },
       );
@@ -353,7 +366,7 @@ export const CIBA_PHASES: readonly CibaPhase[] = [
   },
   {
     label: "token (tokens)",
-    async run(ctx, authReqId, io) {
+    async run(ctx, { authReqId }, io) {
       const auth = basicAuth(ctx.cibaClient.id, ctx.cibaClient.secret);
       await io.request(
         "token (tokens)",
@@ -367,12 +380,23 @@ export const CIBA_PHASES: readonly CibaPhase[] = [
   },
 ];
 
-/** The first phase: starts a request and hands its auth_req_id to the later phases. */
-export async function cibaStart(ctx: ScenarioContext, index: number, io: FlowIO): Promise<string> {
+/** A started CIBA request: its auth_req_id and the user who approves it. */
+export interface StartedCiba {
+  authReqId: string;
+  subject: string;
+}
+
+/** The first phase: starts a request and hands it to the later phases. */
+export async function cibaStart(ctx: ScenarioContext, index: number, io: FlowIO): Promise<StartedCiba> {
   const response = await io.request(
     "bc-authorize",
-    post(ctx, "/bc-authorize", basicAuth(ctx.cibaClient.id, ctx.cibaClient.secret), cibaRequest(ctx, `P-${index}`)),
+    post(
+      ctx,
+      "/bc-authorize",
+      basicAuth(ctx.cibaClient.id, ctx.cibaClient.secret),
+      cibaRequest(ctx, index, `P-${index}`),
+    ),
     { status: 200, has: ["auth_req_id"] },
   );
-  return json(response.body).auth_req_id as string;
+  return { authReqId: json(response.body).auth_req_id as string, subject: cibaUser(ctx, index).subject };
 }
