@@ -274,6 +274,8 @@ interface RawCounters {
   doRowsWritten: number;
   doSetAlarm: number;
   doDeleteAll?: number;
+  doDeleteAllRows?: number;
+  doDeleteAllRowsUnknown?: number;
   doKvReads: number;
   doKvWrites: number;
   d1Queries: number;
@@ -308,7 +310,9 @@ function perFlow(raw: RawCounters, flows: number): OpsPerFlow {
     doRowsRead: r(raw.doRowsRead + raw.doKvReads),
     doRowsWritten: r(raw.doRowsWritten + raw.doKvWrites),
     doSetAlarm: r(raw.doSetAlarm),
-    doDeleteAll: r(raw.doDeleteAll ?? 0), // a baseline's older counters may not have it
+    // a baseline's older counters may not have these
+    doDeleteAll: r(raw.doDeleteAll ?? 0),
+    doDeleteAllRows: r(raw.doDeleteAllRows ?? 0),
     kvReads: r(raw.kvReads),
     kvWrites: r(raw.kvWrites),
     kvDeletes: r(raw.kvDeletes),
@@ -373,6 +377,11 @@ async function countScenario(
   await sleep(scenario.id === "ciba" && !target.floor ? COUNT_CIBA_EXPIRY_S * 1000 + 1500 : 300);
   const raw = await readCounters(url);
   const ops = perFlow(raw, result.completed);
+  if ((raw.doDeleteAllRowsUnknown ?? 0) > 0) {
+    log(
+      `  counting ${target.id}/${scenario.id}: the rows of ${raw.doDeleteAllRowsUnknown} deleteAll() calls could not be read`,
+    );
+  }
   const cpu = median(cpuByLevel.map((l) => l.cpuMsPerFlow));
   const counted: CountedOps = {
     target: target.id,

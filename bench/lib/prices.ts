@@ -97,6 +97,8 @@ export interface OpsPerFlow {
   doSetAlarm: number;
   /** deleteAll() calls (not priced: the pricing pages do not say how the rows it removes are billed). */
   doDeleteAll: number;
+  /** The rows those deleteAll() calls removed (the objects' tables and key-value entries), not priced. */
+  doDeleteAllRows: number;
   kvReads: number;
   kvWrites: number;
   kvDeletes: number;

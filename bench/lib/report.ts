@@ -260,7 +260,8 @@ function opsTable(v: View): string {
     ["DO SQLite rows read", (c) => c.perFlow.doRowsRead],
     ["DO SQLite rows written", (c) => c.perFlow.doRowsWritten],
     ["DO setAlarm (billed as a row written)", (c) => c.perFlow.doSetAlarm],
-    ["DO deleteAll (not priced)", (c) => c.perFlow.doDeleteAll ?? 0],
+    ["DO deleteAll calls (not priced)", (c) => c.perFlow.doDeleteAll ?? 0],
+    ["DO rows removed by deleteAll (not priced)", (c) => c.perFlow.doDeleteAllRows ?? 0],
     ["KV reads", (c) => c.perFlow.kvReads],
     ["KV writes", (c) => c.perFlow.kvWrites],
     ["KV deletes", (c) => c.perFlow.kvDeletes],
@@ -350,7 +351,14 @@ function statementTable(c: CountedOps): string {
     ]);
   }
   if ((c.perFlow.doDeleteAll ?? 0) > 0) {
-    rows.push(["Durable Object", "deleteAll()", fmt(c.perFlow.doDeleteAll, 2), "–", "not counted", "not priced"]);
+    rows.push([
+      "Durable Object",
+      "deleteAll()",
+      fmt(c.perFlow.doDeleteAll, 2),
+      "–",
+      `${fmt(c.perFlow.doDeleteAllRows ?? 0, 2)} removed (not counted)`,
+      "not priced",
+    ]);
   }
   rows.push([
     "**all**",
@@ -378,7 +386,7 @@ function rowsByKindTable(v: View): string {
       count(c.perFlow.doSetAlarm),
       count(c.perFlow.d1RowsWritten),
       `**${count(c.perFlow.billedRowsWritten)}**`,
-      count(c.perFlow.doDeleteAll ?? 0),
+      `${count(c.perFlow.doDeleteAll ?? 0)} (${count(c.perFlow.doDeleteAllRows ?? 0)} rows)`,
       usd(c.perFlow.billedRowsWritten * PRICES.doRowsWritten),
     ]);
   return table(
@@ -389,7 +397,7 @@ function rowsByKindTable(v: View): string {
       "setAlarm calls",
       "D1 rows written",
       "billed rows written",
-      "deleteAll calls (not priced)",
+      "deleteAll calls (rows they removed; not priced)",
       "$ per million flows for the rows",
     ],
     rows,
@@ -591,7 +599,7 @@ export function renderReport(r: BenchResults, chartPath: string): { markdown: st
   }
   say("## Platform operations and cost", "");
   say(
-    `Counted, not estimated: a second build of the same Worker (bench/worker/counting-entry.ts) counts every D1, KV and Durable Object call the product's code makes, every SQLite cursor's rowsRead/rowsWritten inside the objects, every key-value API call (one row each) and every setAlarm, over ${r.counted[0]?.flows ?? 0} flows per scenario at c=1. The floor is counted the same way. The completion request stands for the user's approval, itself a Worker request in production.`,
+    `Counted, not estimated: a second build of the same Worker (bench/worker/counting-entry.ts) counts every D1, KV and Durable Object call the product's code makes, every SQLite cursor's rowsRead/rowsWritten inside the objects, every key-value API call (one row per key) and every setAlarm, over ${r.counted[0]?.flows ?? 0} flows per scenario at c=1. The floor is counted the same way. The completion request stands for the user's approval, itself a Worker request in production.`,
     "",
     opsTable(v),
     "",
@@ -600,6 +608,15 @@ export function renderReport(r: BenchResults, chartPath: string): { markdown: st
     rowsByKindTable(v),
     "",
   );
+  const ciba = v.counted("edge-op", "ciba");
+  if (ciba) {
+    const rowsOk = ciba.perFlow.billedRowsWritten <= 4;
+    const d1Ok = ciba.perFlow.d1RowsWritten === 0;
+    say(
+      `Issue 18's targets for a CIBA poll flow: at most 4 billed rows written (**${count(ciba.perFlow.billedRowsWritten)}**: ${rowsOk ? "met" : "not met"}) and none in D1 (**${count(ciba.perFlow.d1RowsWritten)}**: ${d1Ok ? "met" : "not met"}).`,
+      "",
+    );
+  }
   const endpointOps = endpointOpsTable(v);
   if (endpointOps) {
     say(

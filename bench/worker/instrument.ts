@@ -33,6 +33,10 @@ interface Counters {
   doDeleteAlarm: number;
   /** deleteAll() calls: what they remove is not counted as rows (the pricing pages do not say how it is billed). */
   doDeleteAll: number;
+  /** Rows a deleteAll() removed (the object's tables and key-value entries just before it), for the record. */
+  doDeleteAllRows: number;
+  /** deleteAll() calls whose rows could not be read (then not in doDeleteAllRows). */
+  doDeleteAllRowsUnknown: number;
   /** Key-value API calls (async `storage.get/put/…` and sync `storage.kv.*`): one row read or written each. */
   doKvReads: number;
   doKvWrites: number;
@@ -68,6 +72,8 @@ function emptyCounters(): Counters {
     doSetAlarm: 0,
     doDeleteAlarm: 0,
     doDeleteAll: 0,
+    doDeleteAllRows: 0,
+    doDeleteAllRowsUnknown: 0,
     doKvReads: 0,
     doKvWrites: 0,
     d1Queries: 0,
@@ -303,6 +309,42 @@ export function instrumentEnv<E extends object>(env: E): E {
 // ---------------------------------------------------------------- Durable Object side
 
 let storagePatched = false;
+/** While the instrument reads an object's storage for its own records, nothing is counted. */
+let suspended = false;
+
+interface Rows {
+  toArray(): Record<string, unknown>[];
+}
+type Storage = Target & {
+  sql?: Target & { exec(query: string): Rows };
+  kv?: Target & { list(): Iterable<unknown> };
+};
+
+/** The rows an object holds (its own tables and its key-value entries): what a deleteAll() removes. */
+function rowsHeld(storage: Storage): number {
+  suspended = true;
+  try {
+    let rows = 0;
+    if (storage.sql) {
+      const tables = storage.sql
+        .exec(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '\\_\\_cf\\_%' ESCAPE '\\'",
+        )
+        .toArray();
+      for (const { name } of tables) {
+        const [row] = storage.sql.exec(`SELECT count(*) AS n FROM "${String(name).replace(/"/g, '""')}"`).toArray();
+        rows += Number(row?.n ?? 0);
+      }
+    }
+    if (storage.kv) rows += [...storage.kv.list()].length;
+    return rows;
+  } catch {
+    counters.doDeleteAllRowsUnknown += 1;
+    return 0;
+  } finally {
+    suspended = false;
+  }
+}
 
 function patchPrototypeMethod(prototype: Target, name: string, wrap: (original: AnyFunction) => AnyFunction): void {
   const original = prototype[name];
@@ -315,7 +357,7 @@ function patchPrototypeMethod(prototype: Target, name: string, wrap: (original: 
   });
 }
 
-function patchStorage(ctx: { storage: Target & { sql?: Target; kv?: Target } }): void {
+function patchStorage(ctx: { storage: Storage }): void {
   if (storagePatched) return;
   storagePatched = true;
   const storage = ctx.storage;
@@ -326,6 +368,7 @@ function patchStorage(ctx: { storage: Target & { sql?: Target; kv?: Target } }):
       (original) =>
         function (this: unknown, ...args: unknown[]) {
           const cursor = original.apply(this, args) as Cursor;
+          if (suspended) return cursor;
           counters.doSqlStatements += 1;
           cursors.push({ sql: normalize(args[0]), cursor });
           return cursor;
@@ -333,23 +376,33 @@ function patchStorage(ctx: { storage: Target & { sql?: Target; kv?: Target } }):
     );
   }
   const storagePrototype = Object.getPrototypeOf(storage) as Target;
-  const counted: [string, () => void][] = [
+  // put({ a, b }) and delete([a, b]) write one row per key.
+  const keys = (args: unknown[]) =>
+    Array.isArray(args[0]) ? args[0].length : typeof args[0] === "object" && args[0] ? Object.keys(args[0]).length : 1;
+  type Count = (args: unknown[], self: unknown) => void;
+  const counted: [string, Count][] = [
     ["setAlarm", () => (counters.doSetAlarm += 1)],
     ["deleteAlarm", () => (counters.doDeleteAlarm += 1)],
-    ["get", () => (counters.doKvReads += 1)],
+    ["get", (args) => (counters.doKvReads += keys(args))],
     ["list", () => (counters.doKvReads += 1)],
-    ["put", () => (counters.doKvWrites += 1)],
-    ["delete", () => (counters.doKvWrites += 1)],
-    ["deleteAll", () => (counters.doDeleteAll += 1)],
+    ["put", (args) => (counters.doKvWrites += keys(args))],
+    ["delete", (args) => (counters.doKvWrites += keys(args))],
+    [
+      "deleteAll",
+      (_args, self) => {
+        counters.doDeleteAll += 1;
+        counters.doDeleteAllRows += rowsHeld(self as Storage);
+      },
+    ],
   ];
-  const patchCounted = (prototype: Target, list: [string, () => void][]) => {
+  const patchCounted = (prototype: Target, list: [string, Count][]) => {
     for (const [name, count] of list) {
       patchPrototypeMethod(
         prototype,
         name,
         (original) =>
           function (this: unknown, ...args: unknown[]) {
-            count();
+            if (!suspended) count(args, this);
             return original.apply(this, args);
           },
       );
