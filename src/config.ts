@@ -395,7 +395,9 @@ export function loadSettings(env: Bindings): Settings {
   }
   // Where the proxy's header is trusted, the runtime is the local one, whose request.cf any client can forge.
   if (settings.trustClientCertHeader && settings.trustCfTlsClientAuth) {
-    throw new ConfigurationError("TRUST_CLIENT_CERT_HEADER=true needs TRUST_CF_TLS_CLIENT_AUTH=false (local development)");
+    throw new ConfigurationError(
+      "TRUST_CLIENT_CERT_HEADER=true needs TRUST_CF_TLS_CLIENT_AUTH=false (local development)",
+    );
   }
   // Checklist S3, as for client notification endpoints: no loopback, private or link-local
   // address literal, and loopback only with the development switch.
