@@ -39,7 +39,11 @@ beforeAll(async () => {
 });
 
 /** A CIBA request for nora, approved after a password sign-in, redeemed at /token. */
-async function cibaIdToken(acrValues: string | undefined, completion: Partial<CompleteLoginRequestInput> = {}) {
+async function cibaIdToken(
+  acrValues: string | undefined,
+  completion: Partial<CompleteLoginRequestInput> = {},
+  signedIn: { amr?: string[] } = { amr: ["pwd"] },
+) {
   const params: Record<string, string> = { scope: "openid", login_hint: "nora" };
   if (acrValues !== undefined) params.acr_values = acrValues;
   const started = await backchannel("acr-kiosk", SECRET, params);
@@ -47,7 +51,7 @@ async function cibaIdToken(acrValues: string | undefined, completion: Partial<Co
   const { internalId } = await requestFor(started.body.auth_req_id);
   const outcome = await new BackchannelAuthenticationInteractionService(env).completeLoginRequest(
     { internalId, scopesValuesConsented: ["openid"], ...completion },
-    { subject: nora, sessionId: "s1", authTime: Math.floor(Date.now() / 1000), amr: ["pwd"] },
+    { subject: nora, sessionId: "s1", authTime: Math.floor(Date.now() / 1000), ...signedIn },
   );
   expect(outcome.ok).toBe(true);
   const { status, body } = await poll("acr-kiosk", SECRET, started.body.auth_req_id);
@@ -127,6 +131,14 @@ describe("CIBA §7.1 acr_values at /bc-authorize: acr is what the authentication
   it("accepts (does not refuse) a request naming only classes edge-op cannot meet: acr_values is voluntary", async () => {
     const started = await backchannel("acr-kiosk", SECRET, { scope: "openid", login_hint: "nora", acr_values: HIGH });
     expect(started.status).toBe(200);
+  });
+
+  it("asserts no class, and no amr, when the approver's authentication method is unknown (a bearer-token approval)", async () => {
+    // The authenticator API's bearer callers present an access token, which says nothing of how
+    // the user authenticated: nothing may be claimed on their behalf.
+    const { idToken } = await cibaIdToken(ACR_PASSWORD, {}, {});
+    expect(idToken.acr).toBeUndefined();
+    expect(idToken.amr).toBeUndefined();
   });
 
   it("lets no caller of the interaction service assert a class: acr is derived from amr", async () => {

@@ -144,7 +144,8 @@ export class BackchannelRequestObject extends DurableObject<Bindings> {
       request.authorizedScopes = request.requestedScopes.filter((s) => s === "openid" || consented.includes(s));
       request.status = "approved";
       request.authTime = completion.authTime ?? now;
-      request.amr = completion.amr ?? ["pwd"];
+      // An approval whose authentication is unknown (a bearer-token caller) claims no method.
+      request.amr = completion.amr ?? [];
       // OIDC Core §2: acr states the class the authentication met, never merely the one asked for.
       request.acr = satisfiedAcr(request.authenticationContextReferenceClasses, request.amr);
     }
