@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import { type DevSecrets, generateDevSecrets } from "./dev-secrets.ts";
+import { generateDevSecrets } from "./dev-secrets.ts";
 import { PROJECT_ROOT } from "./wrangler.ts";
 
 export const DEV_VARS_PATH = join(PROJECT_ROOT, ".dev.vars");
@@ -34,26 +34,37 @@ function dotenvLine(name: string, value: string): string {
 
 export interface EnsureResult {
   created: boolean;
-  /** Secrets that were missing from an existing file and have been appended. */
-  added: (keyof DevSecrets)[];
+  /** Variables that were missing from an existing file and have been appended. */
+  added: string[];
 }
 
 /**
- * Makes sure .dev.vars holds SIGNING_KEYS and DATA_ENCRYPTION_KEY. An existing file is kept as
- * it is; only a secret it lacks is generated and appended.
+ * Local values that are not secrets but must hold for any `wrangler dev` started in this
+ * checkout, by `npm start` or by hand: the local runtime builds `request.cf` from a
+ * client-supplied header, so its `tlsClientAuth` must never be believed (docs/mtls.md).
+ */
+const LOCAL_ONLY = { TRUST_CF_TLS_CLIENT_AUTH: "false" } as const;
+
+/**
+ * Makes sure .dev.vars holds SIGNING_KEYS and DATA_ENCRYPTION_KEY, and the local-only values.
+ * An existing file is kept as it is; only what it lacks is generated and appended.
  */
 export async function ensureDevVars(path = DEV_VARS_PATH): Promise<EnsureResult> {
   const existing = existsSync(path) ? readFileSync(path, "utf8") : undefined;
   const vars = existing === undefined ? {} : readDevVars(path);
   const missing = (["SIGNING_KEYS", "DATA_ENCRYPTION_KEY"] as const).filter((name) => !vars[name]);
-  if (missing.length === 0) return { created: false, added: [] };
+  const localOnly = Object.entries(LOCAL_ONLY).filter(([name]) => vars[name] === undefined);
+  if (missing.length === 0 && localOnly.length === 0) return { created: false, added: [] };
   const secrets = await generateDevSecrets();
-  const lines = missing.map((name) => dotenvLine(name, secrets[name]));
+  const lines = [
+    ...missing.map((name) => dotenvLine(name, secrets[name])),
+    ...localOnly.map(([name, value]) => dotenvLine(name, value)),
+  ];
   if (existing === undefined) {
     writeFileSync(path, `${[...HEADER, ...lines].join("\n")}\n`, { mode: 0o600 });
     return { created: true, added: [] };
   }
   const separator = existing === "" || existing.endsWith("\n") ? "" : "\n";
   writeFileSync(path, `${existing}${separator}${lines.join("\n")}\n`, { mode: 0o600 });
-  return { created: false, added: missing };
+  return { created: false, added: [...missing, ...localOnly.map(([name]) => name)] };
 }
