@@ -56,6 +56,7 @@ export default defineConfig({
             TEST_CERTIFICATES: await testCertificates(),
             TEST_MIGRATIONS: await readD1Migrations("migrations"),
             TEST_HELPER_URL: inject<string>("testHelperUrl"),
+            TEST_PUSH_SERVICE_URL: inject<string>("pushServiceUrl"),
             // Likewise the caps on a user's pending requests; test/ciba-limits.test.ts checks them
             // with low values and with the defaults.
             CIBA_MAX_PENDING_PER_USER: "1000",
@@ -76,8 +77,16 @@ export default defineConfig({
     }),
   ],
   test: {
+    // `npm test` runs every project: edge-op's own suite (this config, in workerd), test/node/
+    // in Node (checks that read files, e.g. docs/conformance.md against the code) and each
+    // example, which runs edge-op from `npm pack`'s tarball (examples/*/vitest.config.ts).
+    projects: [
+      { test: { name: "edge-op" } },
+      { extends: false, test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"] } },
+      "./examples/*/vitest.config.ts",
+    ],
     include: ["test/**/*.test.ts"],
-    exclude: ["test/e2e/**"],
+    exclude: ["test/e2e/**", "test/node/**"],
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/setup.ts"],
     testTimeout: 20_000,
