@@ -7,6 +7,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** Base URL of the helper HTTP server started by test/global-setup.ts (jwks_uri, receivers). */
       TEST_HELPER_URL: string;
+      /** Base URL of the fake Web Push service (test/node/push-service.ts). */
+      TEST_PUSH_SERVICE_URL: string;
       /** Private JWK of the trusted login_hint_token issuer "https://hints.example". */
       TEST_HINT_ISSUER_PRIVATE_JWK: string;
       /** JSON {kiosk, other, selfSigned}: {der (base64), publicJwk}, see vitest.config.ts. */

@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
+import { startPushService } from "./node/push-service.ts";
 
 interface Programmed {
   status: number;
@@ -64,11 +65,17 @@ export default async function setup(project: TestProject) {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   project.provide("testHelperUrl", `http://127.0.0.1:${port}`);
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+  // A fake Web Push service on its own origin (the VAPID audience), see test/node/push-service.ts.
+  const pushService = await startPushService();
+  project.provide("pushServiceUrl", pushService.url);
+  return async () => {
+    await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), pushService.close()]);
+  };
 }
 
 declare module "vitest" {
   export interface ProvidedContext {
     testHelperUrl: string;
+    pushServiceUrl: string;
   }
 }
