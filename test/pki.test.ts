@@ -175,6 +175,34 @@ describe("importing a CA", () => {
     );
   });
 
+  it("a CA whose validity starts this instant (as OpenSSL's do) issues at once: the default start is not before the CA's", async () => {
+    const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: "CN=fresh CA",
+      keys,
+      notBefore: now,
+      notAfter: new Date(now.getTime() + 30 * 86_400_000),
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    });
+    const fresh = await importCertificateAuthority({
+      certificatePem: cert.toString("pem"),
+      privateKeyPem: toPem("PRIVATE KEY", await exportDer(keys.privateKey, "pkcs8")),
+    });
+    const issued = await issueClientCertificate({
+      authority: fresh,
+      subject: "CN=client",
+      validity: { days: 7 },
+      key: { generate: "P-256" },
+      now,
+    });
+    expect(issued.notBefore).toEqual(now);
+  });
+
   it("an expired CA is refused", async () => {
     await refused(
       importCertificateAuthority({ ...pems(ca), now: new Date(Date.now() + 3651 * 86_400_000) }),
@@ -277,7 +305,7 @@ describe("issuing a client certificate (RFC 8705 §2.1, RFC 5280 §4.2)", () => 
   it("RFC 4514 escapes survive the round trip, and C is a PrintableString (RFC 5280 §4.1.2.6)", async () => {
     const issued = await issueClientCertificate({
       authority: ca,
-      subject: "CN=Smith\\, John \\+ Co,O=R\\C3\\A9seau,C=FR",
+      subject: "CN=Smith\\, John \\+ Co,O=R\\c3\\a9seau,C=FR",
       validity: year,
       key: { generate: "P-256" },
     });

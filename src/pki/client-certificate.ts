@@ -70,7 +70,8 @@ export interface IssuedClientCertificate {
 export async function issueClientCertificate(input: IssueClientCertificateInput): Promise<IssuedClientCertificate> {
   const now = input.now ?? new Date();
   const subject = parseDistinguishedName(input.subject);
-  const validity = validityWindow(input.validity, CLIENT_CERTIFICATE_MAX_DAYS, now);
+  const ca = input.authority.certificate;
+  const validity = validityWindow(input.validity, CLIENT_CERTIFICATE_MAX_DAYS, now, ca.notBefore);
   checkWithinAuthority(validity, input.authority.certificate);
   const key = await subjectKey(input.key);
 

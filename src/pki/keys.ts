@@ -18,6 +18,12 @@ export type KeyAlgorithmName = "P-256" | "P-384" | `RSA-${number}`;
 const RSA_MIN_BITS = 2048;
 const RSA_MAX_BITS = 4096;
 
+/** A generated pair (not `CryptoKeyPair`: @types/node has no global of that name). */
+export interface KeyPair {
+  publicKey: CryptoKey;
+  privateKey: CryptoKey;
+}
+
 /** Web Crypto's parameter types, named the same way under workers-types and @types/node. */
 export type KeyParams = Parameters<typeof crypto.subtle.importKey>[2];
 type SignParams = Parameters<typeof crypto.subtle.sign>[0];
@@ -48,7 +54,7 @@ export function parseGeneratedKeyAlgorithm(value: string): GeneratedKeyAlgorithm
  * storage). The name is checked again here because it arrives from a form: a value outside the
  * list must be refused, not fall through to some other key size.
  */
-export async function generateKeyPair(requested: GeneratedKeyAlgorithm): Promise<CryptoKeyPair> {
+export async function generateKeyPair(requested: GeneratedKeyAlgorithm): Promise<KeyPair> {
   const algorithm = parseGeneratedKeyAlgorithm(requested);
   const params =
     algorithm === "P-256" || algorithm === "P-384"
@@ -59,7 +65,7 @@ export async function generateKeyPair(requested: GeneratedKeyAlgorithm): Promise
           modulusLength: algorithm === "RSA-2048" ? 2048 : 3072,
           publicExponent: new Uint8Array([1, 0, 1]),
         };
-  return (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as CryptoKeyPair;
+  return (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as KeyPair;
 }
 
 export interface PublicKeyInfo {

@@ -21,8 +21,13 @@ export interface Validity {
 const DAY = 86_400_000;
 const CLOCK_SKEW_ALLOWANCE = 60_000;
 
-export function validityWindow(input: ValidityInput, maxDays: number, now: Date): Validity {
-  const notBefore = wholeSeconds(input.notBefore ?? new Date(now.getTime() - CLOCK_SKEW_ALLOWANCE));
+/**
+ * `floor` bounds the default start: a certificate from a CA created or imported seconds ago
+ * starts when its CA does, not a minute before it.
+ */
+export function validityWindow(input: ValidityInput, maxDays: number, now: Date, floor?: Date): Validity {
+  const backdated = Math.max(now.getTime() - CLOCK_SKEW_ALLOWANCE, floor?.getTime() ?? 0);
+  const notBefore = wholeSeconds(input.notBefore ?? new Date(backdated));
   if ((input.days === undefined) === (input.notAfter === undefined)) {
     throw new PkiInputError("validity", "give either a number of days or an end date");
   }
