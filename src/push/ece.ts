@@ -111,11 +111,11 @@ export interface SenderKey {
 }
 
 export async function ephemeralSenderKey(): Promise<SenderKey> {
-  const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, [
-    "deriveBits",
-  ])) as CryptoKeyPair;
-  const publicKey = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
-  return { privateKey: pair.privateKey, publicKey };
+  const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+  if (!("privateKey" in pair)) throw new Error("the runtime generated no key pair");
+  const raw = await crypto.subtle.exportKey("raw", pair.publicKey);
+  if (!(raw instanceof ArrayBuffer)) throw new Error("the runtime exported no raw key");
+  return { privateKey: pair.privateKey, publicKey: new Uint8Array(raw) };
 }
 
 /**

@@ -30,14 +30,14 @@ export class InvalidVapidKeyError extends Error {
 
 /** A fresh key pair (for `npm start` and `npm run admin -- keys vapid`). No side effects. */
 export async function generateVapidKeys(): Promise<VapidKeys> {
-  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ])) as CryptoKeyPair;
-  const raw = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
-  const jwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
-  if (!jwk.d) throw new Error("the runtime exported no private scalar");
-  return { publicKey: base64url(raw), privateKey: jwk.d };
+  // Narrowed, not cast: the Workers and Node typings of Web Crypto differ (scripts/lib/vapid.ts).
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  if (!("privateKey" in pair)) throw new Error("the runtime generated no key pair");
+  const raw = await crypto.subtle.exportKey("raw", pair.publicKey);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const d = "d" in jwk ? jwk.d : undefined;
+  if (!(raw instanceof ArrayBuffer) || !d) throw new Error("the runtime exported no key");
+  return { publicKey: base64url(new Uint8Array(raw)), privateKey: d };
 }
 
 /** The public key's x and y, or undefined unless it is a 65-octet uncompressed point. */
