@@ -54,15 +54,12 @@ export function statelessDpopNonces(dataEncryptionKey: string | undefined, optio
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   let key: Promise<CryptoKey> | undefined;
   const hmacKey = () => {
-    key ??= derivedSecret(dataEncryptionKey, "dpop-nonce").then((secret) =>
-      crypto.subtle.importKey(
-        "raw",
-        fromBase64url(secret) ?? new Uint8Array(),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      ),
-    );
+    key ??= derivedSecret(dataEncryptionKey, "dpop-nonce").then((secret) => {
+      const raw = fromBase64url(secret);
+      // Never fall back to a weaker key: derivedSecret always yields 32 bytes of base64url.
+      if (raw?.length !== 32) throw new Error("the derived DPoP nonce key is not 32 bytes");
+      return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    });
     return key;
   };
   const nonceOf = async (windowNumber: number) =>
