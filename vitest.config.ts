@@ -38,6 +38,8 @@ export default defineConfig({
       const hintIssuerPublic = { ...(await exportJWK(hintIssuer.publicKey)), kid: "hint-1", alg: "ES256" };
       return {
         wrangler: { configPath: "./wrangler.toml" },
+        // The repository's provider with swappable CIBA services (test/worker.ts).
+        main: "./test/worker.ts",
         miniflare: {
           bindings: {
             ...secrets,

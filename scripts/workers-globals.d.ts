@@ -23,6 +23,9 @@ type KVNamespace<Key extends string = string> = import("@cloudflare/workers-type
 type KVNamespacePutOptions = import("@cloudflare/workers-types").KVNamespacePutOptions;
 
 // Durable Objects
+declare namespace Rpc {
+  type DurableObjectBranded = import("@cloudflare/workers-types").Rpc.DurableObjectBranded;
+}
 type DurableObjectBranded = import("@cloudflare/workers-types").Rpc.DurableObjectBranded;
 type DurableObjectNamespace<T extends DurableObjectBranded | undefined = undefined> =
   import("@cloudflare/workers-types").DurableObjectNamespace<T>;

@@ -36,8 +36,8 @@ const issuerUrl: Parse<string> = (raw, variable) => {
   } catch {
     throw new ConfigurationError(`${variable} must be an absolute URL, got "${raw}"`);
   }
-  // OpenID Discovery §2 forbids a query or fragment. The Worker serves its routes at the root,
-  // so the issuer is an origin: a path would make every endpoint URL in discovery wrong.
+  // OpenID Discovery §2 forbids a query or fragment. ISSUER is the origin only: a provider
+  // mounted under a path (createProvider's `basePath`) adds it to make its issuer identifier.
   if (!/^https?:$/.test(url.protocol) || url.pathname !== "/" || url.search || url.hash) {
     throw new ConfigurationError(`${variable} must be an http(s) origin such as https://id.example.com`);
   }
@@ -377,15 +377,31 @@ export type Settings = {
   [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K] extends SettingDefinition<infer T> ? T : never;
 };
 
-const cache = new WeakMap<object, Settings>();
+/**
+ * Settings given in code (createProvider's `settings`), by setting name, in their parsed type
+ * (`{ cibaPollingInterval: 2 }`). They take the place of the wrangler var of the same setting
+ * and are checked exactly as that var would be.
+ */
+export type SettingsOverrides = Partial<Settings>;
 
-/** Reads every setting from the bindings once per isolate, failing loudly on a bad value. */
-export function loadSettings(env: Bindings): Settings {
-  const cached = cache.get(env);
-  if (cached) return cached;
+/** A parsed value back in the text form its wrangler var takes, so an override is checked like a var. */
+function asVariableText(value: unknown): string {
+  if (value === undefined) return "";
+  if (value instanceof RegExp) return value.source;
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value.join(" ");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * Reads every setting: an override, else the wrangler var, else the default; fails loudly on a
+ * bad value. Pure: the provider keeps the result per env (src/provider/runtime.ts).
+ */
+export function loadSettings(env: Partial<Bindings>, overrides: SettingsOverrides = {}): Settings {
   const values: Record<string, unknown> = {};
+  const given: Record<string, unknown> = overrides;
   for (const [key, def] of Object.entries(SETTINGS) as [string, SettingDefinition<unknown>][]) {
-    const raw = env[def.variable];
+    const raw = Object.hasOwn(given, key) ? asVariableText(given[key]) : env[def.variable];
     const text = typeof raw === "string" && raw.trim() !== "" ? raw.trim() : def.default;
     values[key] = def.parse(text, def.variable);
   }
@@ -405,22 +421,5 @@ export function loadSettings(env: Bindings): Settings {
     ? destinationProblem(new URL(settings.cibaWebhookUrl), settings.allowHttpNotificationEndpoints)
     : undefined;
   if (webhookProblem) throw new ConfigurationError(`CIBA_WEBHOOK_URL ${webhookProblem}`);
-  cache.set(env, settings);
   return settings;
-}
-
-/** The absolute URLs of this provider's endpoints, all under the issuer. */
-export function endpoints(settings: Settings) {
-  const base = settings.issuer;
-  return {
-    discovery: `${base}/.well-known/openid-configuration`,
-    jwks: `${base}/jwks`,
-    token: `${base}/token`,
-    backchannelAuthentication: `${base}/bc-authorize`,
-    cibaRequests: `${base}/ciba/requests`,
-    signIn: `${base}/signin`,
-    pushedAuthorizationRequest: `${base}/par`,
-    authorization: `${base}/authorize`,
-    userinfo: `${base}/userinfo`,
-  } as const;
 }

@@ -1,9 +1,11 @@
 /**
- * The Worker's bindings: what wrangler.toml and the secrets give every request.
- * Settings are read from these strings in one place, src/config.ts.
+ * A provider's bindings under edge-op's own names: what wrangler.toml and the secrets give every
+ * request. A Worker may call them otherwise (createProvider's `bindings`); the provider resolves
+ * them into this shape once per env (src/provider/bindings.ts). Settings are read from these
+ * strings in one place, src/config.ts.
  */
 import type { AuthorizationCodeObject } from "./authorize/code-object";
-import type { BackchannelRequestObject } from "./ciba/request-object";
+import type { BackchannelRequestObjectApi } from "./ciba/request-object-api";
 import type { UserCodeAttempts } from "./ciba/user-code-attempts";
 import type { ReplayGuard } from "./replay/replay-guard";
 import type { RefreshTokenFamily } from "./tokens/refresh-token-family";
@@ -12,7 +14,7 @@ export interface Bindings {
   DB: D1Database;
   PAR_REQUESTS: KVNamespace;
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
-  BACKCHANNEL_REQUESTS: DurableObjectNamespace<BackchannelRequestObject>;
+  BACKCHANNEL_REQUESTS: DurableObjectNamespace<BackchannelRequestObjectApi>;
   REFRESH_TOKENS: DurableObjectNamespace<RefreshTokenFamily>;
   /** Sign-in attempts per username, and per client address (Workers rate limiting). */
   SIGNIN_BY_USERNAME: RateLimit;
@@ -71,10 +73,4 @@ export interface Bindings {
   DATA_ENCRYPTION_KEY?: string;
   /** HMAC-SHA256 key for the `webhook` notifier's signature header. */
   CIBA_WEBHOOK_SECRET?: string;
-}
-
-declare global {
-  namespace Cloudflare {
-    interface Env extends Bindings {}
-  }
 }

@@ -1,46 +1,85 @@
 /**
- * edge-op: the Worker. Mounts every endpoint on one Hono app, renders every error in one place,
- * and exports the Durable Object classes the runtime instantiates.
+ * edge-op, the library: an OpenID Provider (CIBA, PAR + authorization code, mTLS, FAPI-CIBA)
+ * for Cloudflare Workers. A Worker builds one (or several, as realms) with createProvider and
+ * exports what it returns; docs/integration.md walks through each option. This module exports
+ * only: no state, nothing runs on import.
  */
-import { Hono } from "hono";
-import { cors } from "hono/cors";
-import { mountAuthenticatorApi } from "./api/authenticator-api";
-import { mountAuthorization } from "./authorize/authorize-endpoint";
-import { backchannelAuthenticationEndpoint } from "./ciba/backchannel-endpoint";
-import { discoveryEndpoint, jwksEndpoint } from "./discovery/discovery";
-import { tokenEndpoint } from "./grants/token-endpoint";
-import type { AppEnv } from "./http/app-env";
-import { renderError, renderNotFound } from "./http/boundary";
-import { route } from "./http/route";
-import { pushedAuthorizationRequestEndpoint } from "./par/par-endpoint";
-import { mountUserPages } from "./ui/routes";
-import { userinfoEndpoint } from "./userinfo";
 
 export { AuthorizationCodeObject } from "./authorize/code-object";
-export { BackchannelRequestObject } from "./ciba/request-object";
-export { useCibaServices } from "./ciba/services";
-export { UserCodeAttempts } from "./ciba/user-code-attempts";
+export {
+  BackchannelAuthenticationInteractionService,
+  type CompleteLoginRequestInput,
+  type CurrentUser,
+} from "./ciba/interaction-service";
+export type {
+  BackchannelAuthenticationRequest,
+  CompleteBackchannelLoginRequest,
+  CompletionOutcome,
+  PollOutcome,
+} from "./ciba/model";
+export {
+  builtInNotificationService,
+  LogNotificationService,
+  RetryableNotificationError,
+  WebhookNotificationService,
+} from "./ciba/notifications";
+export { DurableObjectBackchannelRequestStore } from "./ciba/request-store";
+export { UserCodeAttempts, withinUserCodeLimits } from "./ciba/user-code-attempts";
+export { DefaultUserValidator } from "./ciba/user-validator";
+export type { Client } from "./clients/metadata";
+export { D1ClientStore } from "./clients/registry";
+export { ConfigurationError, SETTINGS, type Settings, type SettingsOverrides } from "./config";
+export type {
+  BackchannelAuthenticationUserNotificationService,
+  BackchannelAuthenticationUserValidator,
+  BackchannelUserLoginRequest,
+  ProviderServices,
+  ProviderStores,
+  RequestContext,
+  UserHint,
+  UserValidationContext,
+} from "./context";
+export type { Bindings } from "./env";
+export {
+  AccessDenied,
+  ExpiredLoginHintToken,
+  InvalidBindingMessage,
+  InvalidRequest,
+  InvalidUserCode,
+  MissingUserCode,
+  OAuthError,
+  UnknownUserId,
+} from "./http/errors";
+export { KvPushedAuthorizationRequestStore } from "./par/pushed-request-store";
+export { DEFAULT_BINDING_NAMES } from "./provider/bindings";
+export { createProvider } from "./provider/create-provider";
+export type {
+  BindingNames,
+  Provider,
+  ProviderDurableObjects,
+  ProviderInteraction,
+  ProviderOptions,
+  ServiceOptions,
+  StoreContext,
+  StoreOptions,
+} from "./provider/options";
 export { ReplayGuard } from "./replay/replay-guard";
+export { PATHS, type RouteName, Routes } from "./routes";
+export type {
+  BackchannelAuthenticationRequestStore,
+  ClientStore,
+  CreateOutcome,
+  NewBackchannelRequest,
+  PendingLimits,
+  PushedAuthorizationRequest,
+  PushedAuthorizationRequestStore,
+  UserStore,
+} from "./stores";
 export { RefreshTokenFamily } from "./tokens/refresh-token-family";
-
-const app = new Hono<AppEnv>();
-
-// Discovery and keys are read by browsers (SPAs) as well as servers: open CORS, no credentials.
-const publicCors = cors({ origin: "*", allowMethods: ["GET"], maxAge: 86_400 });
-app.use("/.well-known/openid-configuration", publicCors);
-app.use("/jwks", publicCors);
-
-route(app, "/.well-known/openid-configuration", { GET: discoveryEndpoint });
-route(app, "/jwks", { GET: jwksEndpoint });
-route(app, "/token", { POST: tokenEndpoint });
-route(app, "/bc-authorize", { POST: backchannelAuthenticationEndpoint });
-route(app, "/userinfo", { GET: userinfoEndpoint, POST: userinfoEndpoint });
-route(app, "/par", { POST: pushedAuthorizationRequestEndpoint });
-mountAuthorization(app);
-mountUserPages(app);
-mountAuthenticatorApi(app);
-
-app.notFound(renderNotFound);
-app.onError(renderError);
-
-export default app;
+export { D1UserStore } from "./users/store";
+export type { User } from "./users/user";
+// Registering clients and users in the default D1 stores, for an integrator's own admin code or
+// tests (the admin tool, scripts/admin.ts, uses the same): validate, then insert the row made here.
+export { type ClientRegistration, validateClientRegistration } from "./clients/metadata";
+export { CLIENT_COLUMNS, clientRow } from "./clients/registry";
+export { type UserRegistration, userRow } from "./users/store";

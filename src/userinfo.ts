@@ -5,19 +5,19 @@
  * endpoint) and a user subject, and returns the claims the token's scopes release.
  */
 import type { Context } from "hono";
-import { endpoints } from "./config";
 import type { AppEnv } from "./http/app-env";
 import { NO_STORE } from "./http/boundary";
 import { requestContext } from "./http/context";
 import { ownEndpointAudiences } from "./http/resource-indicators";
+import { endpointUrls } from "./routes";
 import { acceptAccessToken, bearerTokenOf } from "./tokens/bearer";
-import { claimsFor } from "./users/store";
+import { claimsFor } from "./users/user";
 
 export async function userinfoEndpoint(c: Context<AppEnv>): Promise<Response> {
   const ctx = requestContext(c);
   const token = await acceptAccessToken(ctx, bearerTokenOf(ctx.request.headers.get("authorization")), {
     scope: "openid",
-    audiences: ownEndpointAudiences(ctx.settings.issuer, endpoints(ctx.settings).userinfo),
+    audiences: ownEndpointAudiences(ctx.settings.issuer, endpointUrls(ctx.settings.issuer).userinfo),
   });
   return c.json(claimsFor(token.user, token.scope), 200, { ...NO_STORE });
 }

@@ -9,12 +9,12 @@ import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ACR_CLASSES, ACR_PASSWORD, satisfiedAcr } from "../src/authn/acr";
 import type { CompleteLoginRequestInput } from "../src/ciba/interaction-service";
-import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import { pkce, walk } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
 import { backchannel, CIBA_GRANT, poll, requestFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { basic, call, ISSUER, jsonOf, postForm } from "./helpers/http";
+import { BackchannelAuthenticationInteractionService } from "./helpers/provider";
 
 const SECRET = "acr-secret-0123456789";
 const CALLBACK = "https://acr.example/cb";

@@ -5,7 +5,6 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import { JWT_BEARER_ASSERTION } from "../src/clients/authenticate";
 import { type ClientRegistration, RegistrationError, validateClientRegistration } from "../src/clients/metadata";
 import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry";
@@ -13,6 +12,7 @@ import { CIBA_GRANT, requestFor, settleClientDelivery } from "./helpers/ciba";
 import { clientKeyPair, registerClient, registerUser } from "./helpers/fixtures";
 import { ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
 import { outsideUrl, received } from "./helpers/outside";
+import { BackchannelAuthenticationInteractionService } from "./helpers/provider";
 
 type KeyPair = Awaited<ReturnType<typeof clientKeyPair>>;
 const keys: Record<string, KeyPair> = {

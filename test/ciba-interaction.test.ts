@@ -4,9 +4,9 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import { ageRequest, backchannel, CIBA_GRANT, requestFor, store } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
+import { BackchannelAuthenticationInteractionService } from "./helpers/provider";
 
 const SECRET = "desk-secret-0123456789";
 let erin = "";

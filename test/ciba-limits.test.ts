@@ -11,11 +11,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
-import app from "../src/index";
 import { ageRequest, CIBA_GRANT, requestFor, store } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { basic, ISSUER, type OAuthErrorBody } from "./helpers/http";
+import { BackchannelAuthenticationInteractionService } from "./helpers/provider";
+import app from "./worker";
 
 const SECRET = "flood-secret-0123456789";
 const CLIENTS = ["flood-a", "flood-b", "flood-c", "flood-d"];

@@ -7,9 +7,9 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BackchannelAuthenticationRequest } from "../src/ciba/model";
 import { hmacHex, WebhookNotificationService } from "../src/ciba/notifications";
-import { useCibaServices } from "../src/ciba/services";
 import { backchannel, CIBA_GRANT, requestFor, store, stubFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
+import { useCibaServices } from "./helpers/services";
 
 const SECRET = "bank-secret-0123456789";
 const WEBHOOK_SECRET = "webhook-signing-secret";
@@ -118,7 +118,7 @@ describe("webhook notifier", () => {
     await program("/hooks/late", [{ status: 503 }]);
     const request = await newRequest();
     await runDurableObjectAlarm(stubFor(request.internalId));
-    const { BackchannelAuthenticationInteractionService } = await import("../src/ciba/interaction-service");
+    const { BackchannelAuthenticationInteractionService } = await import("./helpers/provider");
     await new BackchannelAuthenticationInteractionService(env).completeLoginRequest(
       { internalId: request.internalId, scopesValuesConsented: ["openid"] },
       { subject: request.subject },

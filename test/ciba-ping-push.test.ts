@@ -9,7 +9,6 @@ import { env } from "cloudflare:workers";
 import { decodeJwt, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AUTH_REQ_ID_CLAIM, openDeliverySecrets, sendToClient } from "../src/ciba/client-delivery";
-import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import type { BackchannelAuthenticationRequest } from "../src/ciba/model";
 import {
   type ClientRegistration,
@@ -37,6 +36,7 @@ import {
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { basic, ISSUER, jsonOf, postForm, publishedKeys } from "./helpers/http";
 import { outsideUrl, program, received } from "./helpers/outside";
+import { BackchannelAuthenticationInteractionService } from "./helpers/provider";
 
 const SECRET = "delivery-secret-0123456789";
 const TOKEN = "opaque-notification-token.8f3e~+/=";

@@ -6,10 +6,10 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import { ageRequest, backchannel, CIBA_GRANT, poll, requestFor, store, stubFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { call, ISSUER, publishedKeys } from "./helpers/http";
+import { BackchannelAuthenticationInteractionService } from "./helpers/provider";
 import { client, discoverAs } from "./helpers/rp";
 
 const SECRET = "pos-secret-0123456789";

@@ -5,7 +5,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ClientRegistry } from "../src/clients/registry";
+import { D1ClientStore as ClientRegistry } from "../src/clients/registry";
 import { sha256Hex } from "../src/crypto/hash";
 import { ageRequest, backchannel, CIBA_GRANT, poll, requestFor, stubFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";

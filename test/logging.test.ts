@@ -10,7 +10,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { BackchannelAuthenticationRequestStore } from "../src/ciba/request-store";
+import { DurableObjectBackchannelRequestStore as BackchannelAuthenticationRequestStore } from "../src/ciba/request-store";
 import { pkce } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
 import { CIBA_GRANT, runAlarmsUntil, settleClientDelivery } from "./helpers/ciba";

@@ -13,11 +13,11 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, loadSettings } from "../src/config";
-import app from "../src/index";
 import { CLIENT_CERT_PROOF_HEADER, clientCertHeaderProof } from "../src/mtls/client-certificate";
 import { registerClient } from "./helpers/fixtures";
 import { ISSUER, type Vars } from "./helpers/http";
 import { certificates, type TestCertificate, tlsClientAuth } from "./helpers/mtls";
+import app from "./worker";
 
 const { kiosk } = certificates;
 

@@ -5,8 +5,6 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { mintPushTokens } from "../src/ciba/client-delivery";
-import { BackchannelAuthenticationInteractionService } from "../src/ciba/interaction-service";
 import { validateClientRegistration } from "../src/clients/metadata";
 import { loadSettings } from "../src/config";
 import { sha256Hex } from "../src/crypto/hash";
@@ -17,6 +15,7 @@ import { testContext } from "./helpers/context";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { call, ISSUER, jsonOf, type OAuthErrorBody } from "./helpers/http";
 import { callWithCertificate, certificates, postFormWithCertificate, thumbprint } from "./helpers/mtls";
+import { BackchannelAuthenticationInteractionService, mintPushTokens } from "./helpers/provider";
 
 const { kiosk, other, selfSigned } = certificates;
 let lena = "";

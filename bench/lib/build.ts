@@ -2,7 +2,7 @@
  * Bundles, with the project's wrangler: `wrangler deploy --dry-run --outdir` builds exactly what
  * `wrangler deploy` would upload and prints its size ("Total Upload: … KiB / gzip: … KiB").
  *
- *   product   wrangler.toml as it is (src/index.ts): the deployable, whose size is reported
+ *   product   wrangler.toml as it is (src/worker.ts): the deployable, whose size is reported
  *   timed     bench/worker/entry.ts: the product plus the bench completion route (timed runs)
  *   counting  bench/worker/counting-entry.ts: the same with operation counters (counting pass)
  *   floor     bench/floor/worker.ts (+ its counting twin)

@@ -1,6 +1,7 @@
 /**
  * The one bench-only route of the benchmark build: the user's answer to a CIBA request, given
- * through the product's own BackchannelAuthenticationInteractionService, as the pages and the
+ * through the product's own BackchannelAuthenticationInteractionService (its provider's
+ * `interaction(env)`), as the pages and the
  * authenticator API give it, minus their sign-in check (the benchmark plays a user who is already
  * signed in).
  *
@@ -10,9 +11,9 @@
  * (docs/ciba.md): computed here, so finding the request costs no storage operation. In
  * production the user's device learns it from the notification's approval URL.
  */
-import { BackchannelAuthenticationInteractionService } from "../../src/ciba/interaction-service";
 import { sha256Hex } from "../../src/crypto/hash";
 import type { Bindings } from "../../src/env";
+import worker from "../../src/worker";
 
 export const BENCH_PREFIX = "/__bench/";
 
@@ -34,10 +35,12 @@ async function completeCiba(request: Request, env: Bindings): Promise<Response> 
     return Response.json({ error: "invalid_request" }, { status: 400 });
   }
   const internalId = env.BACKCHANNEL_REQUESTS.idFromName(await sha256Hex(body.auth_req_id)).toString();
-  const outcome = await new BackchannelAuthenticationInteractionService(env).completeLoginRequest(
-    { internalId, scopesValuesConsented: body.scopes.map(String) },
-    { subject: body.subject, sessionId: "bench-session", authTime: Math.floor(Date.now() / 1000), amr: ["pwd"] },
-  );
+  const outcome = await worker
+    .interaction(env)
+    .backchannel.completeLoginRequest(
+      { internalId, scopesValuesConsented: body.scopes.map(String) },
+      { subject: body.subject, sessionId: "bench-session", authTime: Math.floor(Date.now() / 1000), amr: ["pwd"] },
+    );
   return outcome.ok
     ? Response.json({ status: outcome.request.status })
     : Response.json({ error: outcome.reason }, { status: 409 });

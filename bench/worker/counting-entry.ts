@@ -3,7 +3,7 @@
  * operation counted (instrument.ts). Never timed.
  */
 import type { Bindings } from "../../src/env";
-import app, * as product from "../../src/index";
+import worker, * as product from "../../src/worker";
 import { BENCH_PREFIX, benchRoute } from "./bench-routes";
 import {
   COUNTERS_PATH,
@@ -13,7 +13,7 @@ import {
   instrumentEnv,
 } from "./instrument";
 
-export * from "../../src/index";
+export * from "../../src/worker";
 
 instrumentDurableObjectClasses(product);
 
@@ -23,6 +23,6 @@ export default {
     countWorkerRequest();
     const counted = instrumentEnv(env);
     if (request.url.includes(BENCH_PREFIX)) return benchRoute(request, counted);
-    return app.fetch(request, counted, ctx);
+    return worker.fetch(request, counted, ctx);
   },
 };

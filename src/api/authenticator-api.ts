@@ -12,9 +12,8 @@
  */
 import type { Context, Hono } from "hono";
 import { BackchannelAuthenticationInteractionService, type CurrentUser } from "../ciba/interaction-service";
-import type { BackchannelUserLoginRequest } from "../ciba/notifications";
 import { AUTHENTICATOR_SCOPE } from "../clients/metadata";
-import { loadSettings } from "../config";
+import type { BackchannelUserLoginRequest } from "../context";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
 import { requestContext } from "../http/context";
@@ -79,15 +78,15 @@ function present(request: BackchannelUserLoginRequest) {
 
 async function listRequests(c: Context<AppEnv>) {
   const { user } = await caller(c);
-  const requests = await new BackchannelAuthenticationInteractionService(c.env).getPendingLoginRequestsForCurrentUser(
-    user,
-  );
+  const requests = await new BackchannelAuthenticationInteractionService(
+    c.var.ctx,
+  ).getPendingLoginRequestsForCurrentUser(user);
   return c.json({ requests: requests.map(present) }, 200, { ...NO_STORE });
 }
 
 async function getRequest(c: Context<AppEnv>) {
   const { user } = await caller(c);
-  const request = await new BackchannelAuthenticationInteractionService(c.env).getLoginRequestByInternalId(
+  const request = await new BackchannelAuthenticationInteractionService(c.var.ctx).getLoginRequestByInternalId(
     c.req.param("internalId") ?? "",
   );
   if (!request || request.subject !== user.subject) throw notFound();
@@ -117,7 +116,7 @@ async function answer(c: Context<AppEnv>, action: "approve" | "deny") {
   if (description !== undefined && (typeof description !== "string" || description.length > 200)) {
     throw new InvalidRequest("description must be a string of at most 200 characters");
   }
-  const outcome = await new BackchannelAuthenticationInteractionService(c.env).completeLoginRequest(
+  const outcome = await new BackchannelAuthenticationInteractionService(c.var.ctx).completeLoginRequest(
     {
       internalId: c.req.param("internalId") ?? "",
       scopesValuesConsented: action === "approve" ? ["openid", ...((requested as string[] | undefined) ?? [])] : [],
@@ -140,7 +139,7 @@ async function jsonBody(c: Context<AppEnv>, cookieAuthenticated: boolean): Promi
   if (type !== "application/json" && (cookieAuthenticated || type !== undefined)) {
     throw new InvalidRequest("the body must be application/json");
   }
-  const text = await readBodyText(c.req.raw, loadSettings(c.env).maxRequestBodyBytes);
+  const text = await readBodyText(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes);
   if (text.trim() === "") return {};
   let parsed: unknown;
   try {

@@ -9,24 +9,22 @@
 import type { Context, Hono } from "hono";
 import { satisfiedAcr } from "../authn/acr";
 import { type Client, clientScopes } from "../clients/metadata";
-import { ClientRegistry } from "../clients/registry";
-import { loadSettings, type Settings } from "../config";
+import type { Settings } from "../config";
 import { sha256Hex } from "../crypto/hash";
 import type { AppEnv } from "../http/app-env";
 import { OAuthError } from "../http/errors";
 import { type FormParams, parseForm, readForm } from "../http/form";
 import { route } from "../http/route";
 import { REQUEST_URI_PREFIX } from "../par/par-endpoint";
-import { type PushedAuthorizationRequest, PushedAuthorizationRequestStore } from "../par/pushed-request-store";
 import type { Session } from "../sessions/session-store";
-import { newGrantId } from "../tokens/revoked-grants";
+import type { PushedAuthorizationRequest } from "../stores";
+import { newGrantId } from "../tokens/grant";
 import { currentSession } from "../ui/browser-session";
 import { ConsentPage } from "../ui/consent-page";
 import { csrfToken, validCsrf } from "../ui/csrf";
 import { MessagePage } from "../ui/layout";
 import { page, pageSecurityHeaders, render } from "../ui/page";
 import { MAX_RETURN_TO_LENGTH } from "../ui/return-to";
-import { UserStore } from "../users/store";
 import { type AuthorizationRequest, checkAuthorizationParameters, checkRedirectUri } from "./authorization-request";
 import { issueCode } from "./codes";
 import { ConsentStore } from "./consent-store";
@@ -57,7 +55,7 @@ function checkPushedIfRequired(settings: Settings, resolved: Resolved): void {
 }
 
 async function authorize(c: Context<AppEnv>): Promise<Response> {
-  const settings = loadSettings(c.env);
+  const settings = c.var.ctx.settings;
   let resolved: Resolved;
   try {
     resolved = await resolveRequest(c, settings);
@@ -96,9 +94,7 @@ const ALREADY_USED = new ShownError("invalid_request_uri", "the request_uri was 
  */
 async function spendPushed(c: Context<AppEnv>, resolved: Resolved): Promise<boolean> {
   if (!resolved.pushed) return true;
-  return new PushedAuthorizationRequestStore(c.env, loadSettings(c.env).parInteractionLifetime).consumeByHash(
-    resolved.pushed,
-  );
+  return c.var.ctx.stores.pushedRequests.consumeByHash(resolved.pushed);
 }
 
 /** The client, then the request's parameters: pushed (by reference) or in the query. */
@@ -106,8 +102,7 @@ async function resolveRequest(c: Context<AppEnv>, settings: Settings): Promise<R
   const query = parseForm(new URL(c.req.url).search.slice(1), { multiValued: ["resource"] });
   const clientId = query.get("client_id");
   if (!clientId) throw new ShownError("invalid_request", "client_id is required");
-  const client =
-    clientId.length <= 128 ? await new ClientRegistry(c.env.DB, settings.clientCacheSeconds).find(clientId) : undefined;
+  const client = clientId.length <= 128 ? await c.var.ctx.stores.clients.find(clientId) : undefined;
   if (!client) throw new ShownError("invalid_client", "unknown client");
 
   const requestUri = query.get("request_uri");
@@ -125,9 +120,7 @@ async function resolveRequest(c: Context<AppEnv>, settings: Settings): Promise<R
 async function resolvePushed(c: Context<AppEnv>, settings: Settings, client: Client, requestUri: string) {
   const reference = requestUri.startsWith(REQUEST_URI_PREFIX) ? requestUri.slice(REQUEST_URI_PREFIX.length) : "";
   const pushed = /^[A-Za-z0-9_-]{43}$/.test(reference)
-    ? await new PushedAuthorizationRequestStore(c.env, settings.parInteractionLifetime).getByHash(
-        await sha256Hex(reference),
-      )
+    ? await c.var.ctx.stores.pushedRequests.getByHash(await sha256Hex(reference))
     : undefined;
   if (!pushed || pushed.clientId !== client.client_id) {
     throw new ShownError("invalid_request_uri", "the request_uri is unknown, expired or already used");
@@ -169,9 +162,9 @@ async function ensureConsent(
   request: AuthorizationRequest,
   session: Session,
 ): Promise<undefined | Response> {
-  const consents = new ConsentStore(c.env.DB);
+  const consents = new ConsentStore(c.var.ctx.env.DB);
   if (c.req.method === "POST") {
-    const form = await readForm(c.req.raw, loadSettings(c.env).maxRequestBodyBytes);
+    const form = await readForm(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes);
     if (!(await validCsrf(c, form.get("csrf")))) {
       throw new ShownError("invalid_request", "This form had expired. Go back, reload the page and try again.");
     }
@@ -185,7 +178,7 @@ async function ensureConsent(
   if (remembered && !request.prompt.includes("consent")) return undefined;
   if (request.prompt.includes("none"))
     throw new OAuthError("consent_required", "the user has not approved this client");
-  const user = await new UserStore(c.env.DB).findBySubject(session.subject);
+  const user = await c.var.ctx.stores.users.findBySubject(session.subject);
   return render(
     c,
     <ConsentPage
@@ -207,7 +200,7 @@ async function respondWithCode(
   session: Session,
 ): Promise<Response> {
   if (!(await spendPushed(c, resolved))) throw ALREADY_USED;
-  const code = await issueCode(c.env, {
+  const code = await issueCode(c.var.ctx.env, {
     grant: {
       clientId: resolved.client.client_id,
       subject: session.subject,

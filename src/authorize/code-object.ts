@@ -12,8 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
-import type { UserGrant } from "../tokens/issue";
-import { newGrantId } from "../tokens/revoked-grants";
+import { newGrantId, type UserGrant } from "../tokens/grant";
 
 export interface CodeRecord {
   grant: UserGrant;

@@ -7,7 +7,6 @@
  */
 import type { Context } from "hono";
 import { getSignedCookie, setSignedCookie } from "hono/cookie";
-import { loadSettings } from "../config";
 import { derivedSecret } from "../crypto/derived-keys";
 import { sha256Hex } from "../crypto/hash";
 import type { AppEnv } from "../http/app-env";
@@ -16,7 +15,7 @@ import type { Session } from "../sessions/session-store";
 const NAME = "edge-op-login-after";
 
 function prefix(c: Context<AppEnv>) {
-  return loadSettings(c.env).issuer.startsWith("https:") ? ("host" as const) : undefined;
+  return c.var.ctx.settings.issuer.startsWith("https:") ? ("host" as const) : undefined;
 }
 
 async function requestKey(c: Context<AppEnv>): Promise<string> {
@@ -24,7 +23,7 @@ async function requestKey(c: Context<AppEnv>): Promise<string> {
 }
 
 export async function markLoginRequired(c: Context<AppEnv>, notBefore: number): Promise<void> {
-  const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "login marker");
+  const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "login marker");
   await setSignedCookie(c, NAME, `${notBefore}.${await requestKey(c)}`, secret, {
     secure: prefix(c) !== undefined,
     prefix: prefix(c),
@@ -36,7 +35,7 @@ export async function markLoginRequired(c: Context<AppEnv>, notBefore: number): 
 }
 
 export async function loginIsFreshFor(c: Context<AppEnv>, session: Session): Promise<boolean> {
-  const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "login marker");
+  const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "login marker");
   const value = await getSignedCookie(c, secret, NAME, prefix(c));
   if (typeof value !== "string") return false;
   const [notBefore, key] = value.split(".");

@@ -12,10 +12,11 @@ import {
   notificationEndpointProblem,
 } from "../clients/metadata";
 import { checkClientMayHave, parseScope } from "../clients/scopes";
-import { endpoints, type Settings } from "../config";
+import type { Settings } from "../config";
+import type { RequestContext, UserHint } from "../context";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
-import { type RequestContext, requestContext } from "../http/context";
+import { requestContext } from "../http/context";
 import {
   AccessDenied,
   InvalidBindingMessage,
@@ -26,11 +27,10 @@ import {
 } from "../http/errors";
 import { type FormParams, readForm } from "../http/form";
 import { checkResources } from "../http/resource-indicators";
+import { endpointUrls } from "../routes";
+import type { CreateOutcome } from "../stores";
 import type { BackchannelAuthenticationRequest } from "./model";
-import { BackchannelAuthenticationRequestStore, type CreateOutcome } from "./request-store";
-import { cibaServices } from "./services";
 import { type AuthenticationRequest, readAuthenticationRequest } from "./signed-request";
-import type { UserHint } from "./user-validator";
 
 /** RFC 6750 §2.1 b64token, the syntax of a client_notification_token (CIBA §7.1). */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -41,7 +41,7 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
   const ctx = requestContext(c);
   const { settings } = ctx;
   const form = await readForm(ctx.request, settings.maxRequestBodyBytes, { multiValued: ["resource"] });
-  const client = await authenticateClient(ctx, form, endpoints(settings).backchannelAuthentication);
+  const client = await authenticateClient(ctx, form, endpointUrls(settings.issuer).backchannelAuthentication);
   const mode = checkCibaClient(client);
   await withinClientRateLimit(ctx, client);
   const request = await readAuthenticationRequest(ctx, client, form);
@@ -54,7 +54,7 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
   const notification = checkClientNotification(params, client, settings);
   const acr = parseAcrValues(params);
   const resources = checkResources(params);
-  const { subject } = await cibaServices().userValidator.validateRequest({
+  const { subject } = await ctx.services.userValidator.validateRequest({
     ctx,
     client,
     hint,
@@ -65,7 +65,7 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
   });
   await withinUserRateLimit(ctx, subject);
   const interval = client.ciba_polling_interval ?? settings.cibaPollingInterval;
-  const outcome = await new BackchannelAuthenticationRequestStore(ctx.env).createRequest(
+  const outcome = await ctx.stores.backchannelRequests.createRequest(
     {
       lifetime,
       clientId: client.client_id,

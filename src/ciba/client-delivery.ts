@@ -13,12 +13,11 @@
  * retrying cannot fix a wrong endpoint or a token the client does not accept.
  */
 import { notificationEndpointProblem } from "../clients/metadata";
-import { ClientRegistry } from "../clients/registry";
-import { endpoints, type Settings } from "../config";
+import type { Settings } from "../config";
+import type { RequestContext } from "../context";
 import { decrypt, encrypt } from "../crypto/encryption";
 import type { Bindings } from "../env";
 import type { TokenResponse } from "../grants/token-endpoint";
-import type { RequestContext } from "../http/context";
 import { issueUserTokens } from "../tokens/issue";
 import { type BackchannelAuthenticationRequest, userGrantOf } from "./model";
 
@@ -99,25 +98,17 @@ export function pushError(error: PushErrorCode, authReqId: string): PushError {
  * A client that is no longer registered, or any failure to mint, yields `transaction_failed`.
  */
 export async function mintPushTokens(
-  env: Bindings,
-  settings: Settings,
+  ctx: RequestContext,
   request: BackchannelAuthenticationRequest,
   authReqId: string,
 ): Promise<PushedTokens | PushError> {
   const log = { internal_id: request.internalId, client_id: request.clientId };
   try {
-    const client = await new ClientRegistry(env.DB).find(request.clientId);
+    const client = await ctx.stores.clients.find(request.clientId);
     if (!client) {
       console.error(JSON.stringify({ event: "ciba_push_tokens_failed", ...log, reason: "client not registered" }));
       return pushError("transaction_failed", authReqId);
     }
-    // Minting runs in the request's alarm, not in an HTTP request: the context's request is a
-    // stand-in (token issuance reads only env and settings from it).
-    const ctx: RequestContext = {
-      env,
-      settings,
-      request: new Request(endpoints(settings).backchannelAuthentication),
-    };
     const authenticated = { ...client, certificateThumbprint: request.certificateThumbprint };
     const tokens = await issueUserTokens(ctx, authenticated, userGrantOf(request), {
       idTokenClaims: { [AUTH_REQ_ID_CLAIM]: authReqId },

@@ -2,14 +2,12 @@
  * BackchannelAuthenticationInteractionService (the seed's interface of the same name): what the
  * user's side — the pages in src/ui and the authenticator-app API — uses to list, show and
  * answer backchannel requests. The "current user" is passed in explicitly: a Worker has no
- * ambient session.
+ * ambient session. An integrator with its own pages gets one from `provider.interaction(env)`;
+ * it works on the provider's own stores and settings.
  */
-import { ClientRegistry } from "../clients/registry";
-import { loadSettings } from "../config";
-import type { Bindings } from "../env";
+import type { BackchannelUserLoginRequest, RequestContext } from "../context";
 import type { CompleteBackchannelLoginRequest, CompletionOutcome } from "./model";
-import { type BackchannelUserLoginRequest, loginRequestView } from "./notifications";
-import { BackchannelAuthenticationRequestStore } from "./request-store";
+import { loginRequestView } from "./notifications";
 
 export interface CurrentUser {
   subject: string;
@@ -25,22 +23,21 @@ export type CompleteLoginRequestInput = Omit<CompleteBackchannelLoginRequest, "s
 };
 
 export class BackchannelAuthenticationInteractionService {
-  private readonly store: BackchannelAuthenticationRequestStore;
+  constructor(private readonly ctx: Pick<RequestContext, "settings" | "stores">) {}
 
-  constructor(private readonly env: Bindings) {
-    this.store = new BackchannelAuthenticationRequestStore(env);
+  private get store() {
+    return this.ctx.stores.backchannelRequests;
   }
 
   async getPendingLoginRequestsForCurrentUser(user: CurrentUser): Promise<BackchannelUserLoginRequest[]> {
-    const settings = loadSettings(this.env);
     const requests = await this.store.getLoginsForUser(user.subject);
-    return requests.map((r) => loginRequestView(settings, r));
+    return requests.map((r) => loginRequestView(this.ctx.settings, r));
   }
 
   /** The request, whoever it is for: callers must compare `subject` with their user. */
   async getLoginRequestByInternalId(internalId: string): Promise<BackchannelUserLoginRequest | undefined> {
     const request = await this.store.getByInternalId(internalId);
-    return request ? loginRequestView(loadSettings(this.env), request) : undefined;
+    return request ? loginRequestView(this.ctx.settings, request) : undefined;
   }
 
   /**
@@ -61,6 +58,6 @@ export class BackchannelAuthenticationInteractionService {
 
   /** The client's display name, for pages that show a request. */
   async clientName(clientId: string): Promise<string> {
-    return (await new ClientRegistry(this.env.DB).find(clientId))?.client_name || clientId;
+    return (await this.ctx.stores.clients.find(clientId))?.client_name || clientId;
   }
 }

@@ -4,7 +4,7 @@
  * status, notification state). One of these lives in each request's Durable Object.
  */
 import type { DeliveryMode } from "../clients/metadata";
-import type { UserGrant } from "../tokens/issue";
+import type { UserGrant } from "../tokens/grant";
 
 export type RequestStatus = "pending" | "approved" | "denied" | "consumed";
 export type NotificationStatus = "pending" | "sent" | "failed";

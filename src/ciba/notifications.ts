@@ -5,38 +5,20 @@
  *  - `webhook`: POSTs a signed JSON notice to CIBA_WEBHOOK_URL, for a push-notification or SMS
  *    service to relay. Signature header: `Edge-Op-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
  *    "<t>.<body>" with CIBA_WEBHOOK_SECRET>`.
- * Integrators replace it with their own (src/ciba/services.ts). It runs from the request's
- * alarm: a thrown RetryableNotificationError is retried with backoff, anything else fails the
- * notification at once. Either way the failure is logged and the request shows it.
+ * Integrators replace it with their own (createProvider's `services.notificationService`). It
+ * runs from the request's alarm: a thrown RetryableNotificationError is retried with backoff,
+ * anything else fails the notification at once. Either way the failure is logged and the
+ * request shows it.
  */
 import type { Settings } from "../config";
-import { endpoints } from "../config";
+import type {
+  BackchannelAuthenticationUserNotificationService,
+  BackchannelUserLoginRequest,
+  ProviderServices,
+} from "../context";
 import { utf8 } from "../crypto/encoding";
-import type { Bindings } from "../env";
+import { approvalUrl } from "../routes";
 import { type BackchannelAuthenticationRequest, expiresAt } from "./model";
-import { cibaServices } from "./services";
-
-/** What the user is asked to approve (the seed's BackchannelUserLoginRequest). */
-export interface BackchannelUserLoginRequest {
-  internalId: string;
-  subject: string;
-  clientId: string;
-  clientName: string;
-  bindingMessage?: string;
-  requestedScopes: string[];
-  requestedResourceIndicators: string[];
-  authenticationContextReferenceClasses: string[];
-  tenant?: string;
-  idp?: string;
-  /** Epoch seconds. */
-  expiresAt: number;
-  /** Where the user reviews and approves or denies the request. */
-  approvalUrl: string;
-}
-
-export interface BackchannelAuthenticationUserNotificationService {
-  sendLoginRequest(request: BackchannelUserLoginRequest): Promise<void>;
-}
 
 /** Thrown for failures worth retrying (network errors, 5xx, 429). */
 export class RetryableNotificationError extends Error {
@@ -59,7 +41,7 @@ export function loginRequestView(
     tenant: request.tenant,
     idp: request.idp,
     expiresAt: expiresAt(request),
-    approvalUrl: `${endpoints(settings).cibaRequests}/${request.internalId}`,
+    approvalUrl: approvalUrl(settings.issuer, request.internalId),
   };
 }
 
@@ -135,14 +117,14 @@ export async function hmacHex(secret: string, data: string): Promise<string> {
  * Returns "sent", "failed", or the time (ms) of the next attempt.
  */
 export async function deliverLoginNotification(
-  env: Bindings,
+  services: Pick<ProviderServices, "notificationService">,
   settings: Settings,
   request: BackchannelAuthenticationRequest,
 ): Promise<"sent" | "failed" | number> {
   const attempt = request.notificationAttempts + 1;
   const log = { internal_id: request.internalId, client_id: request.clientId, attempt };
   try {
-    await cibaServices().notificationService(env, settings).sendLoginRequest(loginRequestView(settings, request));
+    await services.notificationService.sendLoginRequest(loginRequestView(settings, request));
     return "sent";
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -159,7 +141,7 @@ export async function deliverLoginNotification(
 
 /** The built-in notifier the settings choose. */
 export function builtInNotificationService(
-  env: Bindings,
+  env: { CIBA_WEBHOOK_SECRET?: string },
   settings: Settings,
 ): BackchannelAuthenticationUserNotificationService {
   if (settings.cibaNotification === "log") return new LogNotificationService();

@@ -1,6 +1,7 @@
 /**
- * BackchannelAuthenticationRequestStore (the seed's IBackChannelAuthenticationRequestStore):
- * one Durable Object per request, plus a D1 index of pending requests by user so the user's
+ * DurableObjectBackchannelRequestStore, the default BackchannelAuthenticationRequestStore
+ * (src/stores.ts; the seed's IBackChannelAuthenticationRequestStore): one Durable Object per
+ * request, plus a D1 index of pending requests by user so the user's
  * side can list them. The index also caps how many requests a user can have pending: the row
  * is inserted only if the user is under the caps, in one SQL statement (atomic in D1), before
  * the request's object exists, so a refused request never reaches the user.
@@ -11,6 +12,12 @@
  */
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
+import type {
+  BackchannelAuthenticationRequestStore,
+  CreateOutcome,
+  NewBackchannelRequest,
+  PendingLimits,
+} from "../stores";
 import { sealDeliverySecrets } from "./client-delivery";
 import {
   type BackchannelAuthenticationRequest,
@@ -20,39 +27,11 @@ import {
   type PollOutcome,
 } from "./model";
 
-/**
- * What the backchannel endpoint decided; the store adds ids, status and bookkeeping. A ping or
- * push request also carries the client_notification_token, which the store encrypts.
- */
-export type NewBackchannelRequest = Omit<
-  BackchannelAuthenticationRequest,
-  | "internalId"
-  | "isComplete"
-  | "status"
-  | "notificationStatus"
-  | "notificationAttempts"
-  | "creationTime"
-  | "deliverySecrets"
-  | "clientDeliveryStatus"
-  | "clientDeliveryAttempts"
-  | "pushPayload"
-> & { clientNotificationToken?: string };
-
-/** Most unanswered, unexpired requests a user may have (CIBA_MAX_PENDING_PER_USER…). */
-export interface PendingLimits {
-  perUser: number;
-  perUserAndClient: number;
-}
-
-export type CreateOutcome =
-  | { created: true; authReqId: string; request: BackchannelAuthenticationRequest }
-  | { created: false; reason: "too_many_pending" };
-
 /** auth_req_id: 256 bits from the CSPRNG, base64url (CIBA §7.3 allows [A-Za-z0-9._-]). */
 const AUTH_REQ_ID = /^[A-Za-z0-9_-]{43}$/;
 const INTERNAL_ID = /^[0-9a-f]{64}$/;
 
-export class BackchannelAuthenticationRequestStore {
+export class DurableObjectBackchannelRequestStore implements BackchannelAuthenticationRequestStore {
   constructor(private readonly env: Bindings) {}
 
   /**

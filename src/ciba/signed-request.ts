@@ -12,7 +12,7 @@ import { type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import { clientKeys } from "../clients/assertion";
 import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import { ASYMMETRIC_ALGS, type Client, FAPI_ALGS } from "../clients/metadata";
-import type { RequestContext } from "../http/context";
+import type { RequestContext } from "../context";
 import { InvalidRequest, OAuthError } from "../http/errors";
 import { FormParams } from "../http/form";
 import { claimClientJwtId } from "../replay/replay-guard";

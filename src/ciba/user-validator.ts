@@ -1,7 +1,7 @@
 /**
  * BackchannelAuthenticationUserValidator: finds the user a backchannel request is for (CIBA
  * §7.1: exactly one of login_hint, id_token_hint, login_hint_token) and checks the user_code.
- * Replaceable (src/ciba/services.ts) by an integrator whose users live elsewhere; it throws the
+ * Replaceable (createProvider's `services.userValidator`) by an integrator whose users live elsewhere; it throws the
  * spec's errors (unknown_user_id, expired_login_hint_token, missing_user_code,
  * invalid_user_code, or access_denied for a policy refusal) and returns the user's `sub`.
  * A replacement that checks user_codes itself can reuse `withinUserCodeLimits`
@@ -11,36 +11,17 @@ import { compactVerify, createLocalJWKSet, decodeJwt, errors as joseErrors, jwtV
 import { remoteJwks } from "../clients/jwks-cache";
 import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import type { Client } from "../clients/metadata";
-import type { RequestContext } from "../http/context";
+import type { BackchannelAuthenticationUserValidator, RequestContext, UserValidationContext } from "../context";
 import { ExpiredLoginHintToken, InvalidRequest, InvalidUserCode, MissingUserCode, UnknownUserId } from "../http/errors";
+import type { UserStore } from "../stores";
 import { loadKeys } from "../tokens/keys";
-import { type User, UserStore } from "../users/store";
+import type { User } from "../users/user";
 import { hashUserCode, matchUserCode } from "../users/user-code";
 import { withinUserCodeLimits } from "./user-code-attempts";
 
-export type UserHint =
-  | { kind: "login_hint"; value: string }
-  | { kind: "id_token_hint"; value: string }
-  | { kind: "login_hint_token"; value: string };
-
-export interface UserValidationContext {
-  ctx: RequestContext;
-  client: Client;
-  hint: UserHint;
-  userCode?: string;
-  bindingMessage?: string;
-  requestedScopes: string[];
-  acrValues: string[];
-}
-
-export interface BackchannelAuthenticationUserValidator {
-  /** Returns the `sub` of the user to authenticate, or throws one of the CIBA §13 errors. */
-  validateRequest(context: UserValidationContext): Promise<{ subject: string }>;
-}
-
 export class DefaultUserValidator implements BackchannelAuthenticationUserValidator {
   async validateRequest(context: UserValidationContext): Promise<{ subject: string }> {
-    const users = new UserStore(context.ctx.env.DB);
+    const users = context.ctx.stores.users;
     const user = await resolveHint(context, users);
     if (!user) throw new UnknownUserId();
     await checkUserCode(context.ctx, context.client, user, context.userCode, users);

@@ -6,11 +6,11 @@
  * while the assertion could still be accepted).
  */
 import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { endpoints } from "../config";
+import type { RequestContext } from "../context";
 import { decrypt } from "../crypto/encryption";
-import type { RequestContext } from "../http/context";
 import { InvalidClient } from "../http/errors";
 import { claimClientJwtId } from "../replay/replay-guard";
+import { endpointUrls } from "../routes";
 import { remoteJwks } from "./jwks-cache";
 import { clockTolerance, timeProblem } from "./jwt-time";
 import { ASYMMETRIC_ALGS, type Client, FAPI_ALGS, HMAC_ALGS } from "./metadata";
@@ -34,7 +34,7 @@ async function verifySignature(
   endpointUrl: string,
 ): Promise<JWTPayload> {
   const { issuer } = ctx.settings;
-  const audiences = [...new Set([issuer, endpoints(ctx.settings).token, endpointUrl])];
+  const audiences = [...new Set([issuer, endpointUrls(ctx.settings.issuer).token, endpointUrl])];
   const algorithms = allowedAlgorithms(client);
   try {
     const options = {

@@ -6,14 +6,13 @@
  * A client must use exactly one method, and only the one it registered.
  */
 import { decodeJwt } from "jose";
+import type { RequestContext } from "../context";
 import { sha256Hex, timingSafeEqual } from "../crypto/hash";
-import type { RequestContext } from "../http/context";
 import { InvalidClient, InvalidRequest } from "../http/errors";
 import type { FormParams } from "../http/form";
 import { verifyClientCertificate } from "../mtls/verify-client-certificate";
 import { verifyClientAssertion } from "./assertion";
 import type { AuthMethod, Client } from "./metadata";
-import { ClientRegistry } from "./registry";
 
 export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -121,10 +120,7 @@ function assertionSubject(assertion: string): string {
 
 async function findClient(ctx: RequestContext, credentials: Credentials): Promise<Client> {
   // Client ids are short; anything longer cannot be registered and is not worth a query.
-  const client =
-    credentials.clientId.length <= 128
-      ? await new ClientRegistry(ctx.env.DB, ctx.settings.clientCacheSeconds).find(credentials.clientId)
-      : undefined;
+  const client = credentials.clientId.length <= 128 ? await ctx.stores.clients.find(credentials.clientId) : undefined;
   if (!client) throw new InvalidClient("unknown client", { triedBasic: credentials.kind === "basic" });
   return client;
 }

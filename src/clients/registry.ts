@@ -1,10 +1,12 @@
 /**
- * The client registry, in D1 table `clients`. Reads map a row to a `Client`; `clientRow` maps a
- * validated registration to the row to insert, hashing (and for client_secret_jwt, encrypting)
- * the secret on the way, so the plain secret is never written anywhere.
+ * The client registry, in D1 table `clients` (the default ClientStore). Reads map a row to a
+ * `Client`; `clientRow` maps a validated registration to the row to insert, hashing (and for
+ * client_secret_jwt, encrypting) the secret on the way, so the plain secret is never written
+ * anywhere.
  */
 import { encrypt } from "../crypto/encryption";
 import { sha256Hex } from "../crypto/hash";
+import type { ClientStore } from "../stores";
 import type { AuthMethod, Client, ClientRegistration, DeliveryMode, PublicJwk } from "./metadata";
 
 interface ClientRowData {
@@ -67,24 +69,28 @@ export const CLIENT_COLUMNS = [
   "created_at",
 ] as const satisfies readonly (keyof ClientRowData)[];
 
-/**
- * Registered clients, cached per isolate for `cacheSeconds` (CLIENT_CACHE_SECONDS) on the hot
- * paths: a client authenticates on every token, backchannel and PAR request, and the lookup was
- * the largest avoidable cost of a CIBA flow (bench/README.md). The price: removing a client or
- * replacing its secret takes up to that long to reach every isolate. Unknown ids are not cached.
- */
-const cache = new Map<string, { client: Client; until: number }>();
+/** Registrations kept in an isolate, by client_id (see D1ClientStore). */
+export type ClientCache = Map<string, { client: Client; until: number }>;
 const MAX_CACHED = 1000;
 
-export class ClientRegistry {
+/**
+ * D1ClientStore, the default ClientStore (src/stores.ts). Registrations are cached for
+ * `cacheSeconds` (CLIENT_CACHE_SECONDS) in `cache` on the hot paths: a client authenticates on
+ * every token, backchannel and PAR request, and the lookup was the largest avoidable cost of a
+ * CIBA flow (bench/README.md). The price: removing a client or replacing its secret takes up to
+ * that long to reach every isolate. Unknown ids are not cached. The provider keeps one cache per
+ * database binding (src/provider/runtime.ts), so two realms never share registrations.
+ */
+export class D1ClientStore implements ClientStore {
   constructor(
     private readonly db: D1Database,
     private readonly cacheSeconds = 0,
+    private readonly cache: ClientCache = new Map(),
   ) {}
 
   async find(clientId: string): Promise<Client | undefined> {
     const now = Date.now();
-    const cached = this.cacheSeconds > 0 ? cache.get(clientId) : undefined;
+    const cached = this.cacheSeconds > 0 ? this.cache.get(clientId) : undefined;
     if (cached && cached.until > now) return cached.client;
     const row = await this.db
       .prepare("SELECT * FROM clients WHERE client_id = ?")
@@ -93,8 +99,8 @@ export class ClientRegistry {
     if (!row) return undefined;
     const client = fromRow(row);
     if (this.cacheSeconds > 0) {
-      if (cache.size >= MAX_CACHED) cache.clear();
-      cache.set(clientId, { client, until: now + this.cacheSeconds * 1000 });
+      if (this.cache.size >= MAX_CACHED) this.cache.clear();
+      this.cache.set(clientId, { client, until: now + this.cacheSeconds * 1000 });
     }
     return client;
   }

@@ -6,13 +6,14 @@
 import type { Context } from "hono";
 import { ACR_VALUES_SUPPORTED } from "../authn/acr";
 import { ASYMMETRIC_ALGS, AUTH_METHODS, DELIVERY_MODES, HMAC_ALGS } from "../clients/metadata";
-import { endpoints, loadSettings, type Settings } from "../config";
+import type { Settings } from "../config";
 import { SUPPORTED_GRANT_TYPES } from "../grants/token-endpoint";
 import type { AppEnv } from "../http/app-env";
+import { endpointUrls } from "../routes";
 import { loadKeys } from "../tokens/keys";
 
 export function providerMetadata(settings: Settings, signingAlgs: string[]): Record<string, unknown> {
-  const urls = endpoints(settings);
+  const urls = endpointUrls(settings.issuer);
   return {
     issuer: settings.issuer,
     authorization_endpoint: urls.authorization,
@@ -71,7 +72,7 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
  * without it, the normal endpoints (the main hostname asks for them).
  */
 function mtlsEndpointAliases(settings: Settings): Record<string, string> {
-  const urls = endpoints(settings);
+  const urls = endpointUrls(settings.issuer);
   const origin = settings.mtlsEndpointOrigin;
   const at = (url: string) => (origin ? `${origin}${new URL(url).pathname}` : url);
   return {
@@ -83,14 +84,14 @@ function mtlsEndpointAliases(settings: Settings): Record<string, string> {
 }
 
 export async function discoveryEndpoint(c: Context<AppEnv>): Promise<Response> {
-  const settings = loadSettings(c.env);
-  const keys = await loadKeys(c.env.SIGNING_KEYS);
+  const settings = c.var.ctx.settings;
+  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
   const algs = [...new Set(keys.all.map((k) => k.alg))];
   return c.json(providerMetadata(settings, algs), 200, { "Cache-Control": "public, max-age=300" });
 }
 
 export async function jwksEndpoint(c: Context<AppEnv>): Promise<Response> {
-  const keys = await loadKeys(c.env.SIGNING_KEYS);
+  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
   return c.json(keys.jwks, 200, {
     "Content-Type": "application/jwk-set+json",
     "Cache-Control": "public, max-age=300",

@@ -14,9 +14,9 @@
 
 import { redeemCode } from "../authorize/codes";
 import type { AuthenticatedClient } from "../clients/authenticate";
+import type { RequestContext } from "../context";
 import { base64url } from "../crypto/encoding";
 import { sha256 } from "../crypto/hash";
-import type { RequestContext } from "../http/context";
 import { InvalidGrant } from "../http/errors";
 import type { FormParams } from "../http/form";
 import { issueUserTokens } from "../tokens/issue";

@@ -5,10 +5,9 @@
  */
 
 import { type PollOutcome, userGrantOf } from "../ciba/model";
-import { BackchannelAuthenticationRequestStore } from "../ciba/request-store";
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { type Client, GRANT_TYPES } from "../clients/metadata";
-import type { RequestContext } from "../http/context";
+import type { RequestContext } from "../context";
 import {
   AccessDenied,
   AuthorizationPending,
@@ -28,10 +27,7 @@ export async function cibaGrant(
 ): Promise<TokenResponse> {
   checkNotPushClient(client);
   const authReqId = form.require("auth_req_id");
-  const outcome = await new BackchannelAuthenticationRequestStore(ctx.env).pollByAuthenticationRequestId(
-    authReqId,
-    client.client_id,
-  );
+  const outcome = await ctx.stores.backchannelRequests.pollByAuthenticationRequestId(authReqId, client.client_id);
   const request = approvedOrThrow(outcome);
   console.log(
     JSON.stringify({ event: "ciba_tokens_issued", client_id: client.client_id, internal_id: request.internalId }),

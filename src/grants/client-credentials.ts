@@ -5,7 +5,7 @@
  */
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { AUTHENTICATOR_SCOPE, type Client, clientScopes } from "../clients/metadata";
-import type { RequestContext } from "../http/context";
+import type { RequestContext } from "../context";
 import { InvalidScope } from "../http/errors";
 import type { FormParams } from "../http/form";
 import { mintAccessToken } from "../tokens/jwt";

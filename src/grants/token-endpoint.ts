@@ -6,12 +6,13 @@
 import type { Context } from "hono";
 import { type AuthenticatedClient, authenticateClient } from "../clients/authenticate";
 import { type Client, GRANT_TYPES } from "../clients/metadata";
-import { endpoints } from "../config";
+import type { RequestContext } from "../context";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
-import { type RequestContext, requestContext } from "../http/context";
+import { requestContext } from "../http/context";
 import { UnauthorizedClient, UnsupportedGrantType } from "../http/errors";
 import { type FormParams, readForm } from "../http/form";
+import { endpointUrls } from "../routes";
 import { authorizationCodeGrant } from "./authorization-code";
 import { cibaGrant } from "./ciba";
 import { clientCredentialsGrant } from "./client-credentials";
@@ -45,7 +46,7 @@ export const SUPPORTED_GRANT_TYPES = Object.keys(GRANTS);
 export async function tokenEndpoint(c: Context<AppEnv>): Promise<Response> {
   const ctx = requestContext(c);
   const form = await readForm(ctx.request, ctx.settings.maxRequestBodyBytes);
-  const client = await authenticateClient(ctx, form, endpoints(ctx.settings).token);
+  const client = await authenticateClient(ctx, form, endpointUrls(ctx.settings.issuer).token);
   const grantType = form.require("grant_type");
   const grant = grantFor(grantType);
   checkGrantAllowed(client, grantType);

@@ -3,7 +3,7 @@
  * presented over a TLS connection with that same client certificate.
  */
 import type { JWTPayload } from "jose";
-import type { RequestContext } from "../http/context";
+import type { RequestContext } from "../context";
 import { presentedCertificate } from "./client-certificate";
 
 export async function certificateBindingHolds(ctx: RequestContext, payload: JWTPayload): Promise<boolean> {

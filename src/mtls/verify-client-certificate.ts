@@ -7,7 +7,7 @@
  */
 import { fetchJwks } from "../clients/jwks-cache";
 import type { Client, PublicJwk } from "../clients/metadata";
-import type { RequestContext } from "../http/context";
+import type { RequestContext } from "../context";
 import { InvalidClient } from "../http/errors";
 import { keyIsRegistered, matchesRegisteredIdentity } from "./certificate-match";
 import { presentedCertificate } from "./client-certificate";

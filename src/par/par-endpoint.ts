@@ -8,14 +8,14 @@ import type { Context } from "hono";
 import { checkAuthorizationParameters, checkRedirectUri } from "../authorize/authorization-request";
 import { authenticateClient } from "../clients/authenticate";
 import type { Client } from "../clients/metadata";
-import { endpoints } from "../config";
+import type { RequestContext } from "../context";
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
-import { type RequestContext, requestContext } from "../http/context";
+import { requestContext } from "../http/context";
 import { InvalidRequest, OAuthError } from "../http/errors";
 import { type FormParams, readForm } from "../http/form";
-import { PushedAuthorizationRequestStore } from "./pushed-request-store";
+import { endpointUrls } from "../routes";
 import { parametersFromRequestObject } from "./request-object";
 
 export const REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:";
@@ -26,7 +26,7 @@ const CLIENT_AUTH_PARAMETERS = ["client_id", "client_secret", "client_assertion"
 export async function pushedAuthorizationRequestEndpoint(c: Context<AppEnv>): Promise<Response> {
   const ctx = requestContext(c);
   const form = await readForm(ctx.request, ctx.settings.maxRequestBodyBytes, { multiValued: ["resource"] });
-  const client = await authenticateClient(ctx, form, endpoints(ctx.settings).pushedAuthorizationRequest);
+  const client = await authenticateClient(ctx, form, endpointUrls(ctx.settings.issuer).pushedAuthorizationRequest);
   await withinRateLimit(ctx, client);
   rejectRequestUri(form);
   const params = await pushedParameters(ctx, client, form);
@@ -80,7 +80,7 @@ function validateAsAuthorizeWould(ctx: RequestContext, client: Client, params: F
 async function storePushedRequest(ctx: RequestContext, client: Client, params: FormParams) {
   const reference = randomHandle(32);
   const lifetime = client.par_request_lifetime ?? ctx.settings.parLifetime;
-  await new PushedAuthorizationRequestStore(ctx.env, ctx.settings.parInteractionLifetime).store({
+  await ctx.stores.pushedRequests.store({
     referenceValueHash: await sha256Hex(reference),
     expiresAtUtc: Math.floor(Date.now() / 1000) + lifetime,
     parameters: toQuery(params),

@@ -1,7 +1,9 @@
 /**
- * PushedAuthorizationRequestStore (the seed's IPushedAuthorizationRequestStore), on Workers KV.
+ * KvPushedAuthorizationRequestStore, the default PushedAuthorizationRequestStore (src/stores.ts):
+ * the seed's IPushedAuthorizationRequestStore on Workers KV, fenced by a Durable Object.
  *
- * Key `par:<referenceValueHash>`, where referenceValueHash is SHA-256 (hex) of the reference in
+ * Key `par:<referenceValueHash>` (`<realm>:par:…` for a provider with a realm), where
+ * referenceValueHash is SHA-256 (hex) of the reference in
  * `urn:ietf:params:oauth:request_uri:<reference>`; the reference itself is never stored. The
  * value holds the expiry and the request's parameters, encrypted (AES-256-GCM, bound to the key).
  *
@@ -21,17 +23,7 @@
  */
 import { decrypt, encrypt } from "../crypto/encryption";
 import type { Bindings } from "../env";
-
-/** The seed's PushedAuthorizationRequest. */
-export interface PushedAuthorizationRequest {
-  referenceValueHash: string;
-  /** Epoch seconds. */
-  expiresAtUtc: number;
-  /** The pushed parameters as a query string (decrypted). */
-  parameters: string;
-  /** The client that pushed it: the only one that may use it. */
-  clientId: string;
-}
+import type { PushedAuthorizationRequest, PushedAuthorizationRequestStore } from "../stores";
 
 interface StoredValue {
   expiresAtUtc: number;
@@ -44,11 +36,17 @@ const KV_TTL_FLOOR = 60;
 /** Kept a little past expiry so a late read finds it and says "expired" rather than "unknown". */
 const TTL_MARGIN = 30;
 
-export class PushedAuthorizationRequestStore {
+export class KvPushedAuthorizationRequestStore implements PushedAuthorizationRequestStore {
   constructor(
     private readonly env: Bindings,
     private readonly interactionSeconds: number,
+    /** The provider's realm: KV may be shared by several, so each keeps its own keys. */
+    private readonly realm = "",
   ) {}
+
+  private key(referenceValueHash: string): string {
+    return this.realm ? `${this.realm}:${key(referenceValueHash)}` : key(referenceValueHash);
+  }
 
   async store(request: PushedAuthorizationRequest): Promise<void> {
     const value: StoredValue = {
@@ -57,7 +55,7 @@ export class PushedAuthorizationRequestStore {
       parameters: await encrypt(this.env.DATA_ENCRYPTION_KEY, request.parameters, aad(request.referenceValueHash)),
     };
     const lifetime = request.expiresAtUtc - Math.floor(Date.now() / 1000);
-    await this.env.PAR_REQUESTS.put(key(request.referenceValueHash), JSON.stringify(value), {
+    await this.env.PAR_REQUESTS.put(this.key(request.referenceValueHash), JSON.stringify(value), {
       expirationTtl: Math.max(KV_TTL_FLOOR, lifetime + this.interactionSeconds) + TTL_MARGIN,
     });
   }
@@ -68,7 +66,7 @@ export class PushedAuthorizationRequestStore {
    * opens the request for the user's interaction (see above).
    */
   async getByHash(referenceValueHash: string): Promise<PushedAuthorizationRequest | undefined> {
-    const stored = await this.env.PAR_REQUESTS.get<StoredValue>(key(referenceValueHash), "json");
+    const stored = await this.env.PAR_REQUESTS.get<StoredValue>(this.key(referenceValueHash), "json");
     if (!stored) return undefined;
     const openUntil = Math.floor(Date.now() / 1000) + this.interactionSeconds;
     const fence = this.fence(stored.clientId);
@@ -93,7 +91,7 @@ export class PushedAuthorizationRequestStore {
     const now = Math.floor(Date.now() / 1000);
     const spentUntil = Math.max(request.expiresAtUtc, now) + this.interactionSeconds;
     const won = await this.fence(request.clientId).claim(fenceKey(request.referenceValueHash), spentUntil);
-    if (won) await this.env.PAR_REQUESTS.delete(key(request.referenceValueHash));
+    if (won) await this.env.PAR_REQUESTS.delete(this.key(request.referenceValueHash));
     return won;
   }
 

@@ -9,9 +9,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { acceptableUntil } from "../clients/jwt-time";
+import type { RequestContext } from "../context";
 import { sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
-import type { RequestContext } from "../http/context";
 
 export type OpenState = "open" | "spent" | "expired";
 

@@ -6,10 +6,10 @@
  * grant, the endpoint's scope, and a user who still exists.
  */
 import type { JWTPayload } from "jose";
-import type { RequestContext } from "../http/context";
+import type { RequestContext } from "../context";
 import { BearerTokenRequired, InsufficientScope, InvalidRequest, InvalidToken } from "../http/errors";
 import { certificateBindingHolds } from "../mtls/bound-tokens";
-import { type User, UserStore } from "../users/store";
+import type { User } from "../users/user";
 import { type VerifiedAccessToken, verifyAccessToken } from "./jwt";
 import { loadKeys } from "./keys";
 import { isGrantRevoked } from "./revoked-grants";
@@ -58,7 +58,7 @@ export async function acceptAccessToken(
     throw new InvalidToken("the access token has been revoked");
   }
   if (!verified.scope.includes(required.scope)) throw new InsufficientScope(`the ${required.scope} scope is required`);
-  const user = await new UserStore(ctx.env.DB).findBySubject(verified.sub);
+  const user = await ctx.stores.users.findBySubject(verified.sub);
   if (!user) throw new InvalidToken("the access token does not identify a user");
   return { ...verified, user };
 }

@@ -5,41 +5,16 @@
  */
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { GRANT_TYPES } from "../clients/metadata";
+import type { RequestContext } from "../context";
 import type { TokenResponse } from "../grants/token-endpoint";
-import type { RequestContext } from "../http/context";
+import { newGrantId, type UserGrant } from "./grant";
 import { mintAccessToken, mintIdToken } from "./jwt";
 import { loadKeys } from "./keys";
 import { issueRefreshToken } from "./refresh-tokens";
-import { newGrantId } from "./revoked-grants";
 import { tokenHash } from "./token-hash";
 
 /** CIBA §10.3.1: the ID token claim holding the hash of the refresh token pushed with it. */
 export const RT_HASH_CLAIM = "urn:openid:params:jwt:claim:rt_hash";
-
-/** What a user granted a client: everything needed to mint tokens now and on refresh. */
-export interface UserGrant {
-  clientId: string;
-  subject: string;
-  scopes: string[];
-  /** RFC 8707 resource indicators; the access token's audience when present. */
-  resources: string[];
-  /** Epoch seconds when the user authenticated. */
-  authTime: number;
-  amr: string[];
-  acr?: string;
-  sid?: string;
-  /**
-   * RFC 8705 §3: the x5t#S256 of the client certificate the grant's tokens are bound to (set
-   * on refresh-token families started by an mTLS client; refreshing needs the same certificate).
-   */
-  certificateThumbprint?: string;
-  /**
-   * Names the grant in its access tokens (`grant_id`) so that revoking the grant also revokes
-   * them (src/tokens/revoked-grants.ts). Set when the grant is first issued; kept by its
-   * refresh-token family.
-   */
-  grantId?: string;
-}
 
 export interface IssueOptions {
   nonce?: string;

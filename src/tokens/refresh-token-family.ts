@@ -17,7 +17,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
-import type { UserGrant } from "./issue";
+import type { UserGrant } from "./grant";
 
 /** Why a rotation was refused. */
 export type RotationFailure =

@@ -5,11 +5,12 @@
  * lifetime (REFRESH_TOKEN_TTL) runs from the first issue and is not extended by rotation.
  * A family whose grant is listed in revoked_grants is refused too, whatever its own state.
  */
+
+import type { RequestContext } from "../context";
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
-import type { RequestContext } from "../http/context";
 import { InvalidGrant, InvalidScope } from "../http/errors";
-import type { UserGrant } from "./issue";
+import type { UserGrant } from "./grant";
 import type { RotationFailure } from "./refresh-token-family";
 import { isGrantRevoked, revokeGrant } from "./revoked-grants";
 

@@ -14,14 +14,8 @@
  * the family's own revoked flag).
  */
 import type { Settings } from "../config";
-import { randomHandle } from "../crypto/hash";
 
 export type RevocationReason = "authorization_code_reuse" | "refresh_token_reuse";
-
-/** A new grant id: 128 random bits, base64url. Not a secret: it only names the grant. */
-export function newGrantId(): string {
-  return randomHandle(16);
-}
 
 /**
  * How long a revocation must be remembered: the grant's refresh-token family was started no

@@ -5,7 +5,6 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { loadSettings } from "../config";
 import { derivedSecret } from "../crypto/derived-keys";
 import type { AppEnv } from "../http/app-env";
 import { type Session, SessionStore } from "../sessions/session-store";
@@ -14,7 +13,7 @@ import { rotateCsrfToken } from "./csrf";
 const NAME = "edge-op-session";
 
 function cookieOptions(c: Context<AppEnv>) {
-  const secure = loadSettings(c.env).issuer.startsWith("https:");
+  const secure = c.var.ctx.settings.issuer.startsWith("https:");
   return {
     secure,
     prefix: secure ? ("host" as const) : undefined,
@@ -25,7 +24,7 @@ function cookieOptions(c: Context<AppEnv>) {
 }
 
 async function cookieSecret(c: Context<AppEnv>): Promise<string> {
-  return derivedSecret(c.env.DATA_ENCRYPTION_KEY, "session cookie");
+  return derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "session cookie");
 }
 
 async function sessionIdFromCookie(c: Context<AppEnv>): Promise<string | undefined> {
@@ -37,7 +36,7 @@ async function sessionIdFromCookie(c: Context<AppEnv>): Promise<string | undefin
 /** The signed-in user's live session, if any. */
 export async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> {
   const id = await sessionIdFromCookie(c);
-  return id ? new SessionStore(c.env.DB).find(id) : undefined;
+  return id ? new SessionStore(c.var.ctx.env.DB).find(id) : undefined;
 }
 
 /**
@@ -46,8 +45,8 @@ export async function currentSession(c: Context<AppEnv>): Promise<Session | unde
  * must not leave the old cookie value usable, nor carry a planted id or a known CSRF token over.
  */
 export async function startSession(c: Context<AppEnv>, subject: string): Promise<Session> {
-  const settings = loadSettings(c.env);
-  const store = new SessionStore(c.env.DB);
+  const settings = c.var.ctx.settings;
+  const store = new SessionStore(c.var.ctx.env.DB);
   const previous = await sessionIdFromCookie(c);
   if (previous) await store.delete(previous);
   await store.deleteExpired();
@@ -59,7 +58,7 @@ export async function startSession(c: Context<AppEnv>, subject: string): Promise
 
 export async function endSession(c: Context<AppEnv>): Promise<void> {
   const id = await sessionIdFromCookie(c);
-  if (id) await new SessionStore(c.env.DB).delete(id);
+  if (id) await new SessionStore(c.var.ctx.env.DB).delete(id);
   const options = cookieOptions(c);
   deleteCookie(c, NAME, { path: "/", secure: options.secure, prefix: options.prefix });
 }

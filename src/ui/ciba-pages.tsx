@@ -1,5 +1,5 @@
 /** The authentication device's pages: the pending list and one request with Approve / Deny. */
-import type { BackchannelUserLoginRequest } from "../ciba/notifications";
+import type { BackchannelUserLoginRequest } from "../context";
 import { Layout } from "./layout";
 import { describeScope, isOptionalScope } from "./scopes";
 

@@ -6,7 +6,6 @@
  */
 import type { Context } from "hono";
 import { getSignedCookie, setSignedCookie } from "hono/cookie";
-import { loadSettings } from "../config";
 import { derivedSecret } from "../crypto/derived-keys";
 import { randomHandle, timingSafeEqual } from "../crypto/hash";
 import type { AppEnv } from "../http/app-env";
@@ -14,12 +13,12 @@ import type { AppEnv } from "../http/app-env";
 const NAME = "edge-op-csrf";
 
 function secure(c: Context<AppEnv>): boolean {
-  return loadSettings(c.env).issuer.startsWith("https:");
+  return c.var.ctx.settings.issuer.startsWith("https:");
 }
 
 /** The token to embed in a form, creating the cookie on first use. */
 export async function csrfToken(c: Context<AppEnv>): Promise<string> {
-  const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "csrf cookie");
+  const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "csrf cookie");
   const existing = await getSignedCookie(c, secret, NAME, secure(c) ? "host" : undefined);
   if (typeof existing === "string") return existing;
   return rotateCsrfToken(c);
@@ -31,7 +30,7 @@ export async function csrfToken(c: Context<AppEnv>): Promise<string> {
  * for the new user's forms.
  */
 export async function rotateCsrfToken(c: Context<AppEnv>): Promise<string> {
-  const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "csrf cookie");
+  const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "csrf cookie");
   const prefix = secure(c) ? ("host" as const) : undefined;
   const token = randomHandle(32);
   await setSignedCookie(c, NAME, token, secret, {
@@ -47,9 +46,9 @@ export async function rotateCsrfToken(c: Context<AppEnv>): Promise<string> {
 /** True when the submitted form carries the cookie's token and comes from our origin. */
 export async function validCsrf(c: Context<AppEnv>, submitted: string | undefined): Promise<boolean> {
   const origin = c.req.header("origin");
-  if (origin !== undefined && origin !== new URL(loadSettings(c.env).issuer).origin) return false;
+  if (origin !== undefined && origin !== new URL(c.var.ctx.settings.issuer).origin) return false;
   if (!submitted) return false;
-  const secret = await derivedSecret(c.env.DATA_ENCRYPTION_KEY, "csrf cookie");
+  const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "csrf cookie");
   const cookie = await getSignedCookie(c, secret, NAME, secure(c) ? "host" : undefined);
   return typeof cookie === "string" && (await timingSafeEqual(cookie, submitted));
 }

@@ -2,7 +2,6 @@
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { loadSettings } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { OAuthError } from "../http/errors";
 import { APP_CSS } from "./assets";
@@ -26,7 +25,7 @@ export const pageSecurityHeaders: MiddlewareHandler<AppEnv> = async (c, next) =>
   c.header("Referrer-Policy", "same-origin");
   c.header("Cross-Origin-Opener-Policy", "same-origin");
   c.header("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
-  if (loadSettings(c.env).issuer.startsWith("https:")) {
+  if (c.var.ctx.settings.issuer.startsWith("https:")) {
     c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   }
   if (!c.req.path.startsWith("/assets/")) c.header("Cache-Control", "no-store");

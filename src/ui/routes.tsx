@@ -8,15 +8,12 @@ import type { Context, Hono } from "hono";
 import { BackchannelAuthenticationInteractionService } from "../ciba/interaction-service";
 import { expiresAt } from "../ciba/model";
 import { loginRequestView } from "../ciba/notifications";
-import { BackchannelAuthenticationRequestStore } from "../ciba/request-store";
-import { loadSettings } from "../config";
 import { randomHandle } from "../crypto/hash";
 import { hashPassword, verifyPassword } from "../crypto/password";
 import type { AppEnv } from "../http/app-env";
 import { readForm } from "../http/form";
 import { route } from "../http/route";
 import type { Session } from "../sessions/session-store";
-import { UserStore } from "../users/store";
 import { currentSession, endSession, startSession } from "./browser-session";
 import { PendingListPage, RequestPage } from "./ciba-pages";
 import { csrfToken, validCsrf } from "./csrf";
@@ -36,7 +33,7 @@ export function mountUserPages(app: Hono<AppEnv>): void {
 
 /** `return_to` from the query or form, reduced to a path on this site (see return-to.ts). */
 function returnToOf(c: Context<AppEnv>, value: string | undefined): string {
-  return safeReturnTo(value, loadSettings(c.env).issuer);
+  return safeReturnTo(value, c.var.ctx.settings.issuer);
 }
 
 function signInRedirect(c: Context<AppEnv>): Response {
@@ -45,7 +42,7 @@ function signInRedirect(c: Context<AppEnv>): Response {
 }
 
 async function displayName(c: Context<AppEnv>, session: Session): Promise<string> {
-  const user = await new UserStore(c.env.DB).findBySubject(session.subject);
+  const user = await c.var.ctx.stores.users.findBySubject(session.subject);
   return user?.name ?? user?.username ?? "you";
 }
 
@@ -62,7 +59,7 @@ async function showSignIn(c: Context<AppEnv>) {
 let decoyHash: Promise<string> | undefined;
 
 async function signIn(c: Context<AppEnv>) {
-  const form = await readForm(c.req.raw, loadSettings(c.env).maxRequestBodyBytes);
+  const form = await readForm(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes);
   const returnTo = returnToOf(c, form.get("return_to"));
   const username = (form.get("username") ?? "").slice(0, 128);
   const csrf = await csrfToken(c);
@@ -77,7 +74,7 @@ async function signIn(c: Context<AppEnv>) {
     const error = "Too many sign-in attempts. Wait a minute, then try again.";
     return render(c, <SignInPage csrf={csrf} returnTo={returnTo} error={error} username={username} />, 429);
   }
-  const user = username ? await new UserStore(c.env.DB).findByUsername(username) : undefined;
+  const user = username ? await c.var.ctx.stores.users.findByUsername(username) : undefined;
   decoyHash ??= hashPassword(randomHandle());
   const passwordOk = await verifyPassword(form.get("password") ?? "", user?.password_hash ?? (await decoyHash));
   if (!user || !passwordOk) {
@@ -93,14 +90,14 @@ async function signIn(c: Context<AppEnv>) {
 async function withinSignInLimits(c: Context<AppEnv>, username: string): Promise<boolean> {
   const address = c.req.header("cf-connecting-ip") ?? "unknown";
   const [byAddress, byUsername] = await Promise.all([
-    c.env.SIGNIN_BY_ADDRESS.limit({ key: address }),
-    c.env.SIGNIN_BY_USERNAME.limit({ key: username.toLowerCase() }),
+    c.var.ctx.env.SIGNIN_BY_ADDRESS.limit({ key: address }),
+    c.var.ctx.env.SIGNIN_BY_USERNAME.limit({ key: username.toLowerCase() }),
   ]);
   return byAddress.success && byUsername.success;
 }
 
 async function signOut(c: Context<AppEnv>) {
-  const form = await readForm(c.req.raw, loadSettings(c.env).maxRequestBodyBytes);
+  const form = await readForm(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes);
   if (!(await validCsrf(c, form.get("csrf")))) {
     return render(
       c,
@@ -120,7 +117,9 @@ async function signOut(c: Context<AppEnv>) {
 async function listPending(c: Context<AppEnv>) {
   const session = await currentSession(c);
   if (!session) return signInRedirect(c);
-  const requests = await new BackchannelAuthenticationInteractionService(c.env).getPendingLoginRequestsForCurrentUser({
+  const requests = await new BackchannelAuthenticationInteractionService(
+    c.var.ctx,
+  ).getPendingLoginRequestsForCurrentUser({
     subject: session.subject,
   });
   return render(
@@ -132,7 +131,7 @@ async function listPending(c: Context<AppEnv>) {
 /** The request if it is this user's and still open; otherwise the page that says why not. */
 async function openRequestFor(c: Context<AppEnv>, session: Session) {
   const internalId = c.req.param("internalId") ?? "";
-  const request = await new BackchannelAuthenticationRequestStore(c.env).getByInternalId(internalId);
+  const request = await c.var.ctx.stores.backchannelRequests.getByInternalId(internalId);
   const frame = { signedInAs: await displayName(c, session), csrf: await csrfToken(c) };
   const refusal = (title: string, message: string, status: 404 | 409 | 410) => ({
     request: undefined,
@@ -161,14 +160,14 @@ async function showRequest(c: Context<AppEnv>) {
   if (!session) return signInRedirect(c);
   const open = await openRequestFor(c, session);
   if (!open.request) return open.page;
-  const view = loginRequestView(loadSettings(c.env), open.request);
+  const view = loginRequestView(c.var.ctx.settings, open.request);
   return render(c, <RequestPage request={view} {...open.frame} />);
 }
 
 async function answerRequest(c: Context<AppEnv>) {
   const session = await currentSession(c);
   if (!session) return signInRedirect(c);
-  const form = await readForm(c.req.raw, loadSettings(c.env).maxRequestBodyBytes, { multiValued: ["scope"] });
+  const form = await readForm(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes, { multiValued: ["scope"] });
   const frame = { signedInAs: await displayName(c, session), csrf: await csrfToken(c) };
   if (!(await validCsrf(c, form.get("csrf")))) {
     return render(
@@ -187,7 +186,7 @@ async function answerRequest(c: Context<AppEnv>) {
   }
   const open = await openRequestFor(c, session);
   if (!open.request) return open.page;
-  const outcome = await new BackchannelAuthenticationInteractionService(c.env).completeLoginRequest(
+  const outcome = await new BackchannelAuthenticationInteractionService(c.var.ctx).completeLoginRequest(
     {
       internalId: open.request.internalId,
       scopesValuesConsented: action === "approve" ? ["openid", ...form.getAll("scope")] : [],

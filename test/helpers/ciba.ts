@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { BackchannelAuthenticationRequest } from "../../src/ciba/model";
-import { BackchannelAuthenticationRequestStore } from "../../src/ciba/request-store";
+import { DurableObjectBackchannelRequestStore as BackchannelAuthenticationRequestStore } from "../../src/ciba/request-store";
 import { basic, jsonOf, type OAuthErrorBody, postForm } from "./http";
 
 export const CIBA_GRANT = "urn:openid:params:grant-type:ciba";

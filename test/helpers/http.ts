@@ -1,7 +1,7 @@
 /** Calls the Worker under test through its real fetch handler. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import app from "../../src/index";
+import app from "../worker";
 
 export const ISSUER = "http://localhost:8787";
 

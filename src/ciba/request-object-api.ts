@@ -1,0 +1,24 @@
+/**
+ * What a backchannel request's Durable Object answers (its RPC methods), apart from the class
+ * that implements them (./request-object.ts, created per provider). The bindings' type names
+ * this interface, so nothing that only calls the object depends on how it is built.
+ */
+import type {
+  BackchannelAuthenticationRequest,
+  CompleteBackchannelLoginRequest,
+  CompletionOutcome,
+  PollOutcome,
+} from "./model";
+
+export type BackchannelRequestObjectApi = Rpc.DurableObjectBranded & {
+  /** Stores a new request; false if this object already holds one (a colliding id). */
+  create(record: BackchannelAuthenticationRequest, authReqIdHash: string): Promise<boolean>;
+  read(): Promise<BackchannelAuthenticationRequest | null>;
+  /** The token endpoint's question, answered atomically (CIBA §11). */
+  poll(clientId: string): Promise<PollOutcome>;
+  /** Records the user's answer atomically. */
+  complete(completion: CompleteBackchannelLoginRequest): Promise<CompletionOutcome>;
+  /** Replaces the descriptive fields only. */
+  update(changes: Pick<BackchannelAuthenticationRequest, "description" | "bindingMessage">): Promise<boolean>;
+  remove(): Promise<void>;
+};

@@ -1,0 +1,48 @@
+/**
+ * A provider's Hono app: its first middleware builds the request context, then every endpoint
+ * is mounted at its path from the route table (src/routes.ts) under the provider's base path;
+ * every error is rendered in one place.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { mountAuthenticatorApi } from "../api/authenticator-api";
+import { mountAuthorization } from "../authorize/authorize-endpoint";
+import { backchannelAuthenticationEndpoint } from "../ciba/backchannel-endpoint";
+import { discoveryEndpoint, jwksEndpoint } from "../discovery/discovery";
+import { tokenEndpoint } from "../grants/token-endpoint";
+import type { AppEnv } from "../http/app-env";
+import { renderError, renderNotFound } from "../http/boundary";
+import { route } from "../http/route";
+import { pushedAuthorizationRequestEndpoint } from "../par/par-endpoint";
+import { PATHS } from "../routes";
+import { mountUserPages } from "../ui/routes";
+import { userinfoEndpoint } from "../userinfo";
+import type { ProviderRuntime } from "./runtime";
+
+export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hono<AppEnv> {
+  const root = new Hono<AppEnv>();
+  const app = runtime.routes.basePath ? root.basePath(runtime.routes.basePath) : root;
+  app.use("*", async (c, next) => {
+    c.set("ctx", runtime.context(c.env as Env, c.req.raw));
+    await next();
+  });
+
+  // Discovery and keys are read by browsers (SPAs) as well as servers: open CORS, no credentials.
+  const publicCors = cors({ origin: "*", allowMethods: ["GET"], maxAge: 86_400 });
+  app.use(PATHS.discovery, publicCors);
+  app.use(PATHS.jwks, publicCors);
+
+  route(app, PATHS.discovery, { GET: discoveryEndpoint });
+  route(app, PATHS.jwks, { GET: jwksEndpoint });
+  route(app, PATHS.token, { POST: tokenEndpoint });
+  route(app, PATHS.backchannelAuthentication, { POST: backchannelAuthenticationEndpoint });
+  route(app, PATHS.userinfo, { GET: userinfoEndpoint, POST: userinfoEndpoint });
+  route(app, PATHS.pushedAuthorizationRequest, { POST: pushedAuthorizationRequestEndpoint });
+  mountAuthorization(app);
+  if (runtime.pages) mountUserPages(app);
+  mountAuthenticatorApi(app);
+
+  root.notFound(renderNotFound);
+  root.onError(renderError);
+  return root;
+}

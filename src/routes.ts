@@ -1,0 +1,96 @@
+/**
+ * Every path edge-op serves, in one table: the app mounts its handlers from it, discovery and
+ * the token minting build their URLs from it, and every page, link and redirect takes its path
+ * from it. Paths are relative to the provider's base path (createProvider's `basePath`), so
+ * mounting the provider under `/master` moves everything, the issuer included.
+ */
+
+export const PATHS = {
+  /** OpenID Connect Discovery §4: the issuer, plus this. */
+  discovery: "/.well-known/openid-configuration",
+  jwks: "/jwks",
+  token: "/token",
+  backchannelAuthentication: "/bc-authorize",
+  pushedAuthorizationRequest: "/par",
+  authorization: "/authorize",
+  userinfo: "/userinfo",
+  signIn: "/signin",
+  signOut: "/signout",
+  /** The signed-in user's pending backchannel requests (the default after sign-in). */
+  cibaRequests: "/ciba",
+  /** One backchannel request, to approve or deny: the approval URL of a notification. */
+  cibaRequest: "/ciba/requests/:internalId",
+  /** The authenticator-app API (docs/authenticator-api.md); also its RFC 8707 resource path. */
+  authenticatorRequests: "/api/ciba/requests",
+  authenticatorRequest: "/api/ciba/requests/:internalId",
+  authenticatorApprove: "/api/ciba/requests/:internalId/approve",
+  authenticatorDeny: "/api/ciba/requests/:internalId/deny",
+  stylesheet: "/assets/app.css",
+} as const;
+
+export type RouteName = keyof typeof PATHS;
+
+/** The parameters a route's path names (`:internalId`). */
+type ParamsOf<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? { [K in Name]: string } & ParamsOf<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? { [K in Name]: string }
+    : Record<never, string>;
+
+export type RouteParams<N extends RouteName> = ParamsOf<(typeof PATHS)[N]>;
+
+/** A base path: empty, or `/` and segments without a trailing slash (`/master`, `/realms/a`). */
+const BASE_PATH = /^(\/[A-Za-z0-9._~-]+)*$/;
+
+export function isBasePath(value: string): boolean {
+  return BASE_PATH.test(value);
+}
+
+/** The routes of one provider, under its base path. */
+export class Routes {
+  constructor(readonly basePath = "") {
+    if (!isBasePath(basePath)) {
+      throw new TypeError(`basePath must be "" or like "/master" (no trailing slash), got "${basePath}"`);
+    }
+  }
+
+  /** The route's pattern as the app registers it, relative to the base path (`/ciba/requests/:internalId`). */
+  pattern(name: RouteName): string {
+    return PATHS[name];
+  }
+
+  /** The path a browser or client uses, base path included, parameters filled in and encoded. */
+  path<N extends RouteName>(name: N, ...params: keyof RouteParams<N> extends never ? [] : [RouteParams<N>]): string {
+    const values: Record<string, string> = params[0] ?? {};
+    const filled = PATHS[name].replace(/:([A-Za-z]+)/g, (_, key: string) => encodeURIComponent(values[key] ?? ""));
+    return `${this.basePath}${filled}`;
+  }
+
+  /** Whether a path (without query) lies under this provider's base path. */
+  contains(path: string): boolean {
+    return this.basePath === "" || path === this.basePath || path.startsWith(`${this.basePath}/`);
+  }
+}
+
+/**
+ * The absolute URLs of this provider's endpoints. `issuer` is the provider's issuer identifier,
+ * its origin plus the base path, so each URL is the issuer plus the route's path.
+ */
+export function endpointUrls(issuer: string) {
+  return {
+    discovery: `${issuer}${PATHS.discovery}`,
+    jwks: `${issuer}${PATHS.jwks}`,
+    token: `${issuer}${PATHS.token}`,
+    backchannelAuthentication: `${issuer}${PATHS.backchannelAuthentication}`,
+    signIn: `${issuer}${PATHS.signIn}`,
+    pushedAuthorizationRequest: `${issuer}${PATHS.pushedAuthorizationRequest}`,
+    authorization: `${issuer}${PATHS.authorization}`,
+    userinfo: `${issuer}${PATHS.userinfo}`,
+    authenticatorRequests: `${issuer}${PATHS.authenticatorRequests}`,
+  } as const;
+}
+
+/** A request's approval page (the approval URL sent to the user). */
+export function approvalUrl(issuer: string, internalId: string): string {
+  return `${issuer}${PATHS.cibaRequest.replace(":internalId", encodeURIComponent(internalId))}`;
+}

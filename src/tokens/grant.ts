@@ -1,0 +1,35 @@
+/**
+ * What a user granted a client: everything needed to mint its tokens now and on refresh. Kept
+ * by authorization codes, backchannel requests and refresh-token families alike.
+ */
+import { randomHandle } from "../crypto/hash";
+
+/** What a user granted a client: everything needed to mint tokens now and on refresh. */
+export interface UserGrant {
+  clientId: string;
+  subject: string;
+  scopes: string[];
+  /** RFC 8707 resource indicators; the access token's audience when present. */
+  resources: string[];
+  /** Epoch seconds when the user authenticated. */
+  authTime: number;
+  amr: string[];
+  acr?: string;
+  sid?: string;
+  /**
+   * RFC 8705 §3: the x5t#S256 of the client certificate the grant's tokens are bound to (set
+   * on refresh-token families started by an mTLS client; refreshing needs the same certificate).
+   */
+  certificateThumbprint?: string;
+  /**
+   * Names the grant in its access tokens (`grant_id`) so that revoking the grant also revokes
+   * them (src/tokens/revoked-grants.ts). Set when the grant is first issued; kept by its
+   * refresh-token family.
+   */
+  grantId?: string;
+}
+
+/** A new grant id: 128 random bits, base64url. Not a secret: it only names the grant. */
+export function newGrantId(): string {
+  return randomHandle(16);
+}

@@ -1,0 +1,14 @@
+/**
+ * The Worker the tests run (vitest.config.ts `main`): this repository's provider, as
+ * src/worker.ts builds it, except that its CIBA services can be swapped by a test
+ * (test/helpers/services.ts), as an integrator's own services would be passed in.
+ */
+import { createProvider } from "../src/index";
+import { testServices } from "./helpers/services";
+
+export const provider = createProvider<Cloudflare.Env>({ services: testServices });
+
+export default provider;
+
+export const { BackchannelRequestObject, ReplayGuard, RefreshTokenFamily, AuthorizationCodeObject, UserCodeAttempts } =
+  provider.durableObjects;
