@@ -211,6 +211,36 @@ export class Browser {
   }
 }
 
+/**
+ * The code flow of a signed-in browser through PAR: push, /authorize, the consent page approved
+ * when it is shown (remembered consent skips it). Returns the authorization code.
+ */
+export async function authorizeWithConsent(
+  browser: Browser,
+  client: OAuthClient,
+  redirectUri: string,
+  scope: string,
+  state = "s",
+): Promise<string> {
+  const pushed = expectAnswer(await client.pushAuthorization(redirectUri, scope, state), 201);
+  const authorize = client.authorizeUrl(field(pushed, "request_uri"));
+  let answer = await browser.get(authorize);
+  if (answer.status === 200)
+    answer = await browser.postForm(authorize, { csrf: csrfOf(answer.body), decision: "approve" });
+  return codeFromRedirect(expectAnswer(answer, 303), redirectUri);
+}
+
+/** An access token for the browser's user from `client` (e.g. the authenticator app's, with ciba:approve). */
+export async function accessTokenFor(
+  browser: Browser,
+  client: OAuthClient,
+  redirectUri: string,
+  scope: string,
+): Promise<string> {
+  const code = await authorizeWithConsent(browser, client, redirectUri, scope);
+  return field(expectAnswer(await client.exchangeCode(code, redirectUri), 200), "access_token");
+}
+
 /** The authorization code a redirect to the client carries; throws if it carries none. */
 export function codeFromRedirect(answer: Answer, redirectUri: string): string {
   const location = answer.headers.get("location") ?? "";
