@@ -89,6 +89,10 @@ export default defineConfig({
     ],
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**", "test/node/**"],
+    // @simplewebauthn/server's ASN.1 dependencies ship ES modules with extensionless imports,
+    // which workerd's module loader cannot resolve; Vite bundles them for the tests (wrangler's
+    // esbuild does the same for the deployed Worker).
+    deps: { optimizer: { ssr: { enabled: true, include: ["@simplewebauthn/server"] } } },
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/setup.ts"],
     testTimeout: 20_000,
