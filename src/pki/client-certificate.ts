@@ -69,13 +69,12 @@ export interface IssuedClientCertificate {
 
 export async function issueClientCertificate(input: IssueClientCertificateInput): Promise<IssuedClientCertificate> {
   const now = input.now ?? new Date();
+  const { authority } = input;
   const subject = parseDistinguishedName(input.subject);
-  const ca = input.authority.certificate;
-  const validity = validityWindow(input.validity, CLIENT_CERTIFICATE_MAX_DAYS, now, ca.notBefore);
-  checkWithinAuthority(validity, input.authority.certificate);
+  const validity = validityWindow(input.validity, CLIENT_CERTIFICATE_MAX_DAYS, now, authority.certificate.notBefore);
+  checkWithinAuthority(validity, authority.certificate);
   const key = await subjectKey(input.key);
 
-  const authority = input.authority;
   const serialNumber = randomSerialNumber();
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber,
