@@ -64,6 +64,8 @@ export default defineConfig({
             CIBA_MAX_PENDING_PER_USER: "1000",
             CIBA_MAX_PENDING_PER_USER_AND_CLIENT: "1000",
           },
+          // The per-user object of issue 16 (src/users/user-object.ts), for its tests only.
+          durableObjects: { TEST_USER_OBJECT: { className: "UserObject", useSQLite: true } },
           // The suite sends far more backchannel requests per client and per user than a real client
           // would (dozens for one user within seconds), so its /bc-authorize limits are loose;
           // test/ciba-limits.test.ts runs the Worker with the strict copies below in their place,

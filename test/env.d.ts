@@ -9,6 +9,8 @@ declare global {
       TEST_HELPER_URL: string;
       /** Base URL of the fake Web Push service (test/node/push-service.ts). */
       TEST_PUSH_SERVICE_URL: string;
+      /** The per-user object of issue 16, bound for its tests only (vitest.config.ts). */
+      TEST_USER_OBJECT: DurableObjectNamespace<import("../src/users/user-object").UserObject>;
       /** Private JWK of the trusted login_hint_token issuer "https://hints.example". */
       TEST_HINT_ISSUER_PRIVATE_JWK: string;
       /** JSON {kiosk, other, selfSigned}: {der (base64), publicJwk}, see vitest.config.ts. */

@@ -2,9 +2,11 @@
  * Push subscriptions as the browser sends them (W3C Push API toJSON), the push message built for
  * one (RFC 8030 §5, RFC 8291, RFC 8292) and how a push service's answer is classified.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { base64url } from "../src/crypto/encoding";
 import { cibaPushNotice } from "../src/push/ciba-notice";
+import { openSubscription, sealSubscription, subscriptionId } from "../src/push/sealed-subscription";
 import { buildPushRequest, classifyPushResponse, parseRetryAfter } from "../src/push/send";
 import { MAX_ENDPOINT_LENGTH, type PushSubscription, parsePushSubscription } from "../src/push/subscription";
 import { generateVapidKeys } from "../src/push/vapid";
@@ -236,5 +238,44 @@ describe("the CIBA notice", () => {
     const built = cibaPushNotice({ ...input, requestedScopes: scopes }, 1_000_000);
     expect(built?.notice.scopes).toEqual([]);
     expect(built?.notice.binding_message).toBe("W4SCT");
+  });
+});
+
+describe("a subscription sealed for storage", () => {
+  const subscription = async (endpoint = "https://push.example.net/send/abc"): Promise<PushSubscription> => ({
+    endpoint,
+    keys: await browserKeys(),
+    expirationTime: null,
+  });
+
+  it("is encrypted (no endpoint or key in the clear), keyed by SHA-256 of the endpoint, and opens for its user", async () => {
+    const original = await subscription();
+    const sealed = await sealSubscription(env.DATA_ENCRYPTION_KEY, "alice", original);
+    expect(sealed.id).toBe(await subscriptionId(original.endpoint));
+    expect(sealed.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(sealed.service).toBe("push.example.net");
+    for (const secret of [original.endpoint, original.keys.auth, original.keys.p256dh, "push.example.net"]) {
+      expect(sealed.sealed).not.toContain(secret);
+    }
+    expect(await openSubscription(env.DATA_ENCRYPTION_KEY, "alice", sealed, production)).toEqual(original);
+  });
+
+  it("does not open for another user or under another id (the additional data binds it)", async () => {
+    const sealed = await sealSubscription(env.DATA_ENCRYPTION_KEY, "alice", await subscription());
+    expect(await openSubscription(env.DATA_ENCRYPTION_KEY, "bob", sealed, production)).toBeUndefined();
+    const other = await sealSubscription(
+      env.DATA_ENCRYPTION_KEY,
+      "alice",
+      await subscription("https://push.example.net/x"),
+    );
+    expect(
+      await openSubscription(env.DATA_ENCRYPTION_KEY, "alice", { ...sealed, id: other.id }, production),
+    ).toBeUndefined();
+  });
+
+  it("a loopback endpoint stored in development is not used once development mode is off", async () => {
+    const sealed = await sealSubscription(env.DATA_ENCRYPTION_KEY, "alice", await subscription("http://127.0.0.1:9/p"));
+    expect(await openSubscription(env.DATA_ENCRYPTION_KEY, "alice", sealed, development)).toBeDefined();
+    expect(await openSubscription(env.DATA_ENCRYPTION_KEY, "alice", sealed, production)).toBeUndefined();
   });
 });

@@ -5,8 +5,11 @@
  * message; its answers are classified as RFC 8030 says. (Issue 16's "done when", without the
  * routes, which wait for issue 13.)
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cibaPushNotice } from "../src/push/ciba-notice";
+import { type Device, pushToDevices } from "../src/push/fan-out";
+import { openSubscription, sealSubscription } from "../src/push/sealed-subscription";
 import { sendPush } from "../src/push/send";
 import { type PushSubscription, parsePushSubscription } from "../src/push/subscription";
 import { generateVapidKeys, type VapidCredentials } from "../src/push/vapid";
@@ -135,5 +138,54 @@ describe("a CIBA notice pushed to the fake push service", () => {
     const outcome = await sendPush(subscription, { hello: 1 }, { vapid: { ...vapid, subject: "nobody" }, ttl: 60 });
     expect(outcome).toMatchObject({ kind: "failed" });
     expect(outcome).not.toHaveProperty("status");
+  });
+});
+
+describe("a notice to all of a user's devices, subscriptions kept in the user's object", () => {
+  const dev = { allowLoopbackHttp: true };
+
+  it("is pushed to every device; a 410 removes that subscription from the object; a 429 is retried alone", async () => {
+    const vapid = { ...(await generateVapidKeys()), subject };
+    const ns = env.TEST_USER_OBJECT;
+    const user = ns.get(ns.idFromName(`devices-${crypto.randomUUID()}`));
+    // Three devices subscribe; the subscriptions are stored sealed, as POST /api/push/subscriptions will.
+    const phones = await Promise.all([1, 2, 3].map(() => subscribeToFakePushService(vapid.publicKey)));
+    for (const [i, phone] of phones.entries()) {
+      const parsed = await parsePushSubscription(phone.subscription, dev);
+      if (!parsed.ok) throw new Error(parsed.error);
+      const sealed = await sealSubscription(env.DATA_ENCRYPTION_KEY, "alice", parsed.value);
+      await user.putSubscription({ ...sealed, label: `Phone ${i}` }, 10);
+    }
+    const [ok, gone, busy] = phones;
+    if (!ok || !gone || !busy) throw new Error("no phones");
+    await programPushService(gone.id, { status: 410 });
+    await programPushService(busy.id, [{ status: 429, headers: { "retry-after": "20" } }, { status: 201 }]);
+
+    // What the CIBA request's alarm will do: open the stored subscriptions, push, drop the gone.
+    const stored = await user.subscriptions();
+    const devices: Device[] = [];
+    for (const entry of stored) {
+      const subscription = await openSubscription(env.DATA_ENCRYPTION_KEY, "alice", entry, dev);
+      if (subscription) devices.push({ id: entry.id, subscription });
+    }
+    expect(devices).toHaveLength(3);
+    const built = cibaPushNotice(request);
+    if (!built) throw new Error("not built");
+    const result = await pushToDevices(devices, built.notice, { vapid, ...built.options });
+    const idOf = (i: number) => stored[i]?.id ?? "";
+    expect(result).toEqual({ delivered: [idOf(0)], gone: [idOf(1)], failed: [], retry: [idOf(2)], retryAfter: 20 });
+    for (const id of result.gone) {
+      const entry = stored.find((s) => s.id === id);
+      expect(await user.removeSubscription(id, entry?.sealed)).toBe(true);
+    }
+    expect((await user.subscriptions()).map((s) => s.id)).toEqual([idOf(0), idOf(2)]);
+
+    // The retry goes to the device that asked for it, and only there.
+    const retried = await pushToDevices(devices, built.notice, { vapid, ...built.options }, result.retry);
+    expect(retried).toEqual({ delivered: [idOf(2)], gone: [], failed: [], retry: [] });
+    expect(await pushesReceived(ok.id)).toHaveLength(1);
+    const received = await pushesReceived(busy.id);
+    expect(received.map((m) => m.status)).toEqual([429, 201]);
+    expect(JSON.parse(received[1]?.payload ?? "null").binding_message).toBe(request.bindingMessage);
   });
 });
