@@ -33,6 +33,8 @@ export default defineConfig({
   plugins: [
     cloudflareTest(async ({ inject }) => {
       const secrets = await generateDevSecrets();
+      // Realm "b" of test/worker.ts signs with keys of its own.
+      const realmB = await generateDevSecrets();
       // A trusted issuer of login_hint_tokens, whose private key the tests use to sign them.
       const hintIssuer = await generateKeyPair("ES256", { extractable: true });
       const hintIssuerPublic = { ...(await exportJWK(hintIssuer.publicKey)), kid: "hint-1", alg: "ES256" };
@@ -57,6 +59,7 @@ export default defineConfig({
             }),
             TEST_CERTIFICATES: await testCertificates(),
             TEST_MIGRATIONS: await readD1Migrations("migrations"),
+            REALM_B_SIGNING_KEYS: realmB.SIGNING_KEYS,
             TEST_HELPER_URL: inject<string>("testHelperUrl"),
             TEST_PUSH_SERVICE_URL: inject<string>("pushServiceUrl"),
             // Likewise the caps on a user's pending requests; test/ciba-limits.test.ts checks them
@@ -64,8 +67,13 @@ export default defineConfig({
             CIBA_MAX_PENDING_PER_USER: "1000",
             CIBA_MAX_PENDING_PER_USER_AND_CLIENT: "1000",
           },
-          // The per-user object of issue 16 (src/users/user-object.ts), for its tests only.
-          durableObjects: { TEST_USER_OBJECT: { className: "UserObject", useSQLite: true } },
+          // Realm "b" of test/worker.ts: its own database and backchannel request objects.
+          d1Databases: { REALM_B_DB: "realm-b-db" },
+          durableObjects: {
+            // The per-user object of issue 16 (src/users/user-object.ts), for its tests only.
+            TEST_USER_OBJECT: { className: "UserObject", useSQLite: true },
+            REALM_B_BACKCHANNEL_REQUESTS: { className: "RealmBBackchannelRequestObject", useSQLite: true },
+          },
           // The suite sends far more backchannel requests per client and per user than a real client
           // would (dozens for one user within seconds), so its /bc-authorize limits are loose;
           // test/ciba-limits.test.ts runs the Worker with the strict copies below in their place,

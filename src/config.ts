@@ -130,7 +130,7 @@ export const SETTINGS = {
     variable: "ISSUER",
     default: "http://localhost:8787",
     description:
-      "The provider's issuer identifier: the `iss` of every token and the origin of every endpoint URL. Set it to the public https origin when deploying.",
+      "The origin of the provider's issuer identifier: the `iss` of every token and the origin of every endpoint URL. A provider mounted under a base path (createProvider's `basePath`, docs/integration.md) has this origin plus that path as its issuer. Set it to the public https origin when deploying.",
     parse: issuerUrl,
   }),
   accessTokenTtl: definition({

@@ -18,6 +18,12 @@ declare global {
       /** Strict copies (3 per 60 s) of CIBA_BY_CLIENT and CIBA_BY_USER, for test/ciba-limits.test.ts. */
       TEST_STRICT_CIBA_BY_CLIENT: RateLimit;
       TEST_STRICT_CIBA_BY_USER: RateLimit;
+      /** Realm "b" of test/worker.ts (test/realms.test.ts). */
+      REALM_B_DB: D1Database;
+      REALM_B_BACKCHANNEL_REQUESTS: DurableObjectNamespace<
+        import("../src/ciba/request-object-api").BackchannelRequestObjectApi
+      >;
+      REALM_B_SIGNING_KEYS: string;
     }
   }
 }

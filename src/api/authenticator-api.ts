@@ -21,14 +21,15 @@ import { BearerTokenRequired, InvalidRequest, OAuthError } from "../http/errors"
 import { readBodyText } from "../http/form";
 import { ownEndpointAudiences } from "../http/resource-indicators";
 import { route } from "../http/route";
+import { endpointUrls, PATHS } from "../routes";
 import { acceptAccessToken, bearerTokenOf } from "../tokens/bearer";
 import { currentSession } from "../ui/browser-session";
 
 export function mountAuthenticatorApi(app: Hono<AppEnv>): void {
-  route(app, "/api/ciba/requests", { GET: listRequests });
-  route(app, "/api/ciba/requests/:internalId", { GET: getRequest });
-  route(app, "/api/ciba/requests/:internalId/approve", { POST: (c) => answer(c, "approve") });
-  route(app, "/api/ciba/requests/:internalId/deny", { POST: (c) => answer(c, "deny") });
+  route(app, PATHS.authenticatorRequests, { GET: listRequests });
+  route(app, PATHS.authenticatorRequest, { GET: getRequest });
+  route(app, PATHS.authenticatorApprove, { POST: (c) => answer(c, "approve") });
+  route(app, PATHS.authenticatorDeny, { POST: (c) => answer(c, "deny") });
 }
 
 interface Caller {
@@ -36,19 +37,15 @@ interface Caller {
   viaCookie: boolean;
 }
 
-/**
- * The API's own resource identifier (RFC 8707): a token may name it, or the issuer, as its
- * audience; a token for any other resource is refused (src/http/resource-indicators.ts).
- */
-const API_RESOURCE_PATH = "/api/ciba/requests";
-
 async function caller(c: Context<AppEnv>): Promise<Caller> {
   const authorization = c.req.header("authorization");
   if (authorization !== undefined) {
     const ctx = requestContext(c);
     const token = await acceptAccessToken(ctx, bearerTokenOf(authorization), {
       scope: AUTHENTICATOR_SCOPE,
-      audiences: ownEndpointAudiences(ctx.settings.issuer, `${ctx.settings.issuer}${API_RESOURCE_PATH}`),
+      // The API's own resource identifier (RFC 8707): a token may name it, or the issuer, as its
+      // audience; a token for any other resource is refused (src/http/resource-indicators.ts).
+      audiences: ownEndpointAudiences(ctx.settings.issuer, endpointUrls(ctx.settings.issuer).authenticatorRequests),
     });
     const sid = typeof token.payload.sid === "string" ? token.payload.sid : undefined;
     const authTime = typeof token.payload.auth_time === "number" ? token.payload.auth_time : undefined;

@@ -16,6 +16,7 @@ import { OAuthError } from "../http/errors";
 import { type FormParams, parseForm, readForm } from "../http/form";
 import { route } from "../http/route";
 import { REQUEST_URI_PREFIX } from "../par/par-endpoint";
+import { PATHS } from "../routes";
 import type { Session } from "../sessions/session-store";
 import type { PushedAuthorizationRequest } from "../stores";
 import { newGrantId } from "../tokens/grant";
@@ -31,9 +32,9 @@ import { ConsentStore } from "./consent-store";
 import { loginIsFreshFor, markLoginRequired } from "./login-marker";
 
 export function mountAuthorization(app: Hono<AppEnv>): void {
-  app.use("/authorize", pageSecurityHeaders);
+  app.use(PATHS.authorization, pageSecurityHeaders);
   // GET starts (and, after sign-in, resumes) a request; POST carries the consent decision.
-  route(app, "/authorize", { GET: page(authorize), POST: page(authorize) });
+  route(app, PATHS.authorization, { GET: page(authorize), POST: page(authorize) });
 }
 
 /** An error that must not be redirected: shown to the user (RFC 6749 §4.1.2.1). */
@@ -143,13 +144,13 @@ async function ensureSignedIn(c: Context<AppEnv>, request: AuthorizationRequest)
   // The query as the URL parser serialized it: percent-encoded, no control characters. Sign-in
   // brings the browser back to it (ui/return-to.ts), up to a length: beyond that the user would
   // sign in and land elsewhere, so the client hears why now.
-  const returnTo = `/authorize${new URL(c.req.url).search}`;
+  const returnTo = `${c.var.ctx.routes.path("authorization")}${new URL(c.req.url).search}`;
   if (returnTo.length > MAX_RETURN_TO_LENGTH) {
     throw new OAuthError("invalid_request", "the authorization request is too long; push it to /par instead");
   }
   if (forceLogin) await markLoginRequired(c, now);
   const prompt = forceLogin || tooOld ? "&prompt=login" : "";
-  return c.redirect(`/signin?return_to=${encodeURIComponent(returnTo)}${prompt}`, 303);
+  return c.redirect(`${c.var.ctx.routes.path("signIn")}?return_to=${encodeURIComponent(returnTo)}${prompt}`, 303);
 }
 
 /**
@@ -184,7 +185,7 @@ async function ensureConsent(
     <ConsentPage
       clientName={client.client_name || client.client_id}
       scopes={request.scopes.filter((s) => clientScopes(client).includes(s))}
-      action={`/authorize${new URL(c.req.url).search}`}
+      action={`${c.var.ctx.routes.path("authorization")}${new URL(c.req.url).search}`}
       csrf={await csrfToken(c)}
       signedInAs={user?.name ?? user?.username ?? "you"}
     />,

@@ -11,12 +11,7 @@ import { derivedSecret } from "../crypto/derived-keys";
 import { sha256Hex } from "../crypto/hash";
 import type { AppEnv } from "../http/app-env";
 import type { Session } from "../sessions/session-store";
-
-const NAME = "edge-op-login-after";
-
-function prefix(c: Context<AppEnv>) {
-  return c.var.ctx.settings.issuer.startsWith("https:") ? ("host" as const) : undefined;
-}
+import { cookieSettings } from "../ui/cookies";
 
 async function requestKey(c: Context<AppEnv>): Promise<string> {
   return sha256Hex(new URL(c.req.url).search);
@@ -24,19 +19,21 @@ async function requestKey(c: Context<AppEnv>): Promise<string> {
 
 export async function markLoginRequired(c: Context<AppEnv>, notBefore: number): Promise<void> {
   const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "login marker");
-  await setSignedCookie(c, NAME, `${notBefore}.${await requestKey(c)}`, secret, {
-    secure: prefix(c) !== undefined,
-    prefix: prefix(c),
+  const { name, secure, prefix, path } = cookieSettings(c, "login-after");
+  await setSignedCookie(c, name, `${notBefore}.${await requestKey(c)}`, secret, {
+    secure,
+    prefix,
     httpOnly: true,
     sameSite: "Lax",
-    path: "/",
+    path,
     maxAge: 600,
   });
 }
 
 export async function loginIsFreshFor(c: Context<AppEnv>, session: Session): Promise<boolean> {
   const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "login marker");
-  const value = await getSignedCookie(c, secret, NAME, prefix(c));
+  const { name, prefix } = cookieSettings(c, "login-after");
+  const value = await getSignedCookie(c, secret, name, prefix);
   if (typeof value !== "string") return false;
   const [notBefore, key] = value.split(".");
   return key === (await requestKey(c)) && /^\d+$/.test(notBefore ?? "") && session.authTime >= Number(notBefore);

@@ -40,13 +40,21 @@ import type { BackchannelRequestObjectApi } from "./request-object-api";
 /** RFC 8628 §3.5 / CIBA §11: each slow_down adds this many seconds to the request's interval. */
 const SLOW_DOWN_STEP = 5;
 
+/** A provider's BackchannelRequestObject class, as the Worker exports it. */
+export type BackchannelRequestObjectClass = new (
+  ctx: DurableObjectState,
+  env: object,
+) => DurableObject<object> & BackchannelRequestObjectApi;
+
 /**
  * The Durable Object class of one provider: its alarm notifies through that provider's
  * notification service and mints with its stores and settings, taken from `contextOf(env)`
  * (createProvider calls this once; the Worker exports the class under the name its
  * wrangler.toml binding names).
  */
-export function defineBackchannelRequestObject(contextOf: (env: object) => RequestContext) {
+export function defineBackchannelRequestObject(
+  contextOf: (env: object) => RequestContext,
+): BackchannelRequestObjectClass {
   return class BackchannelRequestObject extends DurableObject<object> implements BackchannelRequestObjectApi {
     private readonly sql: SqlStorage;
     /** Whether the request table exists; undefined until first asked. */

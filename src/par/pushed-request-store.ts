@@ -32,6 +32,8 @@ interface StoredValue {
   parameters: string;
 }
 
+/** SHA-256, hex: the only key this store ever writes. */
+const REFERENCE_VALUE_HASH = /^[0-9a-f]{64}$/;
 const KV_TTL_FLOOR = 60;
 /** Kept a little past expiry so a late read finds it and says "expired" rather than "unknown". */
 const TTL_MARGIN = 30;
@@ -66,6 +68,8 @@ export class KvPushedAuthorizationRequestStore implements PushedAuthorizationReq
    * opens the request for the user's interaction (see above).
    */
   async getByHash(referenceValueHash: string): Promise<PushedAuthorizationRequest | undefined> {
+    // Only the shape of a hash edge-op makes reaches KV (a longer key would make KV throw).
+    if (!REFERENCE_VALUE_HASH.test(referenceValueHash)) return undefined;
     const stored = await this.env.PAR_REQUESTS.get<StoredValue>(this.key(referenceValueHash), "json");
     if (!stored) return undefined;
     const openUntil = Math.floor(Date.now() / 1000) + this.interactionSeconds;

@@ -1,26 +1,20 @@
 /**
  * The browser side of sessions: a signed, HttpOnly, SameSite=Lax cookie holding the session
- * id. Over https it is `__Host-edge-op-session` (Secure, Path=/, no Domain); over plain http
- * (local development only) the prefix cannot be used and the cookie is `edge-op-session`.
+ * id. Over https it is `__Host-edge-op-session` (Secure, Path=/, no Domain), or under a base
+ * path `__Secure-edge-op-session` with that path (./cookies.ts); over plain http (local
+ * development only) the prefix cannot be used and the cookie is `edge-op-session`.
  */
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { derivedSecret } from "../crypto/derived-keys";
 import type { AppEnv } from "../http/app-env";
 import { type Session, SessionStore } from "../sessions/session-store";
+import { cookieSettings } from "./cookies";
 import { rotateCsrfToken } from "./csrf";
 
-const NAME = "edge-op-session";
-
 function cookieOptions(c: Context<AppEnv>) {
-  const secure = c.var.ctx.settings.issuer.startsWith("https:");
-  return {
-    secure,
-    prefix: secure ? ("host" as const) : undefined,
-    httpOnly: true,
-    sameSite: "Lax" as const,
-    path: "/",
-  };
+  const { name, secure, prefix, path } = cookieSettings(c, "session");
+  return { name, secure, prefix, httpOnly: true, sameSite: "Lax" as const, path };
 }
 
 async function cookieSecret(c: Context<AppEnv>): Promise<string> {
@@ -29,7 +23,7 @@ async function cookieSecret(c: Context<AppEnv>): Promise<string> {
 
 async function sessionIdFromCookie(c: Context<AppEnv>): Promise<string | undefined> {
   const options = cookieOptions(c);
-  const value = await getSignedCookie(c, await cookieSecret(c), NAME, options.prefix);
+  const value = await getSignedCookie(c, await cookieSecret(c), options.name, options.prefix);
   return typeof value === "string" ? value : undefined;
 }
 
@@ -51,7 +45,8 @@ export async function startSession(c: Context<AppEnv>, subject: string): Promise
   if (previous) await store.delete(previous);
   await store.deleteExpired();
   const { id, session } = await store.create(subject, settings.sessionTtl);
-  await setSignedCookie(c, NAME, id, await cookieSecret(c), { ...cookieOptions(c), maxAge: settings.sessionTtl });
+  const { name, ...options } = cookieOptions(c);
+  await setSignedCookie(c, name, id, await cookieSecret(c), { ...options, maxAge: settings.sessionTtl });
   await rotateCsrfToken(c);
   return session;
 }
@@ -60,5 +55,5 @@ export async function endSession(c: Context<AppEnv>): Promise<void> {
   const id = await sessionIdFromCookie(c);
   if (id) await new SessionStore(c.var.ctx.env.DB).delete(id);
   const options = cookieOptions(c);
-  deleteCookie(c, NAME, { path: "/", secure: options.secure, prefix: options.prefix });
+  deleteCookie(c, options.name, { path: options.path, secure: options.secure, prefix: options.prefix });
 }

@@ -1,6 +1,7 @@
 /** The authentication device's pages: the pending list and one request with Approve / Deny. */
 import type { BackchannelUserLoginRequest } from "../context";
 import { Layout } from "./layout";
+import { useRoutes } from "./routes-context";
 import { describeScope, isOptionalScope } from "./scopes";
 
 export function timeLeft(expiresAt: number, now = Math.floor(Date.now() / 1000)): string {
@@ -22,6 +23,7 @@ function BindingMessage({ message }: { message?: string }) {
 }
 
 export function PendingListPage(props: { requests: BackchannelUserLoginRequest[]; signedInAs: string; csrf: string }) {
+  const routes = useRoutes();
   return (
     <Layout title="Requests waiting for you" signedInAs={props.signedInAs} csrf={props.csrf}>
       <h1>Requests waiting for you</h1>
@@ -29,7 +31,7 @@ export function PendingListPage(props: { requests: BackchannelUserLoginRequest[]
         <p role="status">Nothing is waiting for your approval.</p>
       ) : (
         props.requests.map((r) => (
-          <a class="card" href={`/ciba/requests/${r.internalId}`}>
+          <a class="card" href={routes.path("cibaRequest", { internalId: r.internalId })}>
             <strong>{r.clientName}</strong>
             <BindingMessage message={r.bindingMessage} />
             <span class="muted">
@@ -44,12 +46,13 @@ export function PendingListPage(props: { requests: BackchannelUserLoginRequest[]
 
 export function RequestPage(props: { request: BackchannelUserLoginRequest; signedInAs: string; csrf: string }) {
   const { request } = props;
+  const routes = useRoutes();
   return (
     <Layout title={`${request.clientName} asks you to sign in`} signedInAs={props.signedInAs} csrf={props.csrf}>
       <h1>{request.clientName} asks you to sign in</h1>
       <BindingMessage message={request.bindingMessage} />
       <p class="muted">{timeLeft(request.expiresAt)}</p>
-      <form method="post" action={`/ciba/requests/${request.internalId}`}>
+      <form method="post" action={routes.path("cibaRequest", { internalId: request.internalId })}>
         <input type="hidden" name="csrf" value={props.csrf} />
         <fieldset>
           <legend>It will be able to:</legend>

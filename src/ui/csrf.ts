@@ -9,17 +9,13 @@ import { getSignedCookie, setSignedCookie } from "hono/cookie";
 import { derivedSecret } from "../crypto/derived-keys";
 import { randomHandle, timingSafeEqual } from "../crypto/hash";
 import type { AppEnv } from "../http/app-env";
-
-const NAME = "edge-op-csrf";
-
-function secure(c: Context<AppEnv>): boolean {
-  return c.var.ctx.settings.issuer.startsWith("https:");
-}
+import { cookieSettings } from "./cookies";
 
 /** The token to embed in a form, creating the cookie on first use. */
 export async function csrfToken(c: Context<AppEnv>): Promise<string> {
   const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "csrf cookie");
-  const existing = await getSignedCookie(c, secret, NAME, secure(c) ? "host" : undefined);
+  const { name, prefix } = cookieSettings(c, "csrf");
+  const existing = await getSignedCookie(c, secret, name, prefix);
   if (typeof existing === "string") return existing;
   return rotateCsrfToken(c);
 }
@@ -31,15 +27,9 @@ export async function csrfToken(c: Context<AppEnv>): Promise<string> {
  */
 export async function rotateCsrfToken(c: Context<AppEnv>): Promise<string> {
   const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "csrf cookie");
-  const prefix = secure(c) ? ("host" as const) : undefined;
+  const { name, prefix, path, secure } = cookieSettings(c, "csrf");
   const token = randomHandle(32);
-  await setSignedCookie(c, NAME, token, secret, {
-    httpOnly: true,
-    sameSite: "Lax",
-    path: "/",
-    secure: secure(c),
-    prefix,
-  });
+  await setSignedCookie(c, name, token, secret, { httpOnly: true, sameSite: "Lax", path, secure, prefix });
   return token;
 }
 
@@ -49,6 +39,7 @@ export async function validCsrf(c: Context<AppEnv>, submitted: string | undefine
   if (origin !== undefined && origin !== new URL(c.var.ctx.settings.issuer).origin) return false;
   if (!submitted) return false;
   const secret = await derivedSecret(c.var.ctx.env.DATA_ENCRYPTION_KEY, "csrf cookie");
-  const cookie = await getSignedCookie(c, secret, NAME, secure(c) ? "host" : undefined);
+  const { name, prefix } = cookieSettings(c, "csrf");
+  const cookie = await getSignedCookie(c, secret, name, prefix);
   return typeof cookie === "string" && (await timingSafeEqual(cookie, submitted));
 }

@@ -1,5 +1,6 @@
 /** The page frame shared by every server-rendered page. */
 import type { Child } from "hono/jsx";
+import { useRoutes } from "./routes-context";
 
 export interface LayoutProps {
   title: string;
@@ -10,19 +11,20 @@ export interface LayoutProps {
 }
 
 export function Layout({ title, signedInAs, csrf, children }: LayoutProps) {
+  const routes = useRoutes();
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · edge-op`}</title>
-        <link rel="stylesheet" href="/assets/app.css" />
+        <link rel="stylesheet" href={routes.path("stylesheet")} />
       </head>
       <body>
         <header>
           <span class="brand">edge-op</span>
           {signedInAs && csrf ? (
-            <form method="post" action="/signout">
+            <form method="post" action={routes.path("signOut")}>
               <input type="hidden" name="csrf" value={csrf} />
               <span class="muted">{signedInAs} </span>
               <button type="submit" class="secondary">

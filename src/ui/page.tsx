@@ -6,6 +6,7 @@ import type { AppEnv } from "../http/app-env";
 import { OAuthError } from "../http/errors";
 import { APP_CSS } from "./assets";
 import { MessagePage } from "./layout";
+import { RoutesContext } from "./routes-context";
 
 /**
  * CSP without inline code, no framing, no referrer, no caching of personal pages. There is no
@@ -28,7 +29,7 @@ export const pageSecurityHeaders: MiddlewareHandler<AppEnv> = async (c, next) =>
   if (c.var.ctx.settings.issuer.startsWith("https:")) {
     c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   }
-  if (!c.req.path.startsWith("/assets/")) c.header("Cache-Control", "no-store");
+  if (c.req.path !== c.var.ctx.routes.path("stylesheet")) c.header("Cache-Control", "no-store");
 };
 
 export function stylesheet(c: Context<AppEnv>) {
@@ -53,6 +54,8 @@ export function page(handler: PageHandler): Handler<AppEnv> {
   };
 }
 
+/** A page, with the provider's routes for its links (./routes-context.ts). */
 export async function render(c: Context<AppEnv>, node: JSX.Element, status: ContentfulStatusCode = 200) {
-  return c.html(`<!doctype html>${await node.toString()}`, status);
+  const page = <RoutesContext.Provider value={c.var.ctx.routes}>{node}</RoutesContext.Provider>;
+  return c.html(`<!doctype html>${await page.toString()}`, status);
 }

@@ -13,6 +13,7 @@ import { hashPassword, verifyPassword } from "../crypto/password";
 import type { AppEnv } from "../http/app-env";
 import { readForm } from "../http/form";
 import { route } from "../http/route";
+import { PATHS } from "../routes";
 import type { Session } from "../sessions/session-store";
 import { currentSession, endSession, startSession } from "./browser-session";
 import { PendingListPage, RequestPage } from "./ciba-pages";
@@ -23,22 +24,27 @@ import { safeReturnTo } from "./return-to";
 import { SignInPage } from "./signin-page";
 
 export function mountUserPages(app: Hono<AppEnv>): void {
-  for (const path of ["/signin", "/signout", "/ciba", "/ciba/*", "/assets/*"]) app.use(path, pageSecurityHeaders);
-  route(app, "/assets/app.css", { GET: stylesheet });
-  route(app, "/signin", { GET: page(showSignIn), POST: page(signIn) });
-  route(app, "/signout", { POST: page(signOut) });
-  route(app, "/ciba", { GET: page(listPending) });
-  route(app, "/ciba/requests/:internalId", { GET: page(showRequest), POST: page(answerRequest) });
+  // Every page, and anything else under the pages' folders (a mistyped request id, an asset).
+  const assets = PATHS.stylesheet.slice(0, PATHS.stylesheet.lastIndexOf("/"));
+  for (const path of [PATHS.signIn, PATHS.signOut, PATHS.cibaRequests, `${PATHS.cibaRequests}/*`, `${assets}/*`]) {
+    app.use(path, pageSecurityHeaders);
+  }
+  route(app, PATHS.stylesheet, { GET: stylesheet });
+  route(app, PATHS.signIn, { GET: page(showSignIn), POST: page(signIn) });
+  route(app, PATHS.signOut, { POST: page(signOut) });
+  route(app, PATHS.cibaRequests, { GET: page(listPending) });
+  route(app, PATHS.cibaRequest, { GET: page(showRequest), POST: page(answerRequest) });
 }
 
 /** `return_to` from the query or form, reduced to a path on this site (see return-to.ts). */
 function returnToOf(c: Context<AppEnv>, value: string | undefined): string {
-  return safeReturnTo(value, c.var.ctx.settings.issuer);
+  return safeReturnTo(value, c.var.ctx.settings.issuer, c.var.ctx.routes);
 }
 
 function signInRedirect(c: Context<AppEnv>): Response {
   // The path as the browser sent it (percent-encoded), not Hono's decoded c.req.path.
-  return c.redirect(`/signin?return_to=${encodeURIComponent(new URL(c.req.url).pathname)}`, 303);
+  const signIn = c.var.ctx.routes.path("signIn");
+  return c.redirect(`${signIn}?return_to=${encodeURIComponent(new URL(c.req.url).pathname)}`, 303);
 }
 
 async function displayName(c: Context<AppEnv>, session: Session): Promise<string> {
@@ -108,7 +114,11 @@ async function signOut(c: Context<AppEnv>) {
   await endSession(c);
   return render(
     c,
-    <MessagePage title="Signed out" message="You are signed out." link={{ href: "/signin", text: "Sign in again" }} />,
+    <MessagePage
+      title="Signed out"
+      message="You are signed out."
+      link={{ href: c.var.ctx.routes.path("signIn"), text: "Sign in again" }}
+    />,
   );
 }
 
@@ -137,7 +147,12 @@ async function openRequestFor(c: Context<AppEnv>, session: Session) {
     request: undefined,
     page: render(
       c,
-      <MessagePage title={title} message={message} {...frame} link={{ href: "/ciba", text: "See your requests" }} />,
+      <MessagePage
+        title={title}
+        message={message}
+        {...frame}
+        link={{ href: c.var.ctx.routes.path("cibaRequests"), text: "See your requests" }}
+      />,
       status,
     ),
   });
@@ -216,7 +231,7 @@ async function answerRequest(c: Context<AppEnv>) {
       title={title}
       message={message}
       {...frame}
-      link={{ href: "/ciba", text: "See your other requests" }}
+      link={{ href: c.var.ctx.routes.path("cibaRequests"), text: "See your other requests" }}
     />,
   );
 }

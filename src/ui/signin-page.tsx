@@ -1,7 +1,9 @@
 /** The sign-in page: Username, Password, Sign in. Works without JavaScript. */
 import { Layout } from "./layout";
+import { useRoutes } from "./routes-context";
 
 export function SignInPage(props: { csrf: string; returnTo: string; error?: string; username?: string }) {
+  const routes = useRoutes();
   return (
     <Layout title="Sign in">
       <h1>Sign in</h1>
@@ -10,7 +12,7 @@ export function SignInPage(props: { csrf: string; returnTo: string; error?: stri
           {props.error}
         </p>
       ) : null}
-      <form method="post" action="/signin">
+      <form method="post" action={routes.path("signIn")}>
         <input type="hidden" name="csrf" value={props.csrf} />
         <input type="hidden" name="return_to" value={props.returnTo} />
         <label for="username">Username</label>
