@@ -1,0 +1,15 @@
+/** What the example's tests see in `env`: the Worker's bindings plus the test configuration's. */
+import type { D1Migration } from "cloudflare:test";
+import type { Env as BankEnv } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends BankEnv {
+      /** edge-op's D1 migrations, read from the installed package (vitest.config.ts). */
+      TEST_MIGRATIONS: D1Migration[];
+    }
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
+  }
+}
