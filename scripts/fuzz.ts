@@ -22,16 +22,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import fc from "fast-check";
 import { machineLoad } from "../bench/lib/cpu.ts";
-import { accessTokenFor, Browser, csrfOf, expectAnswer, OAuthClient, send } from "./lib/edge-client.ts";
+import { OAuthClient } from "./lib/edge-client.ts";
 import { flowClients, localVars, REDIRECT_URI } from "./lib/flow-clients.ts";
-import {
-  answerProblem,
-  fillPlaceholders,
-  type HostileOptions,
-  type HostileRequest,
-  hostileGenerators,
-  type PlaceholderValues,
-} from "./lib/hostile.ts";
+import { type HostileOptions, type HostileRequest, hostileGenerators } from "./lib/hostile.ts";
+import { HostileLane, type Problem } from "./lib/hostile-lane.ts";
 import { buildWorker, LocalEdge } from "./lib/local-edge.ts";
 import { LoopbackReceiver } from "./lib/loopback-receiver.ts";
 import { replaceReportBlock } from "./lib/report-block.ts";
@@ -49,15 +43,6 @@ const USAGE = `Usage: npm run fuzz -- [--runs N] [--seed N] [--concurrency N] [-
 const ISSUER = "http://localhost:8787";
 /** Requests are drawn in batches of this many (fc.sample), then shared among the lanes. */
 const BATCH = 2_000;
-/** A lane's pending request and token are renewed before they run out (CIBA 300 s, tokens 600 s). */
-const RENEW_AFTER_MS = 240_000;
-
-interface Problem {
-  problem: string;
-  request: HostileRequest;
-  status: number;
-  body: string;
-}
 
 interface Figures {
   sent: number;
@@ -65,120 +50,6 @@ interface Figures {
   byKind: Record<string, Record<string, number>>;
   problems: Problem[];
   renewals: { signIns: number; requests: number; tokens: number };
-}
-
-/** One signed-in user: its browser, a pending backchannel request and an authenticator token. */
-class Lane {
-  readonly browser: Browser;
-  values: PlaceholderValues = { csrf: "", request: "", bearer: "" };
-  private renewedAt = 0;
-  private counter = 0;
-
-  constructor(
-    private readonly edge: LocalEdge,
-    private readonly receiver: LoopbackReceiver,
-    private readonly clients: ReturnType<typeof flowClients>,
-    readonly username: string,
-    private readonly figures: Figures,
-  ) {
-    this.browser = new Browser(() => edge.url);
-  }
-
-  private client(c: { client_id: string; client_secret: string }): OAuthClient {
-    return new OAuthClient(() => this.edge.url, c.client_id, c.client_secret);
-  }
-
-  /** Signed in (again if a request signed the browser out), with the page's current CSRF token. */
-  async ensureSession(): Promise<void> {
-    let list = await this.browser.get("/ciba");
-    if (list.status !== 200) {
-      this.browser.cookies.clear();
-      await this.browser.signIn(this.username, "bench-user-password");
-      this.figures.renewals.signIns += 1;
-      list = expectAnswer(await this.browser.get("/ciba"), 200);
-    }
-    this.values.csrf = csrfOf(list.body);
-  }
-
-  /** A new pending backchannel request for this user; its internal id from the user's notice. */
-  async newRequest(): Promise<void> {
-    const message = `Fuzz ${this.username} ${++this.counter}`;
-    const started = Date.now();
-    expectAnswer(
-      await this.client(this.clients.poll).backchannel({
-        scope: "openid profile",
-        login_hint: this.username,
-        binding_message: message,
-      }),
-      200,
-    );
-    const isOurs = (body: string) => JSON.parse(body).binding_message === message;
-    const notices = await this.receiver.waitUntil(
-      () => this.receiver.received("/notify").some((r) => r.at >= started && isOurs(r.body)),
-      10_000,
-      `the notice for "${message}"`,
-      "/notify",
-    );
-    const notice = notices.find((r) => r.at >= started && isOurs(r.body));
-    this.values.request = JSON.parse(notice?.body ?? "{}").internal_id as string;
-    this.figures.renewals.requests += 1;
-  }
-
-  async newToken(): Promise<void> {
-    this.values.bearer = await accessTokenFor(
-      this.browser,
-      this.client(this.clients.authenticator),
-      REDIRECT_URI,
-      "openid ciba:approve",
-    );
-    this.figures.renewals.tokens += 1;
-  }
-
-  async prepare(): Promise<void> {
-    await this.ensureSession();
-    await this.newRequest();
-    await this.newToken();
-    this.renewedAt = Date.now();
-  }
-
-  /** Sends one hostile request as this lane; returns the answer's status and its problem, if any. */
-  async send(request: HostileRequest, options: HostileOptions): Promise<{ status: number; problem?: Problem }> {
-    if (Date.now() - this.renewedAt > RENEW_AFTER_MS) await this.prepare();
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers)) headers[name] = fillPlaceholders(value, this.values);
-    const filled = {
-      method: request.method,
-      headers,
-      body: request.body === undefined ? undefined : fillPlaceholders(request.body, this.values),
-    };
-    const path = fillPlaceholders(request.path, this.values);
-    const answer = request.signedIn
-      ? await this.browser.send(path, filled)
-      : await send(() => this.edge.url, path, filled);
-    const problem = answerProblem(
-      request,
-      {
-        status: answer.status,
-        contentType: answer.headers.get("content-type"),
-        wwwAuthenticate: answer.headers.get("www-authenticate"),
-        location: answer.headers.get("location"),
-        body: answer.body,
-      },
-      options,
-    );
-    // Keep the lane usable: a sign-out or sign-in, a request answered, a token refused.
-    if (request.signedIn && answer.headers.getSetCookie().length > 0) await this.ensureSession();
-    const answered =
-      answer.status === 200 && request.method === "POST" && /^\/(api\/)?ciba\/requests\//.test(request.path);
-    if (answered) await this.newRequest();
-    if (request.kind === "authenticator" && answer.status === 401 && headers.authorization) await this.newToken();
-    if (!problem) return { status: answer.status };
-    const shown = { ...request, path, ...filled };
-    return {
-      status: answer.status,
-      problem: { problem, request: shown, status: answer.status, body: answer.body.slice(0, 300) },
-    };
-  }
 }
 
 function parse(): { runs: number; seed: number; concurrency: number; write: boolean; script?: string } | undefined {
@@ -260,14 +131,26 @@ async function main(): Promise<number> {
   };
   try {
     const options: HostileOptions = {
-      client: { id: clients.poll.client_id, secret: clients.poll.client_secret },
+      client: { id: clients.hostile.client_id, secret: clients.hostile.client_secret },
       username: "bench-user-0",
       issuer: ISSUER,
       webClient: { id: clients.web.client_id, redirectUri: REDIRECT_URI },
     };
+    const base = () => edge.url;
+    const client = (c: { client_id: string; client_secret: string }) =>
+      new OAuthClient(base, c.client_id, c.client_secret);
     const lanes = Array.from(
       { length: args.concurrency },
-      (_, i) => new Lane(edge, receiver, clients, `bench-user-${i}`, figures),
+      (_, i) =>
+        new HostileLane({
+          base,
+          receiver,
+          kiosk: client(clients.hostile),
+          authenticator: client(clients.authenticator),
+          redirectUri: REDIRECT_URI,
+          username: `bench-user-${i}`,
+          password: "bench-user-password",
+        }),
     );
     await Promise.all(lanes.map((lane) => lane.prepare()));
     log(`local runtime ready; ${lanes.length} users signed in, each with a pending request and a token`);
@@ -301,6 +184,11 @@ async function main(): Promise<number> {
       }
     }
     const seconds = (performance.now() - started) / 1000;
+    for (const lane of lanes) {
+      for (const [what, n] of Object.entries(lane.renewals) as [keyof Figures["renewals"], number][]) {
+        figures.renewals[what] += n;
+      }
+    }
     const summary = markdown(figures, args, seconds);
     console.log(`\n${summary}\n`);
     for (const p of figures.problems.slice(0, 20)) {

@@ -99,7 +99,14 @@ class Lane {
     );
     expect(tokens.status).toBe(200);
     this.values.bearer = ((await tokens.json()) as { access_token: string }).access_token;
+    // The credentials are valid: the API lists the user's pending requests with them.
+    const list = await call("/api/ciba/requests", { headers: { authorization: `Bearer ${this.values.bearer}` } });
+    expect(list.status).toBe(200);
+    await list.body?.cancel();
   }
+
+  /** How many answers were 2xx, by kind of request. */
+  successes: Record<string, number> = {};
 
   async send(request: HostileRequest): Promise<string | undefined> {
     const headers: Record<string, string> = {};
@@ -114,6 +121,7 @@ class Lane {
       ? await this.browser.send(path, init)
       : await call(path, { ...init, redirect: "manual" });
     const body = await response.text();
+    if (response.status < 300) this.successes[request.kind] = (this.successes[request.kind] ?? 0) + 1;
     const problem = answerProblem(
       request,
       {
@@ -139,16 +147,14 @@ describe("hostile input at the authenticator API with valid credentials", () => 
   it("never yields a 5xx; every error is JSON with an error code", async () => {
     const lane = new Lane();
     await lane.ensureSession();
-    let answered = 0;
     await fc.assert(
       fc.asyncProperty(generators.authenticatorRequest, async (request) => {
-        const problem = await lane.send(request);
-        expect(problem).toBeUndefined();
-        answered += 1;
+        expect(await lane.send(request)).toBeUndefined();
       }),
       { numRuns: 300 },
     );
-    expect(answered).toBe(300);
+    // Not vacuous: with valid credentials some requests get through to the interaction service.
+    expect(lane.successes.authenticator).toBeGreaterThan(0);
   });
 });
 

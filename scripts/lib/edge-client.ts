@@ -66,16 +66,27 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** Told of every answer (e.g. to count statuses across a whole run). */
+export type AnswerObserver = (answer: Answer, method: string, path: string) => void;
+
 /** One HTTP exchange with edge-op at `base()`. */
-export async function send(base: () => URL, path: string, options: RequestOptions = {}): Promise<Answer> {
+export async function send(
+  base: () => URL,
+  path: string,
+  options: RequestOptions = {},
+  observe?: AnswerObserver,
+): Promise<Answer> {
+  const method = options.method ?? "GET";
   const response = await fetch(new URL(path, base()), {
-    method: options.method ?? "GET",
+    method,
     headers: options.headers,
     body: options.body,
     redirect: "manual",
     signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
   });
-  return { status: response.status, headers: response.headers, body: await response.text() };
+  const answer = { status: response.status, headers: response.headers, body: await response.text() };
+  observe?.(answer, method, path);
+  return answer;
 }
 
 export function form(params: Record<string, string | string[]>): string {
@@ -99,14 +110,12 @@ export class OAuthClient {
     readonly base: () => URL,
     readonly id: string,
     readonly secret: string,
+    readonly observe?: AnswerObserver,
   ) {}
 
   post(path: string, params: Record<string, string | string[]>): Promise<Answer> {
-    return send(this.base, path, {
-      method: "POST",
-      headers: { ...FORM, authorization: basicAuth(this.id, this.secret) },
-      body: form(params),
-    });
+    const headers = { ...FORM, authorization: basicAuth(this.id, this.secret) };
+    return send(this.base, path, { method: "POST", headers, body: form(params) }, this.observe);
   }
 
   backchannel(params: Record<string, string>): Promise<Answer> {
@@ -165,13 +174,14 @@ export class Browser {
 
   constructor(
     readonly base: () => URL,
+    readonly observe?: AnswerObserver,
     readonly address = `198.51.100.${Math.floor(Math.random() * 254) + 1}`,
   ) {}
 
   async send(path: string, options: RequestOptions = {}): Promise<Answer> {
     const headers: Record<string, string> = { "cf-connecting-ip": this.address, ...options.headers };
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-    const answer = await send(this.base, path, { ...options, headers });
+    const answer = await send(this.base, path, { ...options, headers }, this.observe);
     for (const line of answer.headers.getSetCookie()) {
       const [pair = ""] = line.split(";");
       const eq = pair.indexOf("=");
@@ -212,8 +222,8 @@ export class Browser {
 }
 
 /**
- * The code flow of a signed-in browser through PAR: push, /authorize, the consent page approved
- * when it is shown (remembered consent skips it). Returns the authorization code.
+ * The code flow of a signed-in browser through PAR: push, then consentAndCode. Returns the
+ * authorization code.
  */
 export async function authorizeWithConsent(
   browser: Browser,
@@ -223,10 +233,24 @@ export async function authorizeWithConsent(
   state = "s",
 ): Promise<string> {
   const pushed = expectAnswer(await client.pushAuthorization(redirectUri, scope, state), 201);
-  const authorize = client.authorizeUrl(field(pushed, "request_uri"));
+  return consentAndCode(browser, client, field(pushed, "request_uri"), redirectUri);
+}
+
+/**
+ * /authorize with a pushed request, the consent page approved when it is shown (a remembered
+ * consent skips it). Returns the code the redirect to the client carries.
+ */
+export async function consentAndCode(
+  browser: Browser,
+  client: OAuthClient,
+  requestUri: string,
+  redirectUri: string,
+): Promise<string> {
+  const authorize = client.authorizeUrl(requestUri);
   let answer = await browser.get(authorize);
-  if (answer.status === 200)
+  if (answer.status === 200) {
     answer = await browser.postForm(authorize, { csrf: csrfOf(answer.body), decision: "approve" });
+  }
   return codeFromRedirect(expectAnswer(answer, 303), redirectUri);
 }
 

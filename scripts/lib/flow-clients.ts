@@ -6,6 +6,7 @@
  */
 import { GRANT_TYPES } from "../../src/clients/metadata.ts";
 import type { DevClient } from "./dev-seed.ts";
+import type { LoopbackReceiver } from "./loopback-receiver.ts";
 
 /** The code-flow clients' redirect URI: never visited, the code is read from the redirect. */
 export const REDIRECT_URI = "https://rp.example/callback";
@@ -32,6 +33,8 @@ function cibaClient(id: string, overrides: Partial<DevClient>): DevClient {
 
 export interface FlowClients {
   poll: DevClient;
+  /** A poll client of its own for hostile traffic, so it never uses up the flows' per-client caps. */
+  hostile: DevClient;
   ping: DevClient;
   push: DevClient;
   /** Authorization code flow through PAR, with refresh tokens. */
@@ -55,6 +58,7 @@ export function flowClients(receiverOrigin: string): FlowClients {
   });
   return {
     poll: cibaClient("local-poll", {}),
+    hostile: cibaClient("local-hostile", {}),
     ping: cibaClient("local-ping", {
       backchannel_token_delivery_mode: "ping",
       backchannel_client_notification_endpoint: `${receiverOrigin}/ping`,
@@ -84,4 +88,33 @@ export function localVars(receiverOrigin: string, extra: Record<string, string> 
     CIBA_WEBHOOK_SECRET: WEBHOOK_SECRET,
     ...extra,
   };
+}
+
+/** What the user notification webhook (CIBA_WEBHOOK_URL) sends (src/ciba/notifications.ts). */
+export interface LoginNotice {
+  internal_id: string;
+  subject: string;
+  client_id: string;
+  binding_message: string | null;
+  approval_url: string;
+}
+
+/**
+ * The notice the user got for the request with `bindingMessage`, sent after `since` (ms): it
+ * carries the request's internal id, which the user's pages and the authenticator API use.
+ */
+export async function waitForNotice(
+  receiver: LoopbackReceiver,
+  bindingMessage: string,
+  since: number,
+  timeoutMs = 10_000,
+): Promise<LoginNotice> {
+  const find = () =>
+    receiver
+      .received("/notify")
+      .filter((r) => r.at >= since && r.status === 200)
+      .map((r) => JSON.parse(r.body) as LoginNotice)
+      .find((notice) => notice.binding_message === bindingMessage);
+  await receiver.waitUntil(() => find() !== undefined, timeoutMs, `the notice for "${bindingMessage}"`);
+  return find() as LoginNotice;
 }

@@ -15,7 +15,7 @@
  * keys (SIGNING_KEYS, DATA_ENCRYPTION_KEY) are made once per instance and kept across restarts,
  * as .dev.vars keeps them.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type EdgeInstance, seedBenchUsers, seedDatabase, startEdge } from "../../bench/lib/edge.ts";
@@ -36,7 +36,10 @@ export async function buildWorker(outdir: string): Promise<string> {
   const args = ["deploy", "--dry-run", "--outdir", outdir, "--config", join(PROJECT_ROOT, "wrangler.toml")];
   const result = await runWrangler(args);
   if (result.code !== 0) throw new WranglerError("deploy --dry-run", result);
-  return join(outdir, "index.js");
+  // Named after wrangler.toml's main (src/worker.ts → worker.js).
+  const script = readdirSync(outdir).find((file) => file.endsWith(".js"));
+  if (!script) throw new Error(`wrangler wrote no .js bundle to ${outdir}`);
+  return join(outdir, script);
 }
 
 /** A directory on tmpfs when there is one (a new Durable Object is a new SQLite file). */
