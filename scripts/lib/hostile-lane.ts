@@ -129,7 +129,8 @@ export class HostileLane {
     if (answered) await this.newRequest();
     if (request.kind === "authenticator" && answer.status === 401 && headers.authorization) await this.newToken();
     if (!problem) return { status: answer.status };
-    const shown = { ...request, path, ...filled };
+    // Shown with its placeholders, not the lane's live CSRF token, session or access token.
+    const shown = { ...request, path };
     return {
       status: answer.status,
       problem: { problem, request: shown, status: answer.status, body: answer.body.slice(0, 300) },

@@ -283,7 +283,9 @@ export async function presentSpentHandlesAgain(ctx: SoakContext, concurrency = 8
               ? answer.status === 400 && answer.body.includes("invalid_request_uri")
               : answer.status === 400 && jsonOf(answer).error === "invalid_grant";
           if (refused) check.refused += 1;
-          else if (check.accepted.length < 5) check.accepted.push(`${answer.status} ${answer.body.slice(0, 120)}`);
+          // The status and error code only: an answer that was accepted carries tokens.
+          else if (check.accepted.length < 5)
+            check.accepted.push(`${answer.status} ${jsonOf(answer).error ?? "(tokens)"}`);
         }
       }),
     );
