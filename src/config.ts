@@ -4,7 +4,7 @@
  * `npm run docs:check` fails when the two differ.
  */
 import type { Bindings } from "./env";
-import { destinationProblem } from "./http/public-address";
+import { destinationProblem } from "./outbound/public-address";
 
 export class ConfigurationError extends Error {
   override name = "ConfigurationError";

@@ -24,10 +24,14 @@ export {
   WebhookNotificationService,
 } from "./ciba/notifications";
 export { DurableObjectBackchannelRequestStore } from "./ciba/request-store";
-export { UserCodeAttempts, withinUserCodeLimits } from "./ciba/user-code-attempts";
+export { UserCodeAttempts } from "./ciba/user-code-attempts";
+export { withinUserCodeLimits } from "./ciba/user-code-limits";
 export { DefaultUserValidator } from "./ciba/user-validator";
 export type { Client } from "./clients/metadata";
-export { D1ClientStore } from "./clients/registry";
+// Registering clients and users in the default D1 stores, for an integrator's own admin code or
+// tests (the admin tool, scripts/admin.ts, uses the same): validate, then insert the row made here.
+export { type ClientRegistration, validateClientRegistration } from "./clients/metadata";
+export { CLIENT_COLUMNS, clientRow, D1ClientStore } from "./clients/registry";
 export { ConfigurationError, SETTINGS, type Settings, type SettingsOverrides } from "./config";
 export type {
   BackchannelAuthenticationUserNotificationService,
@@ -49,7 +53,7 @@ export {
   MissingUserCode,
   OAuthError,
   UnknownUserId,
-} from "./http/errors";
+} from "./errors";
 export { KvPushedAuthorizationRequestStore } from "./par/pushed-request-store";
 export { DEFAULT_BINDING_NAMES } from "./provider/bindings";
 export { createProvider } from "./provider/create-provider";
@@ -76,10 +80,5 @@ export type {
   UserStore,
 } from "./stores";
 export { RefreshTokenFamily } from "./tokens/refresh-token-family";
-export { D1UserStore } from "./users/store";
+export { D1UserStore, type UserRegistration, userRow } from "./users/store";
 export type { User } from "./users/user";
-// Registering clients and users in the default D1 stores, for an integrator's own admin code or
-// tests (the admin tool, scripts/admin.ts, uses the same): validate, then insert the row made here.
-export { type ClientRegistration, validateClientRegistration } from "./clients/metadata";
-export { CLIENT_COLUMNS, clientRow } from "./clients/registry";
-export { type UserRegistration, userRow } from "./users/store";

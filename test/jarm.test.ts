@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { base64url, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from "jose";
 import * as client from "openid-client";
 import { describe, expect, it } from "vitest";
-import { OAuthError } from "../src/http/errors";
+import { OAuthError } from "../src/errors";
 import {
   jarmRedirect,
   jarmRedirectUrl,

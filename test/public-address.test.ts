@@ -6,7 +6,7 @@
  * resolved and count as public, except `localhost` (RFC 6761 §6.3).
  */
 import { describe, expect, it } from "vitest";
-import { nonPublicHost } from "../src/http/public-address";
+import { nonPublicHost } from "../src/outbound/public-address";
 
 /** How a URL's host is judged: the range it is in, or "public". */
 function judge(url: string): string {

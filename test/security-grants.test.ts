@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { issueCode, redeemCode } from "../src/authorize/codes";
 import type { ClientRegistration } from "../src/clients/metadata";
 import { loadSettings } from "../src/config";
-import { OAuthError } from "../src/http/errors";
+import { OAuthError } from "../src/errors";
 import { newGrantId } from "../src/tokens/grant";
 import { issueUserTokens } from "../src/tokens/issue";
 import { isGrantRevoked } from "../src/tokens/revoked-grants";

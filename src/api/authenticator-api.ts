@@ -14,13 +14,13 @@ import type { Context, Hono } from "hono";
 import { BackchannelAuthenticationInteractionService, type CurrentUser } from "../ciba/interaction-service";
 import { AUTHENTICATOR_SCOPE } from "../clients/metadata";
 import type { BackchannelUserLoginRequest } from "../context";
+import { BearerTokenRequired, InvalidRequest, OAuthError } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
 import { requestContext } from "../http/context";
-import { BearerTokenRequired, InvalidRequest, OAuthError } from "../http/errors";
 import { readBodyText } from "../http/form";
-import { ownEndpointAudiences } from "../http/resource-indicators";
 import { route } from "../http/route";
+import { ownEndpointAudiences } from "../params/resource-indicators";
 import { endpointUrls, PATHS } from "../routes";
 import { acceptAccessToken, bearerTokenOf } from "../tokens/bearer";
 import { currentSession } from "../ui/browser-session";
@@ -44,7 +44,7 @@ async function caller(c: Context<AppEnv>): Promise<Caller> {
     const token = await acceptAccessToken(ctx, bearerTokenOf(authorization), {
       scope: AUTHENTICATOR_SCOPE,
       // The API's own resource identifier (RFC 8707): a token may name it, or the issuer, as its
-      // audience; a token for any other resource is refused (src/http/resource-indicators.ts).
+      // audience; a token for any other resource is refused (src/params/resource-indicators.ts).
       audiences: ownEndpointAudiences(ctx.settings.issuer, endpointUrls(ctx.settings.issuer).authenticatorRequests),
     });
     const sid = typeof token.payload.sid === "string" ? token.payload.sid : undefined;

@@ -9,9 +9,9 @@
 import { parseAcrValues } from "../authn/acr";
 import { type Client, GRANT_TYPES, isLoopback } from "../clients/metadata";
 import { checkClientMayHave, parseScope } from "../clients/scopes";
-import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../http/errors";
-import type { FormParams } from "../http/form";
-import { checkResources } from "../http/resource-indicators";
+import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../errors";
+import type { FormParams } from "../params/form-params";
+import { checkResources } from "../params/resource-indicators";
 
 export interface AuthorizationRequest {
   clientId: string;

@@ -11,7 +11,6 @@
  * before it starts can never start: src/tokens/refresh-token-family.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../env";
 import { newGrantId, type UserGrant } from "../tokens/grant";
 
 export interface CodeRecord {
@@ -32,10 +31,11 @@ export type Redemption =
 /** Kept this long after expiry so that a late reuse is still recognised as reuse. */
 const REUSE_MEMORY = 600;
 
-export class AuthorizationCodeObject extends DurableObject<Bindings> {
+export class AuthorizationCodeObject extends DurableObject<object> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Bindings) {
+  // The object reads nothing from the Worker's env: it stores, it does not call out.
+  constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS code (

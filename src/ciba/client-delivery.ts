@@ -17,7 +17,7 @@ import type { Settings } from "../config";
 import type { RequestContext } from "../context";
 import { decrypt, encrypt } from "../crypto/encryption";
 import type { Bindings } from "../env";
-import type { TokenResponse } from "../grants/token-endpoint";
+import type { TokenResponse } from "../grants/token-response";
 import { issueUserTokens } from "../tokens/issue";
 import { type BackchannelAuthenticationRequest, userGrantOf } from "./model";
 

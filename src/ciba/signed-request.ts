@@ -13,9 +13,9 @@ import { clientKeys } from "../clients/assertion";
 import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import { ASYMMETRIC_ALGS, type Client, FAPI_ALGS } from "../clients/metadata";
 import type { RequestContext } from "../context";
-import { InvalidRequest, OAuthError } from "../http/errors";
-import { FormParams } from "../http/form";
-import { claimClientJwtId } from "../replay/replay-guard";
+import { InvalidRequest, OAuthError } from "../errors";
+import { FormParams } from "../params/form-params";
+import { claimClientJwtId } from "../replay/client-jwt-ids";
 
 /** The authentication request parameters (CIBA §7.1, RFC 8707): in the JWT, never beside it. */
 export const AUTHENTICATION_REQUEST_PARAMETERS = [

@@ -13,10 +13,6 @@
  * settles counts as wrong (the safe side).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Client } from "../clients/metadata";
-import type { Settings } from "../config";
-import type { Bindings } from "../env";
-import { OAuthError } from "../http/errors";
 
 export type Attempt = { allowed: true } | { allowed: false; retryAfter: number };
 
@@ -26,10 +22,11 @@ interface AttemptsRow {
   window_end: number;
 }
 
-export class UserCodeAttempts extends DurableObject<Bindings> {
+export class UserCodeAttempts extends DurableObject<object> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Bindings) {
+  // The object reads nothing from the Worker's env: it stores, it does not call out.
+  constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(
@@ -76,45 +73,4 @@ export class UserCodeAttempts extends DurableObject<Bindings> {
       .exec<{ failures: number; window_end: number }>("SELECT failures, window_end FROM attempts")
       .toArray()[0];
   }
-}
-
-/**
- * Runs `compare` (true: the code is right) under both limits. Throws 429 invalid_user_code
- * with Retry-After when the user or the client has used up its allowance; otherwise returns
- * what `compare` said, having counted a wrong code against both.
- */
-export async function withinUserCodeLimits(
-  env: Bindings,
-  settings: Settings,
-  client: Client,
-  subject: string,
-  compare: () => Promise<boolean>,
-): Promise<boolean> {
-  const ns = env.USER_CODE_ATTEMPTS;
-  const user = ns.get(ns.idFromName(`user:${subject}`));
-  const byClient = ns.get(ns.idFromName(`client:${client.client_id}`));
-  const window = settings.userCodeLockout;
-  const [forUser, forClient] = await Promise.all([
-    user.attempt(settings.userCodeMaxFailures, window),
-    byClient.attempt(settings.userCodeClientMaxFailures, window),
-  ]);
-  if (!forUser.allowed || !forClient.allowed) {
-    // Give back the reservation the other one made: this attempt compared nothing.
-    await Promise.all([forUser.allowed && user.release(), forClient.allowed && byClient.release()]);
-    const retryAfter = Math.max(forUser.allowed ? 0 : forUser.retryAfter, forClient.allowed ? 0 : forClient.retryAfter);
-    const who = forUser.allowed ? "this client" : "this user";
-    throw new OAuthError(
-      "invalid_user_code",
-      `too many wrong user_codes for ${who}; try again in ${retryAfter} seconds`,
-      429,
-      { "Retry-After": String(retryAfter) },
-    );
-  }
-  let right = false;
-  try {
-    right = await compare();
-  } finally {
-    if (right) await Promise.all([user.release(), byClient.release()]);
-  }
-  return right;
 }

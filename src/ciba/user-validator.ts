@@ -5,19 +5,19 @@
  * spec's errors (unknown_user_id, expired_login_hint_token, missing_user_code,
  * invalid_user_code, or access_denied for a policy refusal) and returns the user's `sub`.
  * A replacement that checks user_codes itself can reuse `withinUserCodeLimits`
- * (./user-code-attempts.ts), which limits guessing per user and per client.
+ * (./user-code-limits.ts), which limits guessing per user and per client.
  */
 import { compactVerify, createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from "jose";
 import { remoteJwks } from "../clients/jwks-cache";
 import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import type { Client } from "../clients/metadata";
 import type { BackchannelAuthenticationUserValidator, RequestContext, UserValidationContext } from "../context";
-import { ExpiredLoginHintToken, InvalidRequest, InvalidUserCode, MissingUserCode, UnknownUserId } from "../http/errors";
+import { ExpiredLoginHintToken, InvalidRequest, InvalidUserCode, MissingUserCode, UnknownUserId } from "../errors";
 import type { UserStore } from "../stores";
 import { loadKeys } from "../tokens/keys";
 import type { User } from "../users/user";
 import { hashUserCode, matchUserCode } from "../users/user-code";
-import { withinUserCodeLimits } from "./user-code-attempts";
+import { withinUserCodeLimits } from "./user-code-limits";
 
 export class DefaultUserValidator implements BackchannelAuthenticationUserValidator {
   async validateRequest(context: UserValidationContext): Promise<{ subject: string }> {

@@ -8,8 +8,8 @@
 import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { RequestContext } from "../context";
 import { decrypt } from "../crypto/encryption";
-import { InvalidClient } from "../http/errors";
-import { claimClientJwtId } from "../replay/replay-guard";
+import { InvalidClient } from "../errors";
+import { claimClientJwtId } from "../replay/client-jwt-ids";
 import { endpointUrls } from "../routes";
 import { remoteJwks } from "./jwks-cache";
 import { clockTolerance, timeProblem } from "./jwt-time";

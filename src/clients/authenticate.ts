@@ -8,9 +8,9 @@
 import { decodeJwt } from "jose";
 import type { RequestContext } from "../context";
 import { sha256Hex, timingSafeEqual } from "../crypto/hash";
-import { InvalidClient, InvalidRequest } from "../http/errors";
-import type { FormParams } from "../http/form";
+import { InvalidClient, InvalidRequest } from "../errors";
 import { verifyClientCertificate } from "../mtls/verify-client-certificate";
+import type { FormParams } from "../params/form-params";
 import { verifyClientAssertion } from "./assertion";
 import type { AuthMethod, Client } from "./metadata";
 

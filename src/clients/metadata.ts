@@ -3,7 +3,7 @@
  * registration must meet. The admin tool and the dev seed both go through
  * `validateClientRegistration`, so a client in D1 is always one the provider can serve.
  */
-import { destinationProblem, nonPublicHost } from "../http/public-address";
+import { destinationProblem, nonPublicHost } from "../outbound/public-address";
 
 export const AUTH_METHODS = [
   "client_secret_basic",
@@ -251,7 +251,7 @@ function validateFapiCiba(reg: ClientRegistration, fail: (m: string) => never): 
 /**
  * CIBA §4 / checklist S3: why `uri` cannot be a client notification endpoint, or undefined if
  * it can. https only, and not an IP-literal host in a loopback, private, link-local or other
- * non-public range (src/http/public-address.ts; DNS names are not resolved). `allowHttp` (the
+ * non-public range (src/outbound/public-address.ts; DNS names are not resolved). `allowHttp` (the
  * ALLOW_HTTP_NOTIFICATION_ENDPOINTS development switch) allows loopback hosts, over http too.
  * Checked at registration, before a request is accepted and before each delivery, so a row
  * edited by hand cannot make the provider send a bearer token in the clear or into a network

@@ -1,5 +1,5 @@
 /** Scope parameters (RFC 6749 §3.3) and what a client may ask for. */
-import { InvalidScope } from "../http/errors";
+import { InvalidScope } from "../errors";
 import { type Client, clientScopes } from "./metadata";
 
 /** A space-delimited scope parameter as a list, each scope once, in the order given. */

@@ -1,16 +1,13 @@
 /**
- * OpenID Provider metadata (OpenID Connect Discovery §3, RFC 8414) and the public key set.
- * Discovery lists exactly what is implemented: each feature adds its own entries here when it
- * lands, so a client library never tries something the provider cannot do.
+ * OpenID Provider metadata (OpenID Connect Discovery §3, RFC 8414). Discovery lists exactly what
+ * is implemented: each feature adds its own entries here when it lands, so a client library
+ * never tries something the provider cannot do. Served by src/endpoints/discovery.ts.
  */
-import type { Context } from "hono";
 import { ACR_VALUES_SUPPORTED } from "../authn/acr";
 import { ASYMMETRIC_ALGS, AUTH_METHODS, DELIVERY_MODES, HMAC_ALGS } from "../clients/metadata";
 import type { Settings } from "../config";
-import { SUPPORTED_GRANT_TYPES } from "../grants/token-endpoint";
-import type { AppEnv } from "../http/app-env";
+import { SUPPORTED_GRANT_TYPES } from "../grants/token-request";
 import { endpointUrls } from "../routes";
-import { loadKeys } from "../tokens/keys";
 
 export function providerMetadata(settings: Settings, signingAlgs: string[]): Record<string, unknown> {
   const urls = endpointUrls(settings.issuer);
@@ -81,19 +78,4 @@ function mtlsEndpointAliases(settings: Settings): Record<string, string> {
     backchannel_authentication_endpoint: at(urls.backchannelAuthentication),
     userinfo_endpoint: at(urls.userinfo),
   };
-}
-
-export async function discoveryEndpoint(c: Context<AppEnv>): Promise<Response> {
-  const settings = c.var.ctx.settings;
-  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
-  const algs = [...new Set(keys.all.map((k) => k.alg))];
-  return c.json(providerMetadata(settings, algs), 200, { "Cache-Control": "public, max-age=300" });
-}
-
-export async function jwksEndpoint(c: Context<AppEnv>): Promise<Response> {
-  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
-  return c.json(keys.jwks, 200, {
-    "Content-Type": "application/jwk-set+json",
-    "Cache-Control": "public, max-age=300",
-  });
 }

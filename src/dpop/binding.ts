@@ -6,7 +6,7 @@
  *  - a public client's refresh token (§5), which edge-op records as a jkt on the family.
  * The proof itself is checked by ./proof.ts; these functions only compare thumbprints.
  */
-import { InvalidGrant, InvalidRequest } from "../http/errors";
+import { InvalidGrant, InvalidRequest } from "../errors";
 import { AccessTokenRequired, InvalidDpopBoundToken } from "./errors";
 
 export type AccessTokenScheme = "Bearer" | "DPoP";

@@ -7,7 +7,7 @@
  *    `WWW-Authenticate: DPoP …` challenge that lists the accepted `algs` (§7.1, §9).
  * A server-provided nonce travels in the `DPoP-Nonce` response header either way (§8, §9).
  */
-import { OAuthError } from "../http/errors";
+import { OAuthError } from "../errors";
 
 /** Where a proof is checked: the two answer the same failure differently (see above). */
 export type DpopSite = "authorization_server" | "resource_server";

@@ -17,12 +17,12 @@ import type { AuthenticatedClient } from "../clients/authenticate";
 import type { RequestContext } from "../context";
 import { base64url } from "../crypto/encoding";
 import { sha256 } from "../crypto/hash";
-import { InvalidGrant } from "../http/errors";
-import type { FormParams } from "../http/form";
+import { InvalidGrant } from "../errors";
+import type { FormParams } from "../params/form-params";
 import { issueUserTokens } from "../tokens/issue";
 import { revokeRefreshFamily } from "../tokens/refresh-tokens";
 import { revokeGrant } from "../tokens/revoked-grants";
-import type { TokenResponse } from "./token-endpoint";
+import type { TokenResponse } from "./token-response";
 
 const REASONS = {
   unknown: "the authorization code is not valid",

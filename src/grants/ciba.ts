@@ -15,10 +15,10 @@ import {
   InvalidGrant,
   SlowDown,
   UnauthorizedClient,
-} from "../http/errors";
-import type { FormParams } from "../http/form";
+} from "../errors";
+import type { FormParams } from "../params/form-params";
 import { issueUserTokens } from "../tokens/issue";
-import type { TokenResponse } from "./token-endpoint";
+import type { TokenResponse } from "./token-response";
 
 export async function cibaGrant(
   ctx: RequestContext,

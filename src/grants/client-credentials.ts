@@ -6,11 +6,11 @@
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { AUTHENTICATOR_SCOPE, type Client, clientScopes } from "../clients/metadata";
 import type { RequestContext } from "../context";
-import { InvalidScope } from "../http/errors";
-import type { FormParams } from "../http/form";
+import { InvalidScope } from "../errors";
+import type { FormParams } from "../params/form-params";
 import { mintAccessToken } from "../tokens/jwt";
 import { loadKeys } from "../tokens/keys";
-import type { TokenResponse } from "./token-endpoint";
+import type { TokenResponse } from "./token-response";
 
 const USER_SCOPES = ["openid", "offline_access", "profile", "email", "phone", AUTHENTICATOR_SCOPE];
 

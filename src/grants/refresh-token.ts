@@ -4,11 +4,11 @@
  * `scope` may only narrow the original grant, and narrows this response's tokens only: the
  * family keeps its original scopes for later refreshes (RFC 6749 §6).
  */
-import { InvalidScope } from "../http/errors";
-import type { FormParams } from "../http/form";
+import { InvalidScope } from "../errors";
+import type { FormParams } from "../params/form-params";
 import { issueUserTokens } from "../tokens/issue";
 import { rotateRefreshToken } from "../tokens/refresh-tokens";
-import type { GrantHandler } from "./token-endpoint";
+import type { GrantHandler } from "./token-response";
 
 export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
   const presented = form.require("refresh_token");

@@ -5,8 +5,7 @@
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { InvalidRequest, NotFound, OAuthError } from "./errors";
+import { errorStatus, InvalidRequest, NotFound, OAuthError } from "../errors";
 
 export const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" } as const;
 
@@ -31,7 +30,7 @@ export function renderNotFound(c: Context): Response {
 function asOAuthError(error: unknown): OAuthError | undefined {
   if (error instanceof OAuthError) return error;
   if (error instanceof HTTPException && error.status < 500) {
-    return new InvalidRequest(error.message || "malformed request", error.status as ContentfulStatusCode);
+    return new InvalidRequest(error.message || "malformed request", errorStatus(error.status));
   }
   if (error instanceof URIError) return new InvalidRequest("malformed percent-encoding in the request");
   return undefined;

@@ -7,46 +7,10 @@
  *   included more than once");
  * - a parameter sent without a value is treated as omitted (RFC 6749 §3.1).
  */
-import { InvalidRequest, PayloadTooLarge } from "./errors";
+import { InvalidRequest, PayloadTooLarge } from "../errors";
+import { type FormOptions, type FormParams, parseForm } from "../params/form-params";
 
 const FORM_TYPE = "application/x-www-form-urlencoded";
-
-/** A parsed form: each parameter at most once (unless declared multi-valued), empty values dropped. */
-export class FormParams {
-  constructor(
-    private readonly values: ReadonlyMap<string, string>,
-    private readonly multi: ReadonlyMap<string, string[]> = new Map(),
-  ) {}
-
-  /** Every value of a parameter declared multi-valued (e.g. RFC 8707 `resource`). */
-  getAll(name: string): string[] {
-    return this.multi.get(name) ?? [];
-  }
-
-  get(name: string): string | undefined {
-    return this.values.get(name);
-  }
-
-  has(name: string): boolean {
-    return this.values.has(name);
-  }
-
-  /** The value of a parameter that must be present. */
-  require(name: string): string {
-    const value = this.values.get(name);
-    if (value === undefined) throw new InvalidRequest(`missing required parameter "${name}"`);
-    return value;
-  }
-
-  names(): string[] {
-    return [...this.values.keys()];
-  }
-}
-
-export interface FormOptions {
-  /** Parameters that may repeat, such as RFC 8707 `resource`; read them with getAll. */
-  multiValued?: readonly string[];
-}
 
 export async function readForm(request: Request, limit: number, options: FormOptions = {}): Promise<FormParams> {
   checkContentType(request.headers.get("content-type"));
@@ -91,20 +55,4 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   } catch {
     throw new InvalidRequest("the request body is not valid UTF-8");
   }
-}
-
-export function parseForm(text: string, options: FormOptions = {}): FormParams {
-  const values = new Map<string, string>();
-  const multi = new Map<string, string[]>();
-  const seen = new Set<string>();
-  for (const [name, value] of new URLSearchParams(text)) {
-    if (options.multiValued?.includes(name)) {
-      if (value !== "") multi.set(name, [...(multi.get(name) ?? []), value]);
-      continue;
-    }
-    if (seen.has(name)) throw new InvalidRequest(`parameter "${name.slice(0, 64)}" is repeated`);
-    seen.add(name);
-    if (value !== "") values.set(name, value);
-  }
-  return new FormParams(values, multi);
 }

@@ -1,7 +1,7 @@
 /** Route registration with a 405 (and `Allow`) for every method a path does not take. */
 import type { Handler, Hono } from "hono";
+import { MethodNotAllowed } from "../errors";
 import type { AppEnv } from "./app-env";
-import { MethodNotAllowed } from "./errors";
 
 export type Method = "GET" | "POST";
 

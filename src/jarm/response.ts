@@ -9,7 +9,7 @@
  * encoding for code, JARM §2.3.4) and `query.jwt` (§2.3.1). Responses are signed, not encrypted.
  */
 import { SignJWT } from "jose";
-import { InvalidRequest, UnauthorizedClient } from "../http/errors";
+import { InvalidRequest, UnauthorizedClient } from "../errors";
 import type { KeySet, SigningKey } from "../tokens/keys";
 
 /** JARM §2.3: the response modes this module serves, for `response_modes_supported`. */

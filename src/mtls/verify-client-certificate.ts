@@ -8,7 +8,7 @@
 import { fetchJwks } from "../clients/jwks-cache";
 import type { Client, PublicJwk } from "../clients/metadata";
 import type { RequestContext } from "../context";
-import { InvalidClient } from "../http/errors";
+import { InvalidClient } from "../errors";
 import { keyIsRegistered, matchesRegisteredIdentity } from "./certificate-match";
 import { presentedCertificate } from "./client-certificate";
 

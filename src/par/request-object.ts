@@ -13,9 +13,9 @@ import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import { ASYMMETRIC_ALGS, type Client } from "../clients/metadata";
 import type { RequestContext } from "../context";
 import { sha256Hex } from "../crypto/hash";
-import { InvalidRequest, OAuthError } from "../http/errors";
-import { FormParams } from "../http/form";
-import { claimClientJwtId } from "../replay/replay-guard";
+import { InvalidRequest, OAuthError } from "../errors";
+import { FormParams } from "../params/form-params";
+import { claimClientJwtId } from "../replay/client-jwt-ids";
 
 /** RFC 9101 §6.2: invalid_request_object for a request object that fails verification. */
 export class InvalidRequestObject extends OAuthError {

@@ -6,17 +6,17 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { mountAuthenticatorApi } from "../api/authenticator-api";
-import { mountAuthorization } from "../authorize/authorize-endpoint";
-import { backchannelAuthenticationEndpoint } from "../ciba/backchannel-endpoint";
-import { discoveryEndpoint, jwksEndpoint } from "../discovery/discovery";
-import { tokenEndpoint } from "../grants/token-endpoint";
+import { mountAuthorization } from "../endpoints/authorize";
+import { backchannelAuthenticationEndpoint } from "../endpoints/backchannel";
+import { discoveryEndpoint, jwksEndpoint } from "../endpoints/discovery";
+import { pushedAuthorizationRequestEndpoint } from "../endpoints/par";
+import { tokenEndpoint } from "../endpoints/token";
+import { userinfoEndpoint } from "../endpoints/userinfo";
 import type { AppEnv } from "../http/app-env";
 import { renderError, renderNotFound } from "../http/boundary";
 import { route } from "../http/route";
-import { pushedAuthorizationRequestEndpoint } from "../par/par-endpoint";
 import { PATHS } from "../routes";
 import { mountUserPages } from "../ui/routes";
-import { userinfoEndpoint } from "../userinfo";
 import type { ProviderRuntime } from "./runtime";
 
 export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hono<AppEnv> {

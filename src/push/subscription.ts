@@ -11,7 +11,7 @@
  * accepts http and https on localhost / 127.0.0.1 / [::1], so the flow runs offline.
  */
 import { fromBase64url } from "../crypto/encoding";
-import { destinationProblem, nonPublicHost } from "../http/public-address";
+import { destinationProblem, nonPublicHost } from "../outbound/public-address";
 
 export interface PushSubscription {
   endpoint: string;

@@ -3,7 +3,7 @@
  * /bc-authorize and the token endpoint (§6, §8) alike; 400 with an RFC 6749 §5.2 body, or
  * redirected to the client like any other authorization error once its redirect URI is known.
  */
-import { OAuthError } from "../http/errors";
+import { OAuthError } from "../errors";
 
 /**
  * RFC 9396 §5: "The AS MUST refuse to process any unknown authorization details type or

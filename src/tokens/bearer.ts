@@ -7,7 +7,7 @@
  */
 import type { JWTPayload } from "jose";
 import type { RequestContext } from "../context";
-import { BearerTokenRequired, InsufficientScope, InvalidRequest, InvalidToken } from "../http/errors";
+import { BearerTokenRequired, InsufficientScope, InvalidRequest, InvalidToken } from "../errors";
 import { certificateBindingHolds } from "../mtls/bound-tokens";
 import type { User } from "../users/user";
 import { type VerifiedAccessToken, verifyAccessToken } from "./jwt";
@@ -22,7 +22,7 @@ export interface AcceptedAccessToken extends VerifiedAccessToken {
 export interface ResourceRequirements {
   /** Without it: 403 insufficient_scope. */
   scope: string;
-  /** Every `aud` of the token must be one of these (src/http/resource-indicators.ts). */
+  /** Every `aud` of the token must be one of these (src/params/resource-indicators.ts). */
   audiences: readonly string[];
 }
 

@@ -6,7 +6,7 @@
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { GRANT_TYPES } from "../clients/metadata";
 import type { RequestContext } from "../context";
-import type { TokenResponse } from "../grants/token-endpoint";
+import type { TokenResponse } from "../grants/token-response";
 import { newGrantId, type UserGrant } from "./grant";
 import { mintAccessToken, mintIdToken } from "./jwt";
 import { loadKeys } from "./keys";

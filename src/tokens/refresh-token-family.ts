@@ -16,7 +16,6 @@
  * object one after the other, either the family is created and then revoked, or never created.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../env";
 import type { UserGrant } from "./grant";
 
 /** Why a rotation was refused. */
@@ -49,10 +48,11 @@ interface FamilyRow {
   current_hash: string;
 }
 
-export class RefreshTokenFamily extends DurableObject<Bindings> {
+export class RefreshTokenFamily extends DurableObject<object> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Bindings) {
+  // The object reads nothing from the Worker's env: it stores, it does not call out.
+  constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     // One row at most: the family itself. `expires_at` is epoch seconds and never moves.

@@ -9,7 +9,7 @@
 import type { RequestContext } from "../context";
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
-import { InvalidGrant, InvalidScope } from "../http/errors";
+import { InvalidGrant, InvalidScope } from "../errors";
 import type { UserGrant } from "./grant";
 import type { RotationFailure } from "./refresh-token-family";
 import { isGrantRevoked, revokeGrant } from "./revoked-grants";

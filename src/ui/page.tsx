@@ -2,8 +2,8 @@
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { OAuthError } from "../errors";
 import type { AppEnv } from "../http/app-env";
-import { OAuthError } from "../http/errors";
 import { APP_CSS } from "./assets";
 import { MessagePage } from "./layout";
 import { RoutesContext } from "./routes-context";

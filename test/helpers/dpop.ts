@@ -14,7 +14,7 @@ import type { DpopPolicy } from "../../src/dpop/policy";
 import { dpopProofOf, verifyDpopProof } from "../../src/dpop/proof";
 import { replayGuardFence } from "../../src/dpop/replay";
 import { renderError } from "../../src/http/boundary";
-import { OAuthError } from "../../src/http/errors";
+import { OAuthError } from "../../src/errors";
 
 export const OP = "https://op.example";
 export const TOKEN_URL = `${OP}/token`;

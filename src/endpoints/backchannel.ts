@@ -3,6 +3,8 @@
  * reading the pipeline in `backchannelAuthenticationEndpoint` tells the protocol.
  */
 import type { Context } from "hono";
+import type { BackchannelAuthenticationRequest } from "../ciba/model";
+import { type AuthenticationRequest, readAuthenticationRequest } from "../ciba/signed-request";
 import { authenticateClient } from "../clients/authenticate";
 import {
   type Client,
@@ -14,9 +16,6 @@ import {
 import { checkClientMayHave, parseScope } from "../clients/scopes";
 import type { Settings } from "../config";
 import type { RequestContext, UserHint } from "../context";
-import type { AppEnv } from "../http/app-env";
-import { NO_STORE } from "../http/boundary";
-import { requestContext } from "../http/context";
 import {
   AccessDenied,
   InvalidBindingMessage,
@@ -24,13 +23,15 @@ import {
   InvalidScope,
   OAuthError,
   UnauthorizedClient,
-} from "../http/errors";
-import { type FormParams, readForm } from "../http/form";
-import { checkResources } from "../http/resource-indicators";
+} from "../errors";
+import type { AppEnv } from "../http/app-env";
+import { NO_STORE } from "../http/boundary";
+import { requestContext } from "../http/context";
+import { readForm } from "../http/form";
+import type { FormParams } from "../params/form-params";
+import { checkResources } from "../params/resource-indicators";
 import { endpointUrls } from "../routes";
 import type { CreateOutcome } from "../stores";
-import type { BackchannelAuthenticationRequest } from "./model";
-import { type AuthenticationRequest, readAuthenticationRequest } from "./signed-request";
 
 /** RFC 6750 §2.1 b64token, the syntax of a client_notification_token (CIBA §7.1). */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;

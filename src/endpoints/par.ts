@@ -10,13 +10,14 @@ import { authenticateClient } from "../clients/authenticate";
 import type { Client } from "../clients/metadata";
 import type { RequestContext } from "../context";
 import { randomHandle, sha256Hex } from "../crypto/hash";
+import { InvalidRequest, OAuthError } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
 import { requestContext } from "../http/context";
-import { InvalidRequest, OAuthError } from "../http/errors";
-import { type FormParams, readForm } from "../http/form";
+import { readForm } from "../http/form";
+import { parametersFromRequestObject } from "../par/request-object";
+import type { FormParams } from "../params/form-params";
 import { endpointUrls } from "../routes";
-import { parametersFromRequestObject } from "./request-object";
 
 export const REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:";
 

@@ -1,37 +1,20 @@
 /**
- * The token endpoint (RFC 6749 §3.2). Pipeline: readForm → authenticateClient → grantFor →
+ * A token request (RFC 6749 §3.2), without HTTP. Pipeline: authenticateClient → grantFor →
  * checkGrantAllowed → the grant's own handler. Every grant returns the JSON body of a
- * successful token response; errors are thrown and rendered at the boundary.
+ * successful token response; errors are thrown, and the token endpoint
+ * (src/endpoints/token.ts) renders both.
  */
-import type { Context } from "hono";
-import { type AuthenticatedClient, authenticateClient } from "../clients/authenticate";
+import { authenticateClient } from "../clients/authenticate";
 import { type Client, GRANT_TYPES } from "../clients/metadata";
 import type { RequestContext } from "../context";
-import type { AppEnv } from "../http/app-env";
-import { NO_STORE } from "../http/boundary";
-import { requestContext } from "../http/context";
-import { UnauthorizedClient, UnsupportedGrantType } from "../http/errors";
-import { type FormParams, readForm } from "../http/form";
+import { UnauthorizedClient, UnsupportedGrantType } from "../errors";
+import type { FormParams } from "../params/form-params";
 import { endpointUrls } from "../routes";
 import { authorizationCodeGrant } from "./authorization-code";
 import { cibaGrant } from "./ciba";
 import { clientCredentialsGrant } from "./client-credentials";
 import { refreshTokenGrant } from "./refresh-token";
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  scope?: string;
-  id_token?: string;
-  refresh_token?: string;
-}
-
-export type GrantHandler = (
-  ctx: RequestContext,
-  client: AuthenticatedClient,
-  form: FormParams,
-) => Promise<TokenResponse>;
+import type { GrantHandler, TokenResponse } from "./token-response";
 
 const GRANTS: Record<string, GrantHandler> = {
   [GRANT_TYPES.clientCredentials]: clientCredentialsGrant,
@@ -43,15 +26,12 @@ const GRANTS: Record<string, GrantHandler> = {
 /** The grant types this token endpoint implements, for discovery. */
 export const SUPPORTED_GRANT_TYPES = Object.keys(GRANTS);
 
-export async function tokenEndpoint(c: Context<AppEnv>): Promise<Response> {
-  const ctx = requestContext(c);
-  const form = await readForm(ctx.request, ctx.settings.maxRequestBodyBytes);
+export async function tokenRequest(ctx: RequestContext, form: FormParams): Promise<TokenResponse> {
   const client = await authenticateClient(ctx, form, endpointUrls(ctx.settings.issuer).token);
   const grantType = form.require("grant_type");
   const grant = grantFor(grantType);
   checkGrantAllowed(client, grantType);
-  const body = await grant(ctx, client, form);
-  return c.json(body, 200, { ...NO_STORE });
+  return grant(ctx, client, form);
 }
 
 function grantFor(grantType: string): GrantHandler {

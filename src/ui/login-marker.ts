@@ -11,7 +11,7 @@ import { derivedSecret } from "../crypto/derived-keys";
 import { sha256Hex } from "../crypto/hash";
 import type { AppEnv } from "../http/app-env";
 import type { Session } from "../sessions/session-store";
-import { cookieSettings } from "../ui/cookies";
+import { cookieSettings } from "./cookies";
 
 async function requestKey(c: Context<AppEnv>): Promise<string> {
   return sha256Hex(new URL(c.req.url).search);

@@ -8,14 +8,21 @@
  */
 import type { Context, Hono } from "hono";
 import { satisfiedAcr } from "../authn/acr";
+import {
+  type AuthorizationRequest,
+  checkAuthorizationParameters,
+  checkRedirectUri,
+} from "../authorize/authorization-request";
+import { issueCode } from "../authorize/codes";
+import { ConsentStore } from "../authorize/consent-store";
 import { type Client, clientScopes } from "../clients/metadata";
 import type { Settings } from "../config";
 import { sha256Hex } from "../crypto/hash";
+import { OAuthError } from "../errors";
 import type { AppEnv } from "../http/app-env";
-import { OAuthError } from "../http/errors";
-import { type FormParams, parseForm, readForm } from "../http/form";
+import { readForm } from "../http/form";
 import { route } from "../http/route";
-import { REQUEST_URI_PREFIX } from "../par/par-endpoint";
+import { type FormParams, parseForm } from "../params/form-params";
 import { PATHS } from "../routes";
 import type { Session } from "../sessions/session-store";
 import type { PushedAuthorizationRequest } from "../stores";
@@ -24,12 +31,10 @@ import { currentSession } from "../ui/browser-session";
 import { ConsentPage } from "../ui/consent-page";
 import { csrfToken, validCsrf } from "../ui/csrf";
 import { MessagePage } from "../ui/layout";
+import { loginIsFreshFor, markLoginRequired } from "../ui/login-marker";
 import { page, pageSecurityHeaders, render } from "../ui/page";
 import { MAX_RETURN_TO_LENGTH } from "../ui/return-to";
-import { type AuthorizationRequest, checkAuthorizationParameters, checkRedirectUri } from "./authorization-request";
-import { issueCode } from "./codes";
-import { ConsentStore } from "./consent-store";
-import { loginIsFreshFor, markLoginRequired } from "./login-marker";
+import { REQUEST_URI_PREFIX } from "./par";
 
 export function mountAuthorization(app: Hono<AppEnv>): void {
   app.use(PATHS.authorization, pageSecurityHeaders);

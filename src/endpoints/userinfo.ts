@@ -5,13 +5,13 @@
  * endpoint) and a user subject, and returns the claims the token's scopes release.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "./http/app-env";
-import { NO_STORE } from "./http/boundary";
-import { requestContext } from "./http/context";
-import { ownEndpointAudiences } from "./http/resource-indicators";
-import { endpointUrls } from "./routes";
-import { acceptAccessToken, bearerTokenOf } from "./tokens/bearer";
-import { claimsFor } from "./users/user";
+import type { AppEnv } from "../http/app-env";
+import { NO_STORE } from "../http/boundary";
+import { requestContext } from "../http/context";
+import { ownEndpointAudiences } from "../params/resource-indicators";
+import { endpointUrls } from "../routes";
+import { acceptAccessToken, bearerTokenOf } from "../tokens/bearer";
+import { claimsFor } from "../users/user";
 
 export async function userinfoEndpoint(c: Context<AppEnv>): Promise<Response> {
   const ctx = requestContext(c);

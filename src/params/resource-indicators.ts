@@ -1,6 +1,6 @@
 /** RFC 8707 resource indicators, shared by every endpoint that takes `resource`. */
-import { InvalidTarget } from "./errors";
-import type { FormParams } from "./form";
+import { InvalidTarget } from "../errors";
+import type { FormParams } from "./form-params";
 
 /** §2: each resource is an absolute URI without a fragment; repeats collapse. */
 export function checkResources(params: Pick<FormParams, "getAll">): string[] {

@@ -1,9 +1,22 @@
 /**
- * The one error type of the HTTP boundary. Handlers throw an OAuthError (or one of the named
- * subclasses below, after the spec's error codes); `renderError` in ./boundary.ts turns it into
- * an RFC 6749 §5.2 JSON body. Anything else that escapes is a bug and is rendered as a bare 500.
+ * The one error type of the protocol. Protocol code and handlers throw an OAuthError (or one of
+ * the named subclasses below, after the spec's error codes); `renderError` in
+ * src/http/boundary.ts turns it into an RFC 6749 §5.2 JSON body. Anything else that escapes is
+ * a bug and is rendered as a bare 500.
  */
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The statuses an OAuth error is rendered with: client errors (RFC 9110 §15.5). */
+const ERROR_STATUSES = [
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 425,
+  426, 428, 429, 431, 451,
+] as const;
+
+export type ErrorStatus = (typeof ERROR_STATUSES)[number];
+
+/** A status from elsewhere (Hono's HTTPException) as an ErrorStatus, or 400. */
+export function errorStatus(status: number): ErrorStatus {
+  return ERROR_STATUSES.find((known) => known === status) ?? 400;
+}
 
 export class OAuthError extends Error {
   override name = "OAuthError";
@@ -12,7 +25,7 @@ export class OAuthError extends Error {
     readonly code: string,
     /** Human-readable `error_description`: safe to show to the client, never a secret. */
     readonly description: string,
-    readonly status: ContentfulStatusCode = 400,
+    readonly status: ErrorStatus = 400,
     readonly headers: Record<string, string> = {},
   ) {
     super(`${code}: ${description}`);
@@ -21,7 +34,7 @@ export class OAuthError extends Error {
 
 /** RFC 6749 §5.2: malformed request, missing or repeated parameter. */
 export class InvalidRequest extends OAuthError {
-  constructor(description: string, status: ContentfulStatusCode = 400) {
+  constructor(description: string, status: ErrorStatus = 400) {
     super("invalid_request", description, status);
   }
 }
@@ -137,7 +150,7 @@ export class ExpiredToken extends OAuthError {
 
 /** 400 at the token endpoint (the user denied); 403 at the backchannel endpoint (policy refusal). */
 export class AccessDenied extends OAuthError {
-  constructor(description: string, status: ContentfulStatusCode = 400) {
+  constructor(description: string, status: ErrorStatus = 400) {
     super("access_denied", description, status);
   }
 }

@@ -1,0 +1,23 @@
+/**
+ * The discovery document (OpenID Connect Discovery §4, its content in src/discovery/discovery.ts)
+ * and the public key set, served with public caching.
+ */
+import type { Context } from "hono";
+import { providerMetadata } from "../discovery/discovery";
+import type { AppEnv } from "../http/app-env";
+import { loadKeys } from "../tokens/keys";
+
+export async function discoveryEndpoint(c: Context<AppEnv>): Promise<Response> {
+  const settings = c.var.ctx.settings;
+  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
+  const algs = [...new Set(keys.all.map((k) => k.alg))];
+  return c.json(providerMetadata(settings, algs), 200, { "Cache-Control": "public, max-age=300" });
+}
+
+export async function jwksEndpoint(c: Context<AppEnv>): Promise<Response> {
+  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
+  return c.json(keys.jwks, 200, {
+    "Content-Type": "application/jwk-set+json",
+    "Cache-Control": "public, max-age=300",
+  });
+}

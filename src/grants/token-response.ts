@@ -1,0 +1,19 @@
+/** What every grant at the token endpoint returns (RFC 6749 §5.1), and the shape of a grant. */
+import type { AuthenticatedClient } from "../clients/authenticate";
+import type { RequestContext } from "../context";
+import type { FormParams } from "../params/form-params";
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  scope?: string;
+  id_token?: string;
+  refresh_token?: string;
+}
+
+export type GrantHandler = (
+  ctx: RequestContext,
+  client: AuthenticatedClient,
+  form: FormParams,
+) => Promise<TokenResponse>;
