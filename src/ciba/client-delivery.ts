@@ -18,6 +18,7 @@ import type { RequestContext } from "../context";
 import { decrypt, encrypt } from "../crypto/encryption";
 import type { Bindings } from "../env";
 import type { TokenResponse } from "../grants/token-response";
+import { describeError, logger } from "../log";
 import { issueUserTokens } from "../tokens/issue";
 import { type BackchannelAuthenticationRequest, userGrantOf } from "./model";
 
@@ -106,7 +107,7 @@ export async function mintPushTokens(
   try {
     const client = await ctx.stores.clients.find(request.clientId);
     if (!client) {
-      console.error(JSON.stringify({ event: "ciba_push_tokens_failed", ...log, reason: "client not registered" }));
+      logger.error("ciba_push_tokens_failed", { ...log, reason: "client not registered" });
       return pushError("transaction_failed", authReqId);
     }
     const authenticated = { ...client, certificateThumbprint: request.certificateThumbprint };
@@ -114,11 +115,10 @@ export async function mintPushTokens(
       idTokenClaims: { [AUTH_REQ_ID_CLAIM]: authReqId },
       tokenHashes: true,
     });
-    console.log(JSON.stringify({ event: "ciba_tokens_issued", ...log, delivery: "push" }));
+    logger.info("ciba_tokens_issued", { ...log, delivery: "push" });
     return { ...tokens, auth_req_id: authReqId };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    console.error(JSON.stringify({ event: "ciba_push_tokens_failed", ...log, reason }));
+    logger.error("ciba_push_tokens_failed", { ...log, reason: describeError(error).message });
     return pushError("transaction_failed", authReqId);
   }
 }
@@ -141,13 +141,13 @@ export async function sendToClient(
   const retryOrFail = (reason: string): AttemptOutcome => {
     if (log.attempt < settings.cibaClientNotificationMaxAttempts) {
       const retryAt = Date.now() + 2 ** log.attempt * 1000;
-      console.warn(JSON.stringify({ event: "ciba_client_notification_retry", ...log, reason, retry_at: retryAt }));
+      logger.warn("ciba_client_notification_retry", { ...log, reason, retry_at: retryAt });
       return retryAt;
     }
     return fail(reason);
   };
   const fail = (reason: string): AttemptOutcome => {
-    console.error(JSON.stringify({ event: "ciba_client_notification_failed", ...log, reason }));
+    logger.error("ciba_client_notification_failed", { ...log, reason });
     return "failed";
   };
 
@@ -171,7 +171,7 @@ export async function sendToClient(
   await response.body?.cancel();
   const { status } = response;
   if (status === 200 || status === 204) {
-    console.log(JSON.stringify({ event: "ciba_client_notification_sent", ...log }));
+    logger.info("ciba_client_notification_sent", log);
     return "sent";
   }
   if (status >= 300 && status < 400) return fail(`answered ${status}; redirects are not followed`);

@@ -17,6 +17,7 @@ import type {
   ProviderServices,
 } from "../context";
 import { utf8 } from "../crypto/encoding";
+import { logger } from "../log";
 import { approvalUrl } from "../routes";
 import { type BackchannelAuthenticationRequest, expiresAt } from "./model";
 
@@ -47,15 +48,12 @@ export function loginRequestView(
 
 export class LogNotificationService implements BackchannelAuthenticationUserNotificationService {
   async sendLoginRequest(request: BackchannelUserLoginRequest): Promise<void> {
-    console.log(
-      JSON.stringify({
-        event: "ciba_login_request",
-        subject: request.subject,
-        client_id: request.clientId,
-        binding_message: request.bindingMessage,
-        approval_url: request.approvalUrl,
-      }),
-    );
+    logger.info("ciba_login_request", {
+      subject: request.subject,
+      client_id: request.clientId,
+      binding_message: request.bindingMessage,
+      approval_url: request.approvalUrl,
+    });
   }
 }
 
@@ -131,10 +129,10 @@ export async function deliverLoginNotification(
     const retryable = error instanceof RetryableNotificationError && attempt < settings.cibaWebhookMaxAttempts;
     if (retryable) {
       const retryAt = Date.now() + 2 ** attempt * 1000;
-      console.warn(JSON.stringify({ event: "ciba_notification_retry", ...log, reason, retry_at: retryAt }));
+      logger.warn("ciba_notification_retry", { ...log, reason, retry_at: retryAt });
       return retryAt;
     }
-    console.error(JSON.stringify({ event: "ciba_notification_failed", ...log, reason }));
+    logger.error("ciba_notification_failed", { ...log, reason });
     return "failed";
   }
 }

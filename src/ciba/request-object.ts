@@ -17,6 +17,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { satisfiedAcr } from "../authn/acr";
 import type { RequestContext } from "../context";
+import { logger } from "../log";
 import {
   type AttemptOutcome,
   type ClientPayload,
@@ -261,9 +262,7 @@ export function defineBackchannelRequestObject(
       const log = { internal_id: request.internalId, client_id: request.clientId, mode: request.deliveryMode, attempt };
       const secrets = await openDeliverySecrets(ctx.env, request);
       if (!secrets || !request.clientNotificationEndpoint) {
-        console.error(
-          JSON.stringify({ event: "ciba_client_notification_failed", ...log, reason: "no delivery secrets" }),
-        );
+        logger.error("ciba_client_notification_failed", { ...log, reason: "no delivery secrets" });
         this.recordDelivery(attempt, "failed");
         return undefined;
       }

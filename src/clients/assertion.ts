@@ -9,6 +9,7 @@ import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } f
 import type { RequestContext } from "../context";
 import { decrypt } from "../crypto/encryption";
 import { InvalidClient } from "../errors";
+import { logger } from "../log";
 import { claimClientJwtId } from "../replay/client-jwt-ids";
 import { endpointUrls } from "../routes";
 import { remoteJwks } from "./jwks-cache";
@@ -69,7 +70,7 @@ async function clientSecret(ctx: RequestContext, client: Client): Promise<Uint8A
     ? await decrypt(ctx.env.DATA_ENCRYPTION_KEY, stored, clientSecretAad(client.client_id))
     : undefined;
   if (!secret) {
-    console.error(JSON.stringify({ event: "client_secret_unreadable", client_id: client.client_id }));
+    logger.error("client_secret_unreadable", { client_id: client.client_id });
     throw new InvalidClient("client secret is not available for client_secret_jwt");
   }
   return new TextEncoder().encode(secret);

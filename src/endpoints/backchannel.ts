@@ -28,6 +28,7 @@ import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
 import { requestContext } from "../http/context";
 import { readForm } from "../http/form";
+import { logger } from "../log";
 import type { FormParams } from "../params/form-params";
 import { checkResources } from "../params/resource-indicators";
 import { endpointUrls } from "../routes";
@@ -88,9 +89,7 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
     { perUser: settings.cibaMaxPendingPerUser, perUserAndClient: settings.cibaMaxPendingPerUserAndClient },
   );
   const { authReqId, request: created } = checkPendingCap(outcome);
-  console.log(
-    JSON.stringify({ event: "ciba_request_created", client_id: client.client_id, internal_id: created.internalId }),
-  );
+  logger.info("ciba_request_created", { client_id: client.client_id, internal_id: created.internalId });
   // CIBA §7.3: interval is for clients that poll; a push client never does.
   const body =
     mode === "push"

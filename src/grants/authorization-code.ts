@@ -18,6 +18,7 @@ import type { RequestContext } from "../context";
 import { base64url } from "../crypto/encoding";
 import { sha256 } from "../crypto/hash";
 import { InvalidGrant } from "../errors";
+import { logger } from "../log";
 import type { FormParams } from "../params/form-params";
 import { issueUserTokens } from "../tokens/issue";
 import { revokeRefreshFamily } from "../tokens/refresh-tokens";
@@ -43,7 +44,7 @@ export async function authorizationCodeGrant(
   const redemption = await redeemCode(ctx.env, code, client.client_id, redirectUri, challenge);
   if (!redemption.ok) {
     if (redemption.reason === "reused") {
-      console.warn(JSON.stringify({ event: "authorization_code_reuse", client_id: client.client_id }));
+      logger.warn("authorization_code_reuse", { client_id: client.client_id });
       await Promise.all([
         redemption.grantId && revokeGrant(ctx.env.DB, redemption.grantId, "authorization_code_reuse", ctx.settings),
         redemption.refreshFamily && revokeRefreshFamily(ctx, redemption.refreshFamily),

@@ -16,6 +16,7 @@ import {
   SlowDown,
   UnauthorizedClient,
 } from "../errors";
+import { logger } from "../log";
 import type { FormParams } from "../params/form-params";
 import { issueUserTokens } from "../tokens/issue";
 import type { TokenResponse } from "./token-response";
@@ -29,9 +30,7 @@ export async function cibaGrant(
   const authReqId = form.require("auth_req_id");
   const outcome = await ctx.stores.backchannelRequests.pollByAuthenticationRequestId(authReqId, client.client_id);
   const request = approvedOrThrow(outcome);
-  console.log(
-    JSON.stringify({ event: "ciba_tokens_issued", client_id: client.client_id, internal_id: request.internalId }),
-  );
+  logger.info("ciba_tokens_issued", { client_id: client.client_id, internal_id: request.internalId });
   return issueUserTokens(ctx, client, userGrantOf(request));
 }
 

@@ -1,18 +1,20 @@
 /**
  * The single place where errors become HTTP responses. OAuth errors render as RFC 6749 §5.2
- * JSON with `Cache-Control: no-store`; anything unexpected is logged with its stack and
- * answered with a bare `server_error`, so no stack trace ever reaches a client.
+ * JSON with `Cache-Control: no-store`; anything unexpected is logged (its name and a bounded
+ * message with anything token-like removed: a message can quote client input) and answered
+ * with a bare `server_error`, so no stack trace ever reaches a client.
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { errorStatus, InvalidRequest, NotFound, OAuthError } from "../errors";
+import { describeError, logger } from "../log";
 
 export const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" } as const;
 
 export function renderError(error: unknown, c: Context): Response {
   const oauth = asOAuthError(error);
   if (!oauth) {
-    console.error(JSON.stringify({ event: "unhandled_error", path: c.req.path, error: describe(error) }));
+    logger.error("unhandled_error", { path: c.req.path.slice(0, 200), ...describeError(error) });
     return c.json({ error: "server_error", error_description: "internal error" }, 500, { ...NO_STORE });
   }
   // An error without a code carries no error information at all (RFC 6750 §3.1, BearerTokenRequired).
@@ -34,8 +36,4 @@ function asOAuthError(error: unknown): OAuthError | undefined {
   }
   if (error instanceof URIError) return new InvalidRequest("malformed percent-encoding in the request");
   return undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ""}` : String(error);
 }

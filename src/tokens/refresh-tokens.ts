@@ -10,6 +10,7 @@ import type { RequestContext } from "../context";
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
 import { InvalidGrant, InvalidScope } from "../errors";
+import { logger } from "../log";
 import type { UserGrant } from "./grant";
 import type { RotationFailure } from "./refresh-token-family";
 import { isGrantRevoked, revokeGrant } from "./revoked-grants";
@@ -73,9 +74,7 @@ export async function rotateRefreshToken(
   if (result.reason === "reused") {
     // Security BCP §4.14.2: someone replayed a rotated token. The token itself is never logged.
     // The family is revoked already; the grant's access tokens go with it.
-    console.warn(
-      JSON.stringify({ event: "refresh_token_reuse", client_id: clientId, family_id: familyId, sub: result.subject }),
-    );
+    logger.warn("refresh_token_reuse", { client_id: clientId, family_id: familyId, sub: result.subject });
     if (result.grantId) {
       await revokeGrant(ctx.env.DB, result.grantId, "refresh_token_reuse", ctx.settings);
     }

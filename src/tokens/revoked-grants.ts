@@ -14,6 +14,7 @@
  * the family's own revoked flag).
  */
 import type { Settings } from "../config";
+import { logger } from "../log";
 
 export type RevocationReason = "authorization_code_reuse" | "refresh_token_reuse";
 
@@ -47,7 +48,7 @@ export async function revokeGrant(
       )
       .bind(grantId, now, now + revocationLifetime(settings), reason),
   ]);
-  console.warn(JSON.stringify({ event: "grant_revoked", grant_id: grantId, reason }));
+  logger.warn("grant_revoked", { grant_id: grantId, reason });
 }
 
 /** Whether `grantId` is listed and its row has not expired (rows are pruned only lazily). */

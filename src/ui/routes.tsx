@@ -13,6 +13,7 @@ import { hashPassword, verifyPassword } from "../crypto/password";
 import type { AppEnv } from "../http/app-env";
 import { readForm } from "../http/form";
 import { route } from "../http/route";
+import { logger } from "../log";
 import { PATHS } from "../routes";
 import type { Session } from "../sessions/session-store";
 import { currentSession, endSession, startSession } from "./browser-session";
@@ -84,7 +85,7 @@ async function signIn(c: Context<AppEnv>) {
   decoyHash ??= hashPassword(randomHandle());
   const passwordOk = await verifyPassword(form.get("password") ?? "", user?.password_hash ?? (await decoyHash));
   if (!user || !passwordOk) {
-    console.log(JSON.stringify({ event: "signin_failed", known_user: Boolean(user) }));
+    logger.info("signin_failed", { known_user: Boolean(user) });
     // One message for an unknown user and a wrong password: the page must not reveal which.
     const error = "The username or password is not right.";
     return render(c, <SignInPage csrf={csrf} returnTo={returnTo} error={error} username={username} />, 401);
