@@ -22,7 +22,7 @@
  * exit code 1 if any check failed.
  */
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import fc from "fast-check";
@@ -33,7 +33,7 @@ import { type HostileOptions, type HostileRequest, hostileGenerators } from "./l
 import { HostileLane, type Problem } from "./lib/hostile-lane.ts";
 import { buildWorker, LocalEdge } from "./lib/local-edge.ts";
 import { LoopbackReceiver } from "./lib/loopback-receiver.ts";
-import { replaceReportBlock } from "./lib/report-block.ts";
+import { replaceReportBlock, writeReport } from "./lib/report-block.ts";
 import {
   FLOW_WEIGHTS,
   type FlowName,
@@ -360,7 +360,7 @@ async function soak(
     }
     if (elapsedS() >= nextProgress) {
       log(
-        `${Math.round(elapsedS())} s: ${n} flows started, ${tally.requests} requests (${tally.hostile} hostile), ${tally.serverErrors.length} 5xx, RSS ${(edge.rssKiB() / 1024).toFixed(0)} MiB`,
+        `${n} flows started, ${tally.requests} requests (${tally.hostile} hostile), ${tally.serverErrors.length} 5xx, RSS ${(edge.rssKiB() / 1024).toFixed(0)} MiB`,
       );
       nextProgress += progressEvery;
     }
@@ -428,7 +428,7 @@ async function soak(
     details.length > 0 ? `${report}\n\n## What failed\n\n${details.map((d) => `- ${d}`).join("\n")}\n` : report;
   const out = join(PROJECT_ROOT, args.out);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, full);
+  writeReport(out, full);
   log(`summary written to ${relative(PROJECT_ROOT, out)}`);
   if (relative(PROJECT_ROOT, out) === join("bench", "SOAK.md")) {
     replaceReportBlock(
