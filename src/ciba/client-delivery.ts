@@ -6,8 +6,8 @@
  *
  * One attempt: the endpoint checked again (https, no non-public address literal: the settings
  * may have changed since the request was accepted), then POST JSON with `Authorization: Bearer
- * <client_notification_token>`, redirects not followed, bounded by
- * CIBA_CLIENT_NOTIFICATION_TIMEOUT. 200 and 204 are success. A network
+ * <client_notification_token>` through the outbound helper (src/outbound/deliver.ts: redirects
+ * not followed, bounded by CIBA_CLIENT_NOTIFICATION_TIMEOUT, the answer classified). 200 and 204 are success. A network
  * error, timeout, 408, 429 or 5xx is retried (backoff 2, 4, 8 … s, up to
  * CIBA_CLIENT_NOTIFICATION_MAX_ATTEMPTS). A 3xx, 401, 403 or any other status ends the delivery:
  * retrying cannot fix a wrong endpoint or a token the client does not accept.
@@ -19,6 +19,7 @@ import { decrypt, encrypt } from "../crypto/encryption";
 import type { Bindings } from "../env";
 import type { TokenResponse } from "../grants/token-response";
 import { describeError, logger } from "../log";
+import { postOnce, retryAt } from "../outbound/deliver";
 import { issueUserTokens } from "../tokens/issue";
 import { type BackchannelAuthenticationRequest, userGrantOf } from "./model";
 
@@ -139,12 +140,10 @@ export async function sendToClient(
   log: AttemptLog,
 ): Promise<AttemptOutcome> {
   const retryOrFail = (reason: string): AttemptOutcome => {
-    if (log.attempt < settings.cibaClientNotificationMaxAttempts) {
-      const retryAt = Date.now() + 2 ** log.attempt * 1000;
-      logger.warn("ciba_client_notification_retry", { ...log, reason, retry_at: retryAt });
-      return retryAt;
-    }
-    return fail(reason);
+    const next = retryAt(log.attempt, settings.cibaClientNotificationMaxAttempts);
+    if (next === undefined) return fail(reason);
+    logger.warn("ciba_client_notification_retry", { ...log, reason, retry_at: next });
+    return next;
   };
   const fail = (reason: string): AttemptOutcome => {
     logger.error("ciba_client_notification_failed", { ...log, reason });
@@ -155,27 +154,23 @@ export async function sendToClient(
   const problem = notificationEndpointProblem(endpoint, settings.allowHttpNotificationEndpoints);
   if (problem) return fail(`not sent: the endpoint ${problem}`);
 
-  let response: Response;
-  try {
-    response = await fetch(endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${clientNotificationToken}` },
-      body: JSON.stringify(payload),
-      // S3: a redirect could carry the bearer token (and the tokens) somewhere else.
-      redirect: "manual",
-      signal: AbortSignal.timeout(settings.cibaClientNotificationTimeout * 1000),
-    });
-  } catch (error) {
-    return retryOrFail(`unreachable: ${error instanceof Error ? error.message : String(error)}`);
+  const result = await postOnce({
+    url: endpoint,
+    headers: { "content-type": "application/json", authorization: `Bearer ${clientNotificationToken}` },
+    body: JSON.stringify(payload),
+    timeoutMs: settings.cibaClientNotificationTimeout * 1000,
+    // CIBA §10.2: the client answers 204 (200 is accepted too).
+    delivered: (status) => status === 200 || status === 204,
+    explain: (status) =>
+      status === 401 || status === 403 ? `answered ${status}; the client refused the token` : undefined,
+  });
+  switch (result.outcome) {
+    case "delivered":
+      logger.info("ciba_client_notification_sent", log);
+      return "sent";
+    case "retry":
+      return retryOrFail(result.reason);
+    case "give_up":
+      return fail(result.reason);
   }
-  await response.body?.cancel();
-  const { status } = response;
-  if (status === 200 || status === 204) {
-    logger.info("ciba_client_notification_sent", log);
-    return "sent";
-  }
-  if (status >= 300 && status < 400) return fail(`answered ${status}; redirects are not followed`);
-  if (status === 401 || status === 403) return fail(`answered ${status}; the client refused the token`);
-  if (status >= 500 || status === 408 || status === 429) return retryOrFail(`answered ${status}`);
-  return fail(`answered ${status}`);
 }

@@ -17,7 +17,8 @@ import type {
   ProviderServices,
 } from "../context";
 import { utf8 } from "../crypto/encoding";
-import { logger } from "../log";
+import { describeError, logger } from "../log";
+import { postOnce, retryAt } from "../outbound/deliver";
 import { approvalUrl } from "../routes";
 import { type BackchannelAuthenticationRequest, expiresAt } from "./model";
 
@@ -77,27 +78,19 @@ export class WebhookNotificationService implements BackchannelAuthenticationUser
       approval_url: request.approvalUrl,
     });
     const timestamp = Math.floor(Date.now() / 1000);
-    let response: Response;
-    try {
-      response = await fetch(this.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "edge-op-signature": `t=${timestamp},v1=${await hmacHex(this.secret, `${timestamp}.${body}`)}`,
-        },
-        body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (error) {
-      throw new RetryableNotificationError(`webhook unreachable: ${error instanceof Error ? error.message : error}`);
-    }
-    await response.body?.cancel();
-    if (response.ok) return;
-    const message = `webhook answered ${response.status}`;
-    if (response.status >= 500 || response.status === 429 || response.status === 408) {
-      throw new RetryableNotificationError(message);
-    }
+    const result = await postOnce({
+      url: this.url,
+      headers: {
+        "content-type": "application/json",
+        "edge-op-signature": `t=${timestamp},v1=${await hmacHex(this.secret, `${timestamp}.${body}`)}`,
+      },
+      body,
+      timeoutMs: this.timeoutMs,
+      delivered: (status) => status >= 200 && status < 300,
+    });
+    if (result.outcome === "delivered") return;
+    const message = `webhook ${result.reason}`;
+    if (result.outcome === "retry") throw new RetryableNotificationError(message);
     throw new Error(message);
   }
 }
@@ -125,12 +118,13 @@ export async function deliverLoginNotification(
     await services.notificationService.sendLoginRequest(loginRequestView(settings, request));
     return "sent";
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const retryable = error instanceof RetryableNotificationError && attempt < settings.cibaWebhookMaxAttempts;
-    if (retryable) {
-      const retryAt = Date.now() + 2 ** attempt * 1000;
-      logger.warn("ciba_notification_retry", { ...log, reason, retry_at: retryAt });
-      return retryAt;
+    // The service is the integrator's: its message is bounded like any error's (src/log.ts).
+    const reason = describeError(error).message;
+    const next =
+      error instanceof RetryableNotificationError ? retryAt(attempt, settings.cibaWebhookMaxAttempts) : undefined;
+    if (next !== undefined) {
+      logger.warn("ciba_notification_retry", { ...log, reason, retry_at: next });
+      return next;
     }
     logger.error("ciba_notification_failed", { ...log, reason });
     return "failed";
