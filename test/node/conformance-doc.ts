@@ -87,8 +87,11 @@ export function rowsOf(markdown: string): Row[] {
 
 /** `src/ciba/backchannel-endpoint.ts:checkScope` or `src/x.ts:SomeClass.method`. */
 const FUNCTION_REF = /`((?:src|examples)\/[^`:]+\.tsx?):([\w$]+)(?:\.([\w$]+))?`/g;
-/** `test/ciba-token.test.ts` "C22 one-time use" — a describe or it title in that file. */
-const TEST_REF = /`((?:test|examples)\/[^`]+\.test\.tsx?)`\s*"([^"]+)"/g;
+/**
+ * `test/ciba-token.test.ts` "C22 one-time use" — a describe or it title in that file (or, for a
+ * suite such as test/conformance/*.ts, the title of one of its checks).
+ */
+const TEST_REF = /`((?:test|examples)\/[^`]+\.tsx?)`\s*"([^"]+)"/g;
 const SPEC_LINK = /\]\((https:\/\/(?:openid\.net\/specs|www\.rfc-editor\.org\/rfc)\/[^)\s#]+#[^)\s]+)\)/;
 
 function defines(text: string, name: string): boolean {
