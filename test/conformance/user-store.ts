@@ -37,7 +37,9 @@ export function userRegistration(overrides: Partial<UserRegistration> = {}): Use
 }
 
 export const userStoreChecks = {
-  async "finds a user by subject, username, e-mail and phone number, each exactly (never by a prefix)"(make: MakeUserStore) {
+  async "finds a user by subject, username, e-mail and phone number, each exactly (never by a prefix)"(
+    make: MakeUserStore,
+  ) {
     const { store, register } = await make();
     const registration = userRegistration();
     const sub = await register(registration);
