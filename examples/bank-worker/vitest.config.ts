@@ -4,6 +4,8 @@
  * into node_modules/edge-op just before this project's runtime starts (not at config load, so a
  * run of other projects neither packs nor waits for it), and its D1 migrations come from there.
  */
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 import { generateDevSecrets } from "../../scripts/lib/dev-secrets.ts";
@@ -19,6 +21,8 @@ export default defineProject({
           bindings: {
             ...(await generateDevSecrets()),
             TEST_MIGRATIONS: await readD1Migrations(`${edgeOp}/migrations`),
+            // What the tarball unpacked to, for test/package.test.ts.
+            TEST_PACKAGE_FILES: JSON.stringify(filesUnder(edgeOp).map((file) => relative(edgeOp, file))),
           },
         },
       };
@@ -32,3 +36,9 @@ export default defineProject({
     testTimeout: 20_000,
   },
 });
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}

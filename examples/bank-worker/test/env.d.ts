@@ -7,6 +7,8 @@ declare global {
     interface Env extends BankEnv {
       /** edge-op's D1 migrations, read from the installed package (vitest.config.ts). */
       TEST_MIGRATIONS: D1Migration[];
+      /** JSON list of the files of the installed package, relative to node_modules/edge-op. */
+      TEST_PACKAGE_FILES: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -1,0 +1,27 @@
+/** What the bank installed: edge-op as `npm pack` ships it, built, with its migrations, and without its sources. */
+import { env } from "cloudflare:workers";
+import { createProvider } from "edge-op";
+import { describe, expect, it } from "vitest";
+
+const files: string[] = JSON.parse(env.TEST_PACKAGE_FILES);
+
+describe("the installed edge-op package", () => {
+  it("holds the built library with its declarations, and the D1 migrations", () => {
+    expect(files).toContain("package.json");
+    expect(files).toContain("dist/index.js");
+    expect(files).toContain("dist/index.d.ts");
+    expect(files.some((f) => /^migrations\/0001_.*\.sql$/.test(f))).toBe(true);
+  });
+
+  it("holds no sources, tests or the repository's own Worker", () => {
+    expect(
+      files.filter((f) => /^(src|test|examples|scripts|bench)\//.test(f) || /\.tsx?$/.test(f.replace(/\.d\.ts$/, ""))),
+    ).toEqual([]);
+    expect(files).not.toContain("dist/worker.js");
+  });
+
+  it("is what the example runs: createProvider comes from it", () => {
+    expect(typeof createProvider).toBe("function");
+    expect(createProvider({ basePath: "/master" }).routes.path("token")).toBe("/master/token");
+  });
+});
