@@ -21,6 +21,7 @@ import { requestContext } from "../http/context";
 import { readBodyText } from "../http/form";
 import { route } from "../http/route";
 import { ownEndpointAudiences } from "../params/resource-indicators";
+import { isRecord } from "../parse";
 import { endpointUrls, PATHS } from "../routes";
 import { acceptAccessToken, bearerTokenOf } from "../tokens/bearer";
 import { currentSession } from "../ui/browser-session";
@@ -144,8 +145,6 @@ async function jsonBody(c: Context<AppEnv>, cookieAuthenticated: boolean): Promi
   } catch {
     throw new InvalidRequest("the body is not valid JSON");
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidRequest("the body must be a JSON object");
-  }
-  return parsed as Record<string, unknown>;
+  if (!isRecord(parsed)) throw new InvalidRequest("the body must be a JSON object");
+  return parsed;
 }

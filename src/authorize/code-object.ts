@@ -11,7 +11,8 @@
  * before it starts can never start: src/tokens/refresh-token-family.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import { newGrantId, type UserGrant } from "../tokens/grant";
+import { int, json, nullable, object, optional, type Parser, readStored, str } from "../parse";
+import { newGrantId, type UserGrant, userGrantRecord } from "../tokens/grant";
 
 export interface CodeRecord {
   grant: UserGrant;
@@ -27,6 +28,27 @@ export type Redemption =
   | { ok: true; grant: UserGrant; nonce?: string; refreshFamilyId: string }
   | { ok: false; reason: "unknown" | "expired" | "wrong_redirect_uri" | "wrong_verifier" }
   | { ok: false; reason: "reused"; grantId?: string; refreshFamily?: string };
+
+const codeRecord: Parser<CodeRecord> = object<CodeRecord>({
+  grant: userGrantRecord,
+  redirectUri: str,
+  codeChallenge: str,
+  nonce: optional(str),
+  expiresAt: int,
+});
+
+interface CodeRow {
+  record: CodeRecord;
+  /** How many times the code was presented after its one valid use began: 0 = unused. */
+  used: number;
+  refresh_family?: string;
+}
+
+const codeRow: Parser<CodeRow> = object<CodeRow>({
+  record: json(codeRecord),
+  used: int,
+  refresh_family: nullable(str),
+});
 
 /** Kept this long after expiry so that a late reuse is still recognised as reuse. */
 const REUSE_MEMORY = 600;
@@ -66,8 +88,9 @@ export class AuthorizationCodeObject extends DurableObject<object> {
     refreshFamilyId: string,
   ): Promise<Redemption> {
     const row = this.row();
+    // A row that does not parse is no code (logged): refused as unknown.
     if (!row) return { ok: false, reason: "unknown" };
-    const record = JSON.parse(row.record) as CodeRecord;
+    const { record } = row;
     if (record.grant.clientId !== clientId) return { ok: false, reason: "unknown" };
     if (row.used !== 0) {
       this.sql.exec("UPDATE code SET used = used + 1");
@@ -96,11 +119,8 @@ export class AuthorizationCodeObject extends DurableObject<object> {
     this.sql.exec("DELETE FROM code");
   }
 
-  private row() {
-    return this.sql
-      .exec<{ record: string; used: number; refresh_family: string | null }>(
-        "SELECT record, used, refresh_family FROM code WHERE id = 1",
-      )
-      .toArray()[0];
+  private row(): CodeRow | undefined {
+    const row = this.sql.exec("SELECT record, used, refresh_family FROM code WHERE id = 1").toArray()[0];
+    return row ? readStored("authorization codes", codeRow, row) : undefined;
   }
 }

@@ -20,6 +20,7 @@ import type { Bindings } from "../env";
 import type { TokenResponse } from "../grants/token-response";
 import { describeError, logger } from "../log";
 import { postOnce, retryAt } from "../outbound/deliver";
+import { int, isRecord, json, object, oneOf, optional, type Parser, readStored, str } from "../parse";
 import { issueUserTokens } from "../tokens/issue";
 import { type BackchannelAuthenticationRequest, userGrantOf } from "./model";
 
@@ -49,6 +50,34 @@ export type ClientPayload = { auth_req_id: string } | PushedTokens | PushError;
 /** "sent", "failed" (final), or the time (ms) of the next attempt. */
 export type AttemptOutcome = "sent" | "failed" | number;
 
+const deliverySecrets: Parser<DeliverySecrets> = object<DeliverySecrets>({
+  authReqId: str,
+  clientNotificationToken: str,
+});
+
+/** A push payload kept for retries: a token response, an error, or (ping) the bare auth_req_id. */
+const clientPayload: Parser<ClientPayload> = (value, at) => {
+  if (isRecord(value) && typeof value.access_token === "string") {
+    return object<PushedTokens>({
+      access_token: str,
+      token_type: oneOf(["Bearer"]),
+      expires_in: int,
+      scope: optional(str),
+      id_token: optional(str),
+      refresh_token: optional(str),
+      auth_req_id: str,
+    })(value, at);
+  }
+  if (isRecord(value) && typeof value.error === "string") {
+    return object<PushError>({
+      error: oneOf(["access_denied", "expired_token", "transaction_failed"]),
+      error_description: str,
+      auth_req_id: str,
+    })(value, at);
+  }
+  return object<{ auth_req_id: string }>({ auth_req_id: str })(value, at);
+};
+
 const PUSH_ERROR_DESCRIPTIONS: Record<PushErrorCode, string> = {
   access_denied: "the user denied the request",
   expired_token: "the request expired before the user answered it",
@@ -74,7 +103,9 @@ export async function openDeliverySecrets(
 ): Promise<DeliverySecrets | undefined> {
   if (!request.deliverySecrets) return undefined;
   const plain = await decrypt(env.DATA_ENCRYPTION_KEY, request.deliverySecrets, deliverySecretsAad(request.internalId));
-  return plain === undefined ? undefined : (JSON.parse(plain) as DeliverySecrets);
+  return plain === undefined
+    ? undefined
+    : readStored("backchannel request delivery secrets", json(deliverySecrets), plain);
 }
 
 export function sealPushPayload(env: Bindings, internalId: string, payload: ClientPayload): Promise<string> {
@@ -87,7 +118,7 @@ export async function openPushPayload(
 ): Promise<ClientPayload | undefined> {
   if (!request.pushPayload) return undefined;
   const plain = await decrypt(env.DATA_ENCRYPTION_KEY, request.pushPayload, pushPayloadAad(request.internalId));
-  return plain === undefined ? undefined : (JSON.parse(plain) as ClientPayload);
+  return plain === undefined ? undefined : readStored("backchannel request push payload", json(clientPayload), plain);
 }
 
 export function pushError(error: PushErrorCode, authReqId: string): PushError {

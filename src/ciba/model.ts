@@ -3,13 +3,16 @@
  * describes it, plus what edge-op needs to run it at the edge (expiry, polling interval,
  * status, notification state). One of these lives in each request's Durable Object.
  */
-import type { DeliveryMode } from "../clients/metadata";
+import { DELIVERY_MODES, type DeliveryMode } from "../clients/metadata";
+import { arrayOf, bool, int, object, oneOf, optional, type Parser, str } from "../parse";
 import type { UserGrant } from "../tokens/grant";
 
-export type RequestStatus = "pending" | "approved" | "denied" | "consumed";
-export type NotificationStatus = "pending" | "sent" | "failed";
+const REQUEST_STATUSES = ["pending", "approved", "denied", "consumed"] as const;
+const DELIVERY_STATUSES = ["pending", "sent", "failed"] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+export type NotificationStatus = (typeof DELIVERY_STATUSES)[number];
 /** Ping/push delivery to the client: absent until there is something to deliver. */
-export type ClientDeliveryStatus = "pending" | "sent" | "failed";
+export type ClientDeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface BackchannelAuthenticationRequest {
   /** The id the user's side uses (URLs, the interaction service); never the auth_req_id. */
@@ -71,6 +74,43 @@ export interface BackchannelAuthenticationRequest {
    */
   certificateThumbprint?: string;
 }
+
+const strings = arrayOf(str);
+
+/** The record as a request's object stores it (JSON), read back field by field. */
+export const backchannelRequestRecord: Parser<BackchannelAuthenticationRequest> =
+  object<BackchannelAuthenticationRequest>({
+    internalId: str,
+    creationTime: int,
+    lifetime: int,
+    clientId: str,
+    clientName: str,
+    subject: str,
+    requestedScopes: strings,
+    requestedResourceIndicators: strings,
+    authenticationContextReferenceClasses: strings,
+    tenant: optional(str),
+    idp: optional(str),
+    bindingMessage: optional(str),
+    isComplete: bool,
+    authorizedScopes: optional(strings),
+    sessionId: optional(str),
+    description: optional(str),
+    status: oneOf(REQUEST_STATUSES),
+    deliveryMode: oneOf(DELIVERY_MODES),
+    interval: int,
+    authTime: optional(int),
+    amr: optional(strings),
+    acr: optional(str),
+    notificationStatus: oneOf(DELIVERY_STATUSES),
+    notificationAttempts: int,
+    clientNotificationEndpoint: optional(str),
+    deliverySecrets: optional(str),
+    clientDeliveryStatus: optional(oneOf(DELIVERY_STATUSES)),
+    clientDeliveryAttempts: optional(int),
+    pushPayload: optional(str),
+    certificateThumbprint: optional(str),
+  });
 
 export function expiresAt(request: Pick<BackchannelAuthenticationRequest, "creationTime" | "lifetime">): number {
   return request.creationTime + request.lifetime;

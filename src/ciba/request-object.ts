@@ -18,6 +18,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RequestContext } from "../context";
 import { logger } from "../log";
+import { json, readStored } from "../parse";
 import {
   type ClientPayload,
   mintPushTokens,
@@ -27,11 +28,12 @@ import {
   sealPushPayload,
   sendToClient,
 } from "./client-delivery";
-import type {
-  BackchannelAuthenticationRequest,
-  CompleteBackchannelLoginRequest,
-  CompletionOutcome,
-  PollOutcome,
+import {
+  type BackchannelAuthenticationRequest,
+  backchannelRequestRecord,
+  type CompleteBackchannelLoginRequest,
+  type CompletionOutcome,
+  type PollOutcome,
 } from "./model";
 import { deliverLoginNotification } from "./notifications";
 import type { BackchannelRequestObjectApi } from "./request-object-api";
@@ -238,8 +240,9 @@ export function defineBackchannelRequestObject(
 
     private load(): BackchannelAuthenticationRequest | undefined {
       if (!this.hasTable()) return undefined;
-      const row = this.sql.exec<{ record: string }>("SELECT record FROM request WHERE id = 1").toArray()[0];
-      return row ? (JSON.parse(row.record) as BackchannelAuthenticationRequest) : undefined;
+      const row = this.sql.exec("SELECT record FROM request WHERE id = 1").toArray()[0];
+      // A record that does not parse is treated as absent: the request is unknown from then on.
+      return row ? readStored("backchannel request", json(backchannelRequestRecord), row.record) : undefined;
     }
 
     private save(request: BackchannelAuthenticationRequest): void {

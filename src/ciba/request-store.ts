@@ -12,6 +12,7 @@
  */
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
+import { object, readStored, str } from "../parse";
 import type {
   BackchannelAuthenticationRequestStore,
   CreateOutcome,
@@ -26,6 +27,8 @@ import {
   expiresAt,
   type PollOutcome,
 } from "./model";
+
+const indexRow = object<{ internal_id: string }>({ internal_id: str });
 
 /** auth_req_id: 256 bits from the CSPRNG, base64url (CIBA §7.3 allows [A-Za-z0-9._-]). */
 const AUTH_REQ_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -110,8 +113,9 @@ export class DurableObjectBackchannelRequestStore implements BackchannelAuthenti
       : this.env.DB.prepare(
           "SELECT internal_id FROM backchannel_login_index WHERE subject = ? AND expires_at > ? ORDER BY created_at",
         ).bind(subjectId, now);
-    const { results } = await query.all<{ internal_id: string }>();
-    const requests = await Promise.all(results.map((row) => this.getByInternalId(row.internal_id)));
+    const { results } = await query.all();
+    const ids = results.flatMap((row) => readStored("backchannel_login_index", indexRow, row)?.internal_id ?? []);
+    const requests = await Promise.all(ids.map((id) => this.getByInternalId(id)));
     // The object is the truth: the index may briefly list a request that was just completed.
     return requests.filter(
       (r): r is BackchannelAuthenticationRequest => r !== undefined && !r.isComplete && expiresAt(r) > now,

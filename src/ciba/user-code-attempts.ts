@@ -13,6 +13,7 @@
  * settles counts as wrong (the safe side).
  */
 import { DurableObject } from "cloudflare:workers";
+import { int, object, readStored } from "../parse";
 
 export type Attempt = { allowed: true } | { allowed: false; retryAfter: number };
 
@@ -21,6 +22,8 @@ interface AttemptsRow {
   /** Epoch seconds when the current window (begun by its first failure) ends. */
   window_end: number;
 }
+
+const attemptsRow = object<AttemptsRow>({ failures: int, window_end: int });
 
 export class UserCodeAttempts extends DurableObject<object> {
   private readonly sql: SqlStorage;
@@ -68,9 +71,21 @@ export class UserCodeAttempts extends DurableObject<object> {
     else this.sql.exec("DELETE FROM attempts");
   }
 
+  /**
+   * The current window. Fails closed: a row that does not parse is replaced by a window whose
+   * allowance is used up for the next minute.
+   */
   private row(): AttemptsRow | undefined {
-    return this.sql
-      .exec<{ failures: number; window_end: number }>("SELECT failures, window_end FROM attempts")
-      .toArray()[0];
+    const row = this.sql.exec("SELECT failures, window_end FROM attempts").toArray()[0];
+    if (row === undefined) return undefined;
+    const parsed = readStored("user_code attempts", attemptsRow, row);
+    if (parsed) return parsed;
+    const usedUp = { failures: Number.MAX_SAFE_INTEGER, window_end: Math.floor(Date.now() / 1000) + 60 };
+    this.sql.exec(
+      "INSERT OR REPLACE INTO attempts (id, failures, window_end) VALUES (1, ?, ?)",
+      usedUp.failures,
+      usedUp.window_end,
+    );
+    return usedUp;
   }
 }

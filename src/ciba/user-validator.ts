@@ -13,6 +13,7 @@ import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import type { Client } from "../clients/metadata";
 import type { BackchannelAuthenticationUserValidator, RequestContext, UserValidationContext } from "../context";
 import { ExpiredLoginHintToken, InvalidRequest, InvalidUserCode, MissingUserCode, UnknownUserId } from "../errors";
+import { isRecord } from "../parse";
 import type { UserStore } from "../stores";
 import { loadKeys } from "../tokens/keys";
 import type { User } from "../users/user";
@@ -53,7 +54,9 @@ async function subjectOfIdTokenHint(context: UserValidationContext): Promise<str
     const { payload } = await compactVerify(hint.value, createLocalJWKSet(keys.jwks), {
       algorithms: keys.all.map((k) => k.alg),
     });
-    claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(payload));
+    if (!isRecord(parsed)) throw new InvalidRequest("id_token_hint is not an ID token issued by this provider");
+    claims = parsed;
   } catch {
     throw new InvalidRequest("id_token_hint is not an ID token issued by this provider");
   }
@@ -97,8 +100,8 @@ async function userOfSubjectClaims(
   claims: Record<string, unknown>,
   users: UserStore,
 ): Promise<User | undefined> {
-  const subId = claims.sub_id as Record<string, unknown> | undefined;
-  if (subId && typeof subId === "object") {
+  const subId = claims.sub_id;
+  if (isRecord(subId)) {
     if (subId.format === "email" && typeof subId.email === "string") return users.findByEmail(subId.email);
     if (subId.format === "phone_number" && typeof subId.phone_number === "string") {
       return users.findByPhoneNumber(subId.phone_number);

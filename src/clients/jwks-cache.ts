@@ -3,6 +3,7 @@
  * refetches early when a token names an unknown `kid`, and does not follow redirects).
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import { isRecord } from "../parse";
 import type { PublicJwk } from "./metadata";
 
 const sets = new Map<string, JWTVerifyGetKey>();
@@ -23,6 +24,11 @@ export function remoteJwks(uri: string, cacheSeconds: number): JWTVerifyGetKey {
   return set;
 }
 
+/** A JWK from a client's document: an object with a `kty` (other members are checked where used). */
+function isPublicJwk(value: unknown): value is PublicJwk {
+  return isRecord(value) && typeof value.kty === "string";
+}
+
 const documents = new Map<string, { keys: PublicJwk[]; fetchedAt: number }>();
 
 /**
@@ -35,8 +41,8 @@ export async function fetchJwks(uri: string, cacheSeconds: number): Promise<Publ
   if (cached && Date.now() - cached.fetchedAt < cacheSeconds * 1000) return cached.keys;
   try {
     const response = await fetch(uri, { redirect: "manual", signal: AbortSignal.timeout(5000) });
-    const body = response.ok ? ((await response.json()) as { keys?: unknown }) : {};
-    const keys = Array.isArray(body.keys) ? (body.keys as PublicJwk[]) : [];
+    const body: unknown = response.ok ? await response.json() : {};
+    const keys = isRecord(body) && Array.isArray(body.keys) ? body.keys.filter(isPublicJwk) : [];
     if (documents.size >= MAX_CACHED) documents.clear();
     documents.set(uri, { keys, fetchedAt: Date.now() });
     return keys;

@@ -6,8 +6,22 @@
  */
 import { encrypt } from "../crypto/encryption";
 import { sha256Hex } from "../crypto/hash";
+import {
+  arrayOf,
+  bit,
+  int,
+  isRecord,
+  json,
+  nullable,
+  object,
+  oneOf,
+  ParseProblem,
+  type Parser,
+  readStored,
+  str,
+} from "../parse";
 import type { ClientStore } from "../stores";
-import type { AuthMethod, Client, ClientRegistration, DeliveryMode, PublicJwk } from "./metadata";
+import { AUTH_METHODS, type Client, type ClientRegistration, DELIVERY_MODES, type PublicJwk } from "./metadata";
 
 interface ClientRowData {
   client_id: string;
@@ -92,12 +106,10 @@ export class D1ClientStore implements ClientStore {
     const now = Date.now();
     const cached = this.cacheSeconds > 0 ? this.cache.get(clientId) : undefined;
     if (cached && cached.until > now) return cached.client;
-    const row = await this.db
-      .prepare("SELECT * FROM clients WHERE client_id = ?")
-      .bind(clientId)
-      .first<ClientRowData>();
-    if (!row) return undefined;
-    const client = fromRow(row);
+    const row = await this.db.prepare("SELECT * FROM clients WHERE client_id = ?").bind(clientId).first();
+    // A row that does not parse is no client (logged): authentication fails, nothing crashes.
+    const client = row ? readStored("clients", clientRecord, row) : undefined;
+    if (!client) return undefined;
     if (this.cacheSeconds > 0) {
       if (this.cache.size >= MAX_CACHED) this.cache.clear();
       this.cache.set(clientId, { client, until: now + this.cacheSeconds * 1000 });
@@ -106,36 +118,43 @@ export class D1ClientStore implements ClientStore {
   }
 }
 
-function fromRow(row: ClientRowData): Client {
-  return {
-    client_id: row.client_id,
-    client_name: row.client_name,
-    token_endpoint_auth_method: row.token_endpoint_auth_method as AuthMethod,
-    token_endpoint_auth_signing_alg: row.token_endpoint_auth_signing_alg ?? undefined,
-    grant_types: JSON.parse(row.grant_types) as string[],
-    redirect_uris: JSON.parse(row.redirect_uris) as string[],
-    scope: row.scope,
-    jwks: row.jwks ? (JSON.parse(row.jwks) as { keys: PublicJwk[] }) : undefined,
-    jwks_uri: row.jwks_uri ?? undefined,
-    backchannel_token_delivery_mode: (row.backchannel_token_delivery_mode as DeliveryMode | null) ?? undefined,
-    backchannel_client_notification_endpoint: row.backchannel_client_notification_endpoint ?? undefined,
-    backchannel_authentication_request_signing_alg: row.backchannel_authentication_request_signing_alg ?? undefined,
-    backchannel_user_code_parameter: row.backchannel_user_code_parameter === 1,
-    require_pushed_authorization_requests: row.require_pushed_authorization_requests === 1,
-    request_object_signing_alg: row.request_object_signing_alg ?? undefined,
-    ciba_request_lifetime: row.ciba_request_lifetime ?? undefined,
-    ciba_polling_interval: row.ciba_polling_interval ?? undefined,
-    par_request_lifetime: row.par_request_lifetime ?? undefined,
-    fapi_ciba: row.fapi_ciba === 1,
-    tls_client_auth_subject_dn: row.tls_client_auth_subject_dn ?? undefined,
-    tls_client_auth_san_dns: row.tls_client_auth_san_dns ?? undefined,
-    tls_client_auth_san_uri: row.tls_client_auth_san_uri ?? undefined,
-    tls_client_auth_san_ip: row.tls_client_auth_san_ip ?? undefined,
-    tls_client_auth_san_email: row.tls_client_auth_san_email ?? undefined,
-    client_secret_hash: row.client_secret_hash ?? undefined,
-    client_secret_encrypted: row.client_secret_encrypted ?? undefined,
-  };
-}
+const nullableText = nullable(str);
+
+/** A public JWK as registered: an object with a `kty`; its other members are the key's. */
+const publicJwk: Parser<PublicJwk> = (value, at) => {
+  if (!isRecord(value) || typeof value.kty !== "string") throw new ParseProblem(`${at}: expected a JWK`);
+  return { ...value, kty: value.kty };
+};
+
+/** A `clients` row as a Client: the columns are the Client's fields, lists and keys as JSON. */
+const clientRecord: Parser<Client> = object<Client>({
+  client_id: str,
+  client_name: str,
+  token_endpoint_auth_method: oneOf(AUTH_METHODS),
+  token_endpoint_auth_signing_alg: nullableText,
+  grant_types: json(arrayOf(str)),
+  redirect_uris: json(arrayOf(str)),
+  scope: str,
+  jwks: nullable(json(object<{ keys: PublicJwk[] }>({ keys: arrayOf(publicJwk) }))),
+  jwks_uri: nullableText,
+  backchannel_token_delivery_mode: nullable(oneOf(DELIVERY_MODES)),
+  backchannel_client_notification_endpoint: nullableText,
+  backchannel_authentication_request_signing_alg: nullableText,
+  backchannel_user_code_parameter: bit,
+  require_pushed_authorization_requests: bit,
+  request_object_signing_alg: nullableText,
+  ciba_request_lifetime: nullable(int),
+  ciba_polling_interval: nullable(int),
+  par_request_lifetime: nullable(int),
+  fapi_ciba: bit,
+  tls_client_auth_subject_dn: nullableText,
+  tls_client_auth_san_dns: nullableText,
+  tls_client_auth_san_uri: nullableText,
+  tls_client_auth_san_ip: nullableText,
+  tls_client_auth_san_email: nullableText,
+  client_secret_hash: nullableText,
+  client_secret_encrypted: nullableText,
+});
 
 /** The row for a validated registration; the secret is hashed, and encrypted only for client_secret_jwt. */
 export async function clientRow(

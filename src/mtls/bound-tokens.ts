@@ -4,10 +4,11 @@
  */
 import type { JWTPayload } from "jose";
 import type { RequestContext } from "../context";
+import { isRecord } from "../parse";
 import { presentedCertificate } from "./client-certificate";
 
 export async function certificateBindingHolds(ctx: RequestContext, payload: JWTPayload): Promise<boolean> {
-  const bound = (payload.cnf as Record<string, unknown> | undefined)?.["x5t#S256"];
+  const bound = isRecord(payload.cnf) ? payload.cnf["x5t#S256"] : undefined;
   if (bound === undefined) return true;
   const presented = await presentedCertificate(ctx.request, ctx.settings, ctx.env);
   return presented !== undefined && presented.certificate.x5tS256 === bound;

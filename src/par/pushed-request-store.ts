@@ -23,6 +23,7 @@
  */
 import { decrypt, encrypt } from "../crypto/encryption";
 import type { Bindings } from "../env";
+import { int, json, object, type Parser, readStored, str } from "../parse";
 import type { PushedAuthorizationRequest, PushedAuthorizationRequestStore } from "../stores";
 
 interface StoredValue {
@@ -31,6 +32,8 @@ interface StoredValue {
   /** Encrypted query string. */
   parameters: string;
 }
+
+const storedValue: Parser<StoredValue> = object<StoredValue>({ expiresAtUtc: int, clientId: str, parameters: str });
 
 /** SHA-256, hex: the only key this store ever writes. */
 const REFERENCE_VALUE_HASH = /^[0-9a-f]{64}$/;
@@ -70,7 +73,9 @@ export class KvPushedAuthorizationRequestStore implements PushedAuthorizationReq
   async getByHash(referenceValueHash: string): Promise<PushedAuthorizationRequest | undefined> {
     // Only the shape of a hash edge-op makes reaches KV (a longer key would make KV throw).
     if (!REFERENCE_VALUE_HASH.test(referenceValueHash)) return undefined;
-    const stored = await this.env.PAR_REQUESTS.get<StoredValue>(this.key(referenceValueHash), "json");
+    const text = await this.env.PAR_REQUESTS.get(this.key(referenceValueHash));
+    // A value that does not parse is no request (logged): the request_uri is then unknown.
+    const stored = text === null ? undefined : readStored("pushed requests", json(storedValue), text);
     if (!stored) return undefined;
     const openUntil = Math.floor(Date.now() / 1000) + this.interactionSeconds;
     const fence = this.fence(stored.clientId);

@@ -9,6 +9,9 @@
  * read-check-write, which the runtime runs atomically.
  */
 import { DurableObject } from "cloudflare:workers";
+import { int, object, readStored } from "../parse";
+
+const expiryRow = object<{ expires_at: number }>({ expires_at: int });
 
 export type OpenState = "open" | "spent" | "expired";
 
@@ -51,17 +54,18 @@ export class ReplayGuard extends DurableObject<object> {
   }
 
   private isRecorded(jtiHash: string): boolean {
-    const seen = this.sql
-      .exec<{ expires_at: number }>("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", jtiHash)
-      .toArray()[0];
-    return seen !== undefined && seen.expires_at >= Math.floor(Date.now() / 1000);
+    const row = this.sql.exec("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", jtiHash).toArray()[0];
+    if (row === undefined) return false;
+    // Fails closed: an entry that does not parse still counts as seen (a replay is refused).
+    const seen = readStored("replay guard", expiryRow, row);
+    return seen === undefined || seen.expires_at >= Math.floor(Date.now() / 1000);
   }
 
   override async alarm(): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     this.sql.exec("DELETE FROM seen_jti WHERE expires_at < ?", now);
-    const next = this.sql.exec<{ next: number | null }>("SELECT MIN(expires_at) AS next FROM seen_jti").one().next;
-    if (next !== null) await this.ctx.storage.setAlarm((next + 1) * 1000);
+    const { next } = this.sql.exec("SELECT MIN(expires_at) AS next FROM seen_jti").one();
+    if (typeof next === "number") await this.ctx.storage.setAlarm((next + 1) * 1000);
   }
 
   private async scheduleCleanup(expiresAt: number): Promise<void> {

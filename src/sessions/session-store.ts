@@ -4,6 +4,7 @@
  * the row) and expiry (expires_at) hold no matter what the browser keeps sending.
  */
 import { randomHandle, sha256Hex } from "../crypto/hash";
+import { arrayOf, int, json, object, type Parser, readStored, str } from "../parse";
 
 export interface Session {
   subject: string;
@@ -18,9 +19,17 @@ interface SessionRow {
   subject: string;
   sid: string;
   auth_time: number;
-  amr: string;
+  amr: string[];
   expires_at: number;
 }
+
+const sessionRecord: Parser<SessionRow> = object<SessionRow>({
+  subject: str,
+  sid: str,
+  auth_time: int,
+  amr: json(arrayOf(str)),
+  expires_at: int,
+});
 
 export class SessionStore {
   constructor(private readonly db: D1Database) {}
@@ -45,14 +54,16 @@ export class SessionStore {
     const row = await this.db
       .prepare("SELECT subject, sid, auth_time, amr, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?")
       .bind(await sha256Hex(id), Math.floor(Date.now() / 1000))
-      .first<SessionRow>();
-    if (!row) return undefined;
+      .first();
+    // A row that does not parse signs nobody in (logged).
+    const session = row ? readStored("sessions", sessionRecord, row) : undefined;
+    if (!session) return undefined;
     return {
-      subject: row.subject,
-      sid: row.sid,
-      authTime: row.auth_time,
-      amr: JSON.parse(row.amr) as string[],
-      expiresAt: row.expires_at,
+      subject: session.subject,
+      sid: session.sid,
+      authTime: session.auth_time,
+      amr: session.amr,
+      expiresAt: session.expires_at,
     };
   }
 

@@ -3,6 +3,7 @@
  * by authorization codes, backchannel requests and refresh-token families alike.
  */
 import { randomHandle } from "../crypto/hash";
+import { arrayOf, int, object, optional, type Parser, str } from "../parse";
 
 /** What a user granted a client: everything needed to mint tokens now and on refresh. */
 export interface UserGrant {
@@ -33,3 +34,17 @@ export interface UserGrant {
 export function newGrantId(): string {
   return randomHandle(16);
 }
+
+/** A grant as stored (a code's record, a refresh-token family's grant_json), read back. */
+export const userGrantRecord: Parser<UserGrant> = object<UserGrant>({
+  clientId: str,
+  subject: str,
+  scopes: arrayOf(str),
+  resources: arrayOf(str),
+  authTime: int,
+  amr: arrayOf(str),
+  acr: optional(str),
+  sid: optional(str),
+  certificateThumbprint: optional(str),
+  grantId: optional(str),
+});

@@ -16,7 +16,8 @@
  * object one after the other, either the family is created and then revoked, or never created.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { UserGrant } from "./grant";
+import { int, json, object, type Parser, readStored, str } from "../parse";
+import { type UserGrant, userGrantRecord } from "./grant";
 
 /** Why a rotation was refused. */
 export type RotationFailure =
@@ -41,12 +42,22 @@ export type RotationResult =
   | { ok: false; reason: RotationFailure; subject?: string; grantId?: string };
 
 interface FamilyRow {
-  grant_json: string;
+  grant_json: UserGrant;
   client_id: string;
   expires_at: number;
   revoked: number;
   current_hash: string;
 }
+
+const familyRow: Parser<FamilyRow> = object<FamilyRow>({
+  grant_json: json(userGrantRecord),
+  client_id: str,
+  expires_at: int,
+  revoked: int,
+  current_hash: str,
+});
+
+const expiryRow = object<{ expires_at: number }>({ expires_at: int });
 
 export class RefreshTokenFamily extends DurableObject<object> {
   private readonly sql: SqlStorage;
@@ -117,7 +128,7 @@ export class RefreshTokenFamily extends DurableObject<object> {
     if (family.client_id !== clientId) return { ok: false, reason: "client_mismatch" };
     if (now >= family.expires_at) return { ok: false, reason: "expired" };
     if (family.revoked) return { ok: false, reason: "revoked" };
-    const grant = JSON.parse(family.grant_json) as UserGrant;
+    const grant = family.grant_json;
     if (wasRotated) {
       this.sql.exec("UPDATE family SET revoked = 1");
       return { ok: false, reason: "reused", subject: grant.subject, grantId: grant.grantId };
@@ -168,16 +179,19 @@ export class RefreshTokenFamily extends DurableObject<object> {
     this.sql.exec("DELETE FROM tombstone");
   }
 
+  /** The family, or undefined: none, or a row that does not parse (logged; its tokens are then unknown). */
   private family(): FamilyRow | undefined {
-    return this.sql
-      .exec<FamilyRow & Record<string, SqlStorageValue>>(
-        "SELECT grant_json, client_id, expires_at, revoked, current_hash FROM family WHERE id = 1",
-      )
+    const row = this.sql
+      .exec("SELECT grant_json, client_id, expires_at, revoked, current_hash FROM family WHERE id = 1")
       .toArray()[0];
+    return row ? readStored("refresh-token families", familyRow, row) : undefined;
   }
 
   private tombstone(): { expires_at: number } | undefined {
-    return this.sql.exec<{ expires_at: number }>("SELECT expires_at FROM tombstone WHERE id = 1").toArray()[0];
+    const row = this.sql.exec("SELECT expires_at FROM tombstone WHERE id = 1").toArray()[0];
+    if (row === undefined) return undefined;
+    // A tombstone that does not parse still stands: revoked stays revoked.
+    return readStored("refresh-token families", expiryRow, row) ?? { expires_at: Number.MAX_SAFE_INTEGER };
   }
 
   private wasRotated(tokenHash: string): boolean {

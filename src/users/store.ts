@@ -4,6 +4,7 @@
  * (src/users/user-code.ts). `userRow` makes the row for a new user (the admin tool, the dev seed).
  */
 import { hashPassword } from "../crypto/password";
+import { bit, nullable, object, type Parser, readStored, str } from "../parse";
 import type { UserStore } from "../stores";
 import type { User } from "./user";
 import { hashUserCode, userCodeProblem } from "./user-code";
@@ -27,23 +28,23 @@ export class D1UserStore implements UserStore {
   constructor(private readonly db: D1Database) {}
 
   async findBySubject(sub: string): Promise<User | undefined> {
-    const row = await this.db.prepare("SELECT * FROM users WHERE sub = ?").bind(sub).first<UserRowData>();
-    return row ? fromRow(row) : undefined;
+    const row = await this.db.prepare("SELECT * FROM users WHERE sub = ?").bind(sub).first();
+    return row ? readStored("users", userRecord, row) : undefined;
   }
 
   async findByUsername(username: string): Promise<User | undefined> {
-    const row = await this.db.prepare("SELECT * FROM users WHERE username = ?").bind(username).first<UserRowData>();
-    return row ? fromRow(row) : undefined;
+    const row = await this.db.prepare("SELECT * FROM users WHERE username = ?").bind(username).first();
+    return row ? readStored("users", userRecord, row) : undefined;
   }
 
   async findByEmail(email: string): Promise<User | undefined> {
-    const row = await this.db.prepare("SELECT * FROM users WHERE email = ?").bind(email).first<UserRowData>();
-    return row ? fromRow(row) : undefined;
+    const row = await this.db.prepare("SELECT * FROM users WHERE email = ?").bind(email).first();
+    return row ? readStored("users", userRecord, row) : undefined;
   }
 
   async findByPhoneNumber(phone: string): Promise<User | undefined> {
-    const row = await this.db.prepare("SELECT * FROM users WHERE phone_number = ?").bind(phone).first<UserRowData>();
-    return row ? fromRow(row) : undefined;
+    const row = await this.db.prepare("SELECT * FROM users WHERE phone_number = ?").bind(phone).first();
+    return row ? readStored("users", userRecord, row) : undefined;
   }
 
   /** A login hint may be a username, an e-mail address or a phone number; each is unique. */
@@ -51,8 +52,8 @@ export class D1UserStore implements UserStore {
     const row = await this.db
       .prepare("SELECT * FROM users WHERE username = ?1 OR email = ?1 OR phone_number = ?1 LIMIT 1")
       .bind(hint)
-      .first<UserRowData>();
-    return row ? fromRow(row) : undefined;
+      .first();
+    return row ? readStored("users", userRecord, row) : undefined;
   }
 
   /**
@@ -67,21 +68,22 @@ export class D1UserStore implements UserStore {
   }
 }
 
-function fromRow(row: UserRowData): User {
-  return {
-    sub: row.sub,
-    username: row.username,
-    email: row.email ?? undefined,
-    email_verified: row.email_verified === 1,
-    phone_number: row.phone_number ?? undefined,
-    phone_number_verified: row.phone_number_verified === 1,
-    name: row.name ?? undefined,
-    given_name: row.given_name ?? undefined,
-    family_name: row.family_name ?? undefined,
-    password_hash: row.password_hash,
-    user_code_hash: row.user_code_hash ?? undefined,
-  };
-}
+const nullableText = nullable(str);
+
+/** A `users` row as a User: the columns are the User's fields (booleans as 0/1). */
+const userRecord: Parser<User> = object<User>({
+  sub: str,
+  username: str,
+  email: nullableText,
+  email_verified: bit,
+  phone_number: nullableText,
+  phone_number_verified: bit,
+  name: nullableText,
+  given_name: nullableText,
+  family_name: nullableText,
+  password_hash: str,
+  user_code_hash: nullableText,
+});
 
 export interface UserRegistration {
   sub?: string;
