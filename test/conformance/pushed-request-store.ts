@@ -91,6 +91,21 @@ export const pushedRequestStoreChecks = {
     expect(await store.getByHash(expired.referenceValueHash)).toBeUndefined();
   },
 
+  async "keeps a request opened within its lifetime readable for the user's interaction, and an unopened one not"(
+    make: MakePushedRequestStore,
+  ) {
+    const store = make("");
+    const [opened, unopened] = [await pushedRequest(1), await pushedRequest(1)];
+    await store.store(opened);
+    await store.store(unopened);
+    expect(await store.getByHash(opened.referenceValueHash)).toEqual(opened);
+    await new Promise((resolve) => setTimeout(resolve, 1_100 + (opened.expiresAtUtc * 1000 - Date.now())));
+    // Sign-in and consent may outlast the request_uri's own short lifetime (RFC 9126 §2.2, §4).
+    expect(await store.getByHash(opened.referenceValueHash)).toEqual(opened);
+    expect(await store.getByHash(unopened.referenceValueHash)).toBeUndefined();
+    expect(await store.consumeByHash(opened)).toBe(true);
+  },
+
   async "keeps other requests apart: consuming one leaves another usable"(make: MakePushedRequestStore) {
     const store = make("");
     const [first, second] = [await pushedRequest(), await pushedRequest()];
