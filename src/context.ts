@@ -5,6 +5,7 @@
  * called (and tested) without HTTP. The two seed services are here rather than beside their
  * defaults because each refers to the context and the context carries them.
  */
+import type { JwksCache } from "./clients/jwks-cache";
 import type { Client } from "./clients/metadata";
 import type { Settings } from "./config";
 import type { Bindings } from "./env";
@@ -45,6 +46,8 @@ export interface RequestContext {
   routes: Routes;
   /** The provider's realm ("" for a lone provider): prefixes its KV keys and object names. */
   realm: string;
+  /** The provider's cache of clients' (and trusted issuers') jwks_uri documents. */
+  jwks: JwksCache;
 }
 
 // BackchannelAuthenticationUserValidator (CIBA §7.1).

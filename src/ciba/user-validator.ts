@@ -8,7 +8,6 @@
  * (./user-code-limits.ts), which limits guessing per user and per client.
  */
 import { compactVerify, createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from "jose";
-import { remoteJwks } from "../clients/jwks-cache";
 import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import type { Client } from "../clients/metadata";
 import type { BackchannelAuthenticationUserValidator, RequestContext, UserValidationContext } from "../context";
@@ -80,7 +79,7 @@ async function userOfLoginHintToken(context: UserValidationContext, users: UserS
   if (!trusted) throw new InvalidRequest("login_hint_token is not from a trusted issuer");
   const keys = trusted.jwks
     ? createLocalJWKSet(trusted.jwks as Parameters<typeof createLocalJWKSet>[0])
-    : remoteJwks(trusted.jwks_uri as string, ctx.settings.jwksUriCacheSeconds);
+    : ctx.jwks.remote(trusted.jwks_uri as string, ctx.settings.jwksUriCacheSeconds);
   let claims: Record<string, unknown>;
   try {
     const options = { issuer: trusted.issuer, requiredClaims: ["exp"], ...clockTolerance(ctx.settings) };

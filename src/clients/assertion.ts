@@ -12,7 +12,6 @@ import { InvalidClient } from "../errors";
 import { logger } from "../log";
 import { claimClientJwtId } from "../replay/client-jwt-ids";
 import { endpointUrls } from "../routes";
-import { remoteJwks } from "./jwks-cache";
 import { clockTolerance, timeProblem } from "./jwt-time";
 import { ASYMMETRIC_ALGS, type Client, FAPI_ALGS, HMAC_ALGS } from "./metadata";
 import { clientSecretAad } from "./registry";
@@ -79,7 +78,7 @@ async function clientSecret(ctx: RequestContext, client: Client): Promise<Uint8A
 /** The client's registered public keys (inline jwks or jwks_uri), for any JWT it signs. */
 export function clientKeys(ctx: RequestContext, client: Client): JWTVerifyGetKey {
   if (client.jwks) return createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0]);
-  if (client.jwks_uri) return remoteJwks(client.jwks_uri, ctx.settings.jwksUriCacheSeconds);
+  if (client.jwks_uri) return ctx.jwks.remote(client.jwks_uri, ctx.settings.jwksUriCacheSeconds);
   throw new InvalidClient("client has no registered keys");
 }
 

@@ -5,6 +5,12 @@
 import { ConfigurationError } from "../config";
 import { base64url, fromBase64url, utf8 } from "./encoding";
 
+/**
+ * A memo of a pure function of the secret's text (importing or deriving a key is slow on every
+ * request): the same secret always gives the same key, so it holds no provider's options and no
+ * request's data, and two providers (realms) with different secrets get different entries.
+ * Kept per isolate, like the key itself would be.
+ */
 const cache = new Map<string, Promise<string>>();
 
 /** A 256-bit key for `purpose`, base64url (the form Hono's signed cookies take). */

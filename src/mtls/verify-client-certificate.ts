@@ -5,7 +5,6 @@
  * the client's registered keys (no CA: the registration is the trust). Returns the
  * certificate's x5t#S256, to which the client's tokens are then bound.
  */
-import { fetchJwks } from "../clients/jwks-cache";
 import type { Client, PublicJwk } from "../clients/metadata";
 import type { RequestContext } from "../context";
 import { InvalidClient } from "../errors";
@@ -29,6 +28,6 @@ export async function verifyClientCertificate(ctx: RequestContext, client: Clien
 
 async function registeredKeys(ctx: RequestContext, client: Client): Promise<PublicJwk[]> {
   if (client.jwks) return client.jwks.keys;
-  if (client.jwks_uri) return fetchJwks(client.jwks_uri, ctx.settings.jwksUriCacheSeconds);
+  if (client.jwks_uri) return ctx.jwks.keys(client.jwks_uri, ctx.settings.jwksUriCacheSeconds);
   return [];
 }

@@ -11,6 +11,7 @@
 import { builtInNotificationService } from "../ciba/notifications";
 import { DurableObjectBackchannelRequestStore } from "../ciba/request-store";
 import { DefaultUserValidator } from "../ciba/user-validator";
+import { JwksCache } from "../clients/jwks-cache";
 import { type ClientCache, D1ClientStore } from "../clients/registry";
 import { loadSettings, type Settings } from "../config";
 import type { ProviderServices, ProviderStores, RequestContext } from "../context";
@@ -40,6 +41,8 @@ export class ProviderRuntime<Env extends object> {
   private readonly scopes = new WeakMap<object, EnvScope>();
   /** Client registrations, per D1 database (src/clients/registry.ts). */
   private readonly clientCaches = new WeakMap<object, ClientCache>();
+  /** Clients' jwks_uri documents (src/clients/jwks-cache.ts). */
+  private readonly jwks = new JwksCache();
 
   constructor(private readonly options: ProviderOptions<Env>) {
     this.routes = new Routes(options.basePath ?? "");
@@ -63,6 +66,7 @@ export class ProviderRuntime<Env extends object> {
       request: request ?? new Request(endpointUrls(scope.settings.issuer).discovery),
       routes: this.routes,
       realm: this.realm,
+      jwks: this.jwks,
     };
   }
 

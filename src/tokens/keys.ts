@@ -27,6 +27,12 @@ export interface KeySet {
 }
 
 const PUBLIC_MEMBERS = ["kty", "crv", "x", "y", "n", "e"] as const;
+/**
+ * A memo of a pure function of the secret's text (importing or deriving a key is slow on every
+ * request): the same secret always gives the same key, so it holds no provider's options and no
+ * request's data, and two providers (realms) with different secrets get different entries.
+ * Kept per isolate, like the key itself would be.
+ */
 const cache = new Map<string, Promise<KeySet>>();
 
 export function loadKeys(secret: string | undefined): Promise<KeySet> {

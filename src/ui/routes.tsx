@@ -31,7 +31,14 @@ export function mountUserPages(app: Hono<AppEnv>): void {
     app.use(path, pageSecurityHeaders);
   }
   route(app, PATHS.stylesheet, { GET: stylesheet });
-  route(app, PATHS.signIn, { GET: page(showSignIn), POST: page(signIn) });
+  // Compared against when the username is unknown, so both cases take the same time. Made once
+  // per provider, on first use.
+  let decoyHash: Promise<string> | undefined;
+  const decoy = () => {
+    decoyHash ??= hashPassword(randomHandle());
+    return decoyHash;
+  };
+  route(app, PATHS.signIn, { GET: page(showSignIn), POST: page((c) => signIn(c, decoy)) });
   route(app, PATHS.signOut, { POST: page(signOut) });
   route(app, PATHS.cibaRequests, { GET: page(listPending) });
   route(app, PATHS.cibaRequest, { GET: page(showRequest), POST: page(answerRequest) });
@@ -62,10 +69,7 @@ async function showSignIn(c: Context<AppEnv>) {
   return render(c, <SignInPage csrf={await csrfToken(c)} returnTo={returnTo} />);
 }
 
-/** Compared against when the username is unknown, so both cases take the same time. */
-let decoyHash: Promise<string> | undefined;
-
-async function signIn(c: Context<AppEnv>) {
+async function signIn(c: Context<AppEnv>, decoy: () => Promise<string>) {
   const form = await readForm(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes);
   const returnTo = returnToOf(c, form.get("return_to"));
   const username = (form.get("username") ?? "").slice(0, 128);
@@ -82,8 +86,7 @@ async function signIn(c: Context<AppEnv>) {
     return render(c, <SignInPage csrf={csrf} returnTo={returnTo} error={error} username={username} />, 429);
   }
   const user = username ? await c.var.ctx.stores.users.findByUsername(username) : undefined;
-  decoyHash ??= hashPassword(randomHandle());
-  const passwordOk = await verifyPassword(form.get("password") ?? "", user?.password_hash ?? (await decoyHash));
+  const passwordOk = await verifyPassword(form.get("password") ?? "", user?.password_hash ?? (await decoy()));
   if (!user || !passwordOk) {
     logger.info("signin_failed", { known_user: Boolean(user) });
     // One message for an unknown user and a wrong password: the page must not reveal which.

@@ -36,6 +36,12 @@ export function userCodeProblem(code: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A memo of a pure function of the secret's text (importing or deriving a key is slow on every
+ * request): the same secret always gives the same key, so it holds no provider's options and no
+ * request's data, and two providers (realms) with different secrets get different entries.
+ * Kept per isolate, like the key itself would be.
+ */
 const keys = new Map<string, Promise<CryptoKey>>();
 
 function macKey(secret: string | undefined): Promise<CryptoKey> {
