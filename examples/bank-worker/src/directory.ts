@@ -6,6 +6,7 @@
  *   GET /customers?login_hint=<customer number, e-mail or phone>
  *     200 {"customerId": "cust-1001", "status": "active" | "blocked"}
  *     404 {"error": "not_found"}
+ *     503 for the login_hint "directory-outage" (the directory being down, for the tests)
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 
@@ -26,6 +27,8 @@ export class Directory extends WorkerEntrypoint {
       return Response.json({ error: "not_found" }, { status: 404 });
     }
     const hint = url.searchParams.get("login_hint") ?? "";
+    // A way for the tests to see the directory down.
+    if (hint === "directory-outage") return Response.json({ error: "unavailable" }, { status: 503 });
     const customer = CUSTOMERS.find((c) => c.loginHints.includes(hint.toLowerCase()));
     if (!customer) return Response.json({ error: "not_found" }, { status: 404 });
     return Response.json({ customerId: customer.customerId, status: customer.status } satisfies DirectoryCustomer);

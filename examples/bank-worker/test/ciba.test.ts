@@ -66,6 +66,12 @@ describe("the bank's user validator (its directory, over HTTP)", () => {
     expect(await response.json()).toMatchObject({ error: "access_denied" });
   });
 
+  it("answers 500 server_error, not a client error, when the directory is down", async () => {
+    const response = await backchannel({ login_hint: "directory-outage" });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: "server_error", error_description: "internal error" });
+  });
+
   it("refuses the hints this bank does not take with invalid_request", async () => {
     const response = await backchannel({ id_token_hint: "eyJhbGciOiJub25lIn0.e30." });
     expect(response.status).toBe(400);
