@@ -5,7 +5,15 @@
  * only: no state, nothing runs on import.
  */
 
+export type { AuthenticatedUser } from "./authorize/authorization";
 export { AuthorizationCodeObject } from "./authorize/code-object";
+export {
+  type AuthorizationAnswer,
+  type AuthorizationCompletion,
+  AuthorizationInteractionService,
+  type AuthorizationRefusal,
+  type AuthorizationRequestView,
+} from "./authorize/interaction-service";
 export {
   BackchannelAuthenticationInteractionService,
   type CompleteLoginRequestInput,

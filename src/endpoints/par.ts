@@ -5,6 +5,7 @@
  * ./request-object.ts) → validate exactly as /authorize would → store → 201.
  */
 import type { Context } from "hono";
+import { REQUEST_URI_PREFIX } from "../authorize/authorization";
 import { checkAuthorizationParameters, checkRedirectUri } from "../authorize/authorization-request";
 import { authenticateClient } from "../clients/authenticate";
 import type { Client } from "../clients/metadata";
@@ -18,8 +19,6 @@ import { readForm } from "../http/form";
 import { parametersFromRequestObject } from "../par/request-object";
 import type { FormParams } from "../params/form-params";
 import { endpointUrls } from "../routes";
-
-export const REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:";
 
 /** Client authentication parameters: never part of the stored request. */
 const CLIENT_AUTH_PARAMETERS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"];

@@ -38,7 +38,7 @@ export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hon
   route(app, PATHS.backchannelAuthentication, { POST: backchannelAuthenticationEndpoint });
   route(app, PATHS.userinfo, { GET: userinfoEndpoint, POST: userinfoEndpoint });
   route(app, PATHS.pushedAuthorizationRequest, { POST: pushedAuthorizationRequestEndpoint });
-  mountAuthorization(app);
+  mountAuthorization(app, runtime.pages ? undefined : runtime.interactionUrl);
   if (runtime.pages) mountUserPages(app);
   mountAuthenticatorApi(app);
 

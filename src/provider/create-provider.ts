@@ -10,6 +10,7 @@
  *     AuthorizationCodeObject, UserCodeAttempts } = provider.durableObjects;
  */
 import { AuthorizationCodeObject } from "../authorize/code-object";
+import { AuthorizationInteractionService } from "../authorize/interaction-service";
 import { BackchannelAuthenticationInteractionService } from "../ciba/interaction-service";
 import { defineBackchannelRequestObject } from "../ciba/request-object";
 import { UserCodeAttempts } from "../ciba/user-code-attempts";
@@ -34,9 +35,13 @@ export function createProvider<Env extends object = Record<string, unknown>>(
       AuthorizationCodeObject,
       UserCodeAttempts,
     },
-    interaction: (env) => ({
-      backchannel: new BackchannelAuthenticationInteractionService(runtime.context(env)),
-    }),
+    interaction: (env) => {
+      const ctx = runtime.context(env);
+      return {
+        backchannel: new BackchannelAuthenticationInteractionService(ctx),
+        authorization: new AuthorizationInteractionService(ctx),
+      };
+    },
     routes: runtime.routes,
     context: (env, request) => runtime.context(env, request),
   };

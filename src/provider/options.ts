@@ -4,6 +4,7 @@
  */
 import type { Hono } from "hono";
 import type { AuthorizationCodeObject } from "../authorize/code-object";
+import type { AuthorizationInteractionService } from "../authorize/interaction-service";
 import type { BackchannelAuthenticationInteractionService } from "../ciba/interaction-service";
 import type { defineBackchannelRequestObject } from "../ciba/request-object";
 import type { UserCodeAttempts } from "../ciba/user-code-attempts";
@@ -158,6 +159,8 @@ export interface ProviderDurableObjects {
 export interface ProviderInteraction {
   /** List, show, approve and deny backchannel requests for the user the caller signed in. */
   backchannel: BackchannelAuthenticationInteractionService;
+  /** Show and answer an authorization request (the `return_to` /authorize sent to `interactionUrl`). */
+  authorization: AuthorizationInteractionService;
 }
 
 export interface Provider<Env extends object = Record<string, unknown>> {
