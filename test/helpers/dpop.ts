@@ -13,8 +13,8 @@ import { DPOP_NONCE_HEADER } from "../../src/dpop/errors";
 import type { DpopPolicy } from "../../src/dpop/policy";
 import { dpopProofOf, verifyDpopProof } from "../../src/dpop/proof";
 import { replayGuardFence } from "../../src/dpop/replay";
-import { renderError } from "../../src/http/boundary";
 import { OAuthError } from "../../src/errors";
+import { renderError } from "../../src/http/boundary";
 
 export const OP = "https://op.example";
 export const TOKEN_URL = `${OP}/token`;
