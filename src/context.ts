@@ -5,11 +5,13 @@
  * called (and tested) without HTTP. The two seed services are here rather than beside their
  * defaults because each refers to the context and the context carries them.
  */
+import type { ConsentStore } from "./authorize/consent-store";
 import type { JwksCache } from "./clients/jwks-cache";
 import type { Client } from "./clients/metadata";
 import type { Settings } from "./config";
 import type { Bindings } from "./env";
 import type { Routes } from "./routes";
+import type { SessionStore } from "./sessions/session-store";
 import type {
   BackchannelAuthenticationRequestStore,
   ClientStore,
@@ -17,12 +19,17 @@ import type {
   UserStore,
 } from "./stores";
 
-/** The stores of one provider, as its options chose them. */
+/**
+ * The stores of one provider: the four its options may replace, and the D1 stores of the
+ * built-in pages (browser sessions, remembered consent), which are its own.
+ */
 export interface ProviderStores {
   backchannelRequests: BackchannelAuthenticationRequestStore;
   pushedRequests: PushedAuthorizationRequestStore;
   clients: ClientStore;
   users: UserStore;
+  sessions: SessionStore;
+  consents: ConsentStore;
 }
 
 /** The seed's services, as one provider's options chose them. */

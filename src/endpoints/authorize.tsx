@@ -17,7 +17,6 @@ import {
   ShownError,
 } from "../authorize/authorization";
 import { type AuthorizationRequest, checkAuthorizationParameters } from "../authorize/authorization-request";
-import { ConsentStore } from "../authorize/consent-store";
 import { type Client, clientScopes } from "../clients/metadata";
 import { OAuthError } from "../errors";
 import type { AppEnv } from "../http/app-env";
@@ -113,7 +112,7 @@ async function ensureConsent(
   request: AuthorizationRequest,
   session: Session,
 ): Promise<undefined | Response> {
-  const consents = new ConsentStore(c.var.ctx.env.DB);
+  const consents = c.var.ctx.stores.consents;
   if (c.req.method === "POST") {
     const form = await readForm(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes);
     if (!(await validCsrf(c, form.get("csrf")))) {

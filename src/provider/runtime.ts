@@ -8,6 +8,7 @@
  * Nothing is kept at module level: two providers in one Worker never share any of it.
  */
 
+import { ConsentStore } from "../authorize/consent-store";
 import { builtInNotificationService } from "../ciba/notifications";
 import { DurableObjectBackchannelRequestStore } from "../ciba/request-store";
 import { DefaultUserValidator } from "../ciba/user-validator";
@@ -18,6 +19,7 @@ import type { ProviderServices, ProviderStores, RequestContext } from "../contex
 import type { Bindings } from "../env";
 import { KvPushedAuthorizationRequestStore } from "../par/pushed-request-store";
 import { endpointUrls, Routes } from "../routes";
+import { SessionStore } from "../sessions/session-store";
 import { D1UserStore } from "../users/store";
 import { DEFAULT_BINDING_NAMES, resolveBindings } from "./bindings";
 import type { BindingNames, ProviderOptions, StoreContext } from "./options";
@@ -107,6 +109,8 @@ export class ProviderRuntime<Env extends object> {
         given.clients?.(env, context) ??
         new D1ClientStore(bindings.DB, settings.clientCacheSeconds, this.clientCache(bindings.DB)),
       users: given.users?.(env, context) ?? new D1UserStore(bindings.DB),
+      sessions: new SessionStore(bindings.DB),
+      consents: new ConsentStore(bindings.DB),
     };
   }
 

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { derivedSecret } from "../crypto/derived-keys";
 import type { AppEnv } from "../http/app-env";
-import { type Session, SessionStore } from "../sessions/session-store";
+import type { Session } from "../sessions/session-store";
 import { cookieSettings } from "./cookies";
 import { rotateCsrfToken } from "./csrf";
 
@@ -30,7 +30,7 @@ async function sessionIdFromCookie(c: Context<AppEnv>): Promise<string | undefin
 /** The signed-in user's live session, if any. */
 export async function currentSession(c: Context<AppEnv>): Promise<Session | undefined> {
   const id = await sessionIdFromCookie(c);
-  return id ? new SessionStore(c.var.ctx.env.DB).find(id) : undefined;
+  return id ? c.var.ctx.stores.sessions.find(id) : undefined;
 }
 
 /**
@@ -40,7 +40,7 @@ export async function currentSession(c: Context<AppEnv>): Promise<Session | unde
  */
 export async function startSession(c: Context<AppEnv>, subject: string): Promise<Session> {
   const settings = c.var.ctx.settings;
-  const store = new SessionStore(c.var.ctx.env.DB);
+  const store = c.var.ctx.stores.sessions;
   const previous = await sessionIdFromCookie(c);
   if (previous) await store.delete(previous);
   await store.deleteExpired();
@@ -53,7 +53,7 @@ export async function startSession(c: Context<AppEnv>, subject: string): Promise
 
 export async function endSession(c: Context<AppEnv>): Promise<void> {
   const id = await sessionIdFromCookie(c);
-  if (id) await new SessionStore(c.var.ctx.env.DB).delete(id);
+  if (id) await c.var.ctx.stores.sessions.delete(id);
   const options = cookieOptions(c);
   deleteCookie(c, options.name, { path: options.path, secure: options.secure, prefix: options.prefix });
 }
