@@ -8,10 +8,9 @@
  */
 import { InvalidAuthorizationDetails } from "./errors";
 import { genericText } from "./render";
-import { type FieldSpec, isPlainObject, type JsonValue, objectProblem } from "./schema";
+import { type AuthorizationDetail, type FieldSpec, isPlainObject, objectProblem } from "./schema";
 
-/** RFC 9396 §2: one authorization detail, after validation. */
-export type AuthorizationDetail = { type: string } & { [member: string]: JsonValue };
+export type { AuthorizationDetail } from "./schema";
 
 export interface RenderOptions {
   /** BCP 47 locale for numbers, amounts and dates (the page's language). */

@@ -3,8 +3,7 @@
  * to consent to what the details describe, so what they read must say exactly what the token
  * will carry). The text is plain: the page that shows it escapes it as any other text.
  */
-import type { AuthorizationDetail } from "./details";
-import { type FieldSpec, isPlainObject, type JsonValue } from "./schema";
+import { type AuthorizationDetail, type FieldSpec, isPlainObject, type JsonValue } from "./schema";
 
 /**
  * An amount in its currency, formatted for `locale` by Intl.NumberFormat: "€42.00" (en),

@@ -12,6 +12,9 @@
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [member: string]: JsonValue };
 
+/** RFC 9396 §2: one authorization detail, after validation. */
+export type AuthorizationDetail = { type: string } & { [member: string]: JsonValue };
+
 interface FieldBase {
   /** Refused when missing (RFC 9396 §5: "is missing required fields"). */
   required?: boolean;
