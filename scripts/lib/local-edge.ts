@@ -28,7 +28,7 @@ import { insertStatement } from "./sql.ts";
 import { PROJECT_ROOT, runWrangler, WranglerError } from "./wrangler.ts";
 
 /**
- * Bundles the Worker as `wrangler deploy` would (src/index.ts with wrangler.toml) into `outdir`;
+ * Bundles the Worker as `wrangler deploy` would (src/worker.ts with wrangler.toml) into `outdir`;
  * returns the script's path.
  */
 export async function buildWorker(outdir: string): Promise<string> {
