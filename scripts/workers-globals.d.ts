@@ -41,6 +41,10 @@ type SqlStorageValue = import("@cloudflare/workers-types").SqlStorageValue;
 type SqlStorageCursor<T extends Record<string, SqlStorageValue>> =
   import("@cloudflare/workers-types").SqlStorageCursor<T>;
 
+// The per-user object's hibernatable WebSockets (src/users/user-object.ts)
+declare const WebSocketPair: typeof import("@cloudflare/workers-types").WebSocketPair;
+declare const WebSocketRequestResponsePair: typeof import("@cloudflare/workers-types").WebSocketRequestResponsePair;
+
 // Other bindings
 type RateLimit = import("@cloudflare/workers-types").RateLimit;
 type RateLimitOptions = import("@cloudflare/workers-types").RateLimitOptions;

@@ -9,6 +9,7 @@ import type { BackchannelRequestObjectApi } from "./ciba/request-object-api";
 import type { UserCodeAttempts } from "./ciba/user-code-attempts";
 import type { ReplayGuard } from "./replay/replay-guard";
 import type { RefreshTokenFamily } from "./tokens/refresh-token-family";
+import type { UserObject } from "./users/user-object";
 
 export interface Bindings {
   DB: D1Database;
@@ -27,6 +28,8 @@ export interface Bindings {
   AUTHORIZATION_CODES: DurableObjectNamespace<AuthorizationCodeObject>;
   /** Wrong CIBA user_codes, per user and per client (src/ciba/user-code-attempts.ts). */
   USER_CODE_ATTEMPTS: DurableObjectNamespace<UserCodeAttempts>;
+  /** One object per user (src/users/user-object.ts): pending CIBA requests, push subscriptions, live /ciba pages. */
+  USERS: DurableObjectNamespace<UserObject>;
 
   // Plain settings (wrangler vars); all optional except ISSUER.
   ISSUER: string;

@@ -90,3 +90,4 @@ export type {
 export { RefreshTokenFamily } from "./tokens/refresh-token-family";
 export { D1UserStore, type UserRegistration, userRow } from "./users/store";
 export type { User } from "./users/user";
+export { type LiveEvent, type PendingRequest, UserObject, userObjectName } from "./users/user-object";

@@ -10,8 +10,14 @@ const provider = createProvider<Bindings>();
 export default provider;
 
 // The Durable Object classes, under the names wrangler.toml binds and migrates.
-export const { BackchannelRequestObject, ReplayGuard, RefreshTokenFamily, AuthorizationCodeObject, UserCodeAttempts } =
-  provider.durableObjects;
+export const {
+  BackchannelRequestObject,
+  ReplayGuard,
+  RefreshTokenFamily,
+  AuthorizationCodeObject,
+  UserCodeAttempts,
+  UserObject,
+} = provider.durableObjects;
 
 // The env this Worker is given (wrangler.toml's bindings and vars, the secrets).
 declare global {

@@ -1,6 +1,6 @@
 /**
- * The per-user Durable Object (src/users/user-object.ts) through a test-only binding
- * (TEST_USER_OBJECT): the pending-request index with its caps under concurrency, expiry by
+ * The per-user Durable Object (src/users/user-object.ts) through its binding
+ * (USERS): the pending-request index with its caps under concurrency, expiry by
  * alarm, push subscriptions, and hibernatable WebSockets that see every change at once.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
@@ -11,7 +11,7 @@ import { type LiveEvent, MAX_SOCKETS, type PendingRequest, userObjectName } from
 let counter = 0;
 /** A fresh user's object (each test its own). */
 function userObject() {
-  const ns = env.TEST_USER_OBJECT;
+  const ns = env.USERS;
   return ns.get(ns.idFromName(`test-user-${++counter}-${crypto.randomUUID()}`));
 }
 

@@ -27,10 +27,12 @@ export default {
   },
 };
 
-export const { BackchannelRequestObject, ReplayGuard, RefreshTokenFamily, AuthorizationCodeObject, UserCodeAttempts } =
-  provider.durableObjects;
+export const {
+  BackchannelRequestObject,
+  ReplayGuard,
+  RefreshTokenFamily,
+  AuthorizationCodeObject,
+  UserCodeAttempts,
+  UserObject,
+} = provider.durableObjects;
 export const RealmBBackchannelRequestObject = realmB.durableObjects.BackchannelRequestObject;
-
-// The per-user object of issue 16, not yet part of the provider: bound only for its tests
-// (TEST_USER_OBJECT in vitest.config.ts, test/user-object.test.ts).
-export { UserObject } from "../src/users/user-object";

@@ -16,6 +16,7 @@ export const DEFAULT_BINDING_NAMES: BindingNames = {
   refreshTokens: "REFRESH_TOKENS",
   authorizationCodes: "AUTHORIZATION_CODES",
   userCodeAttempts: "USER_CODE_ATTEMPTS",
+  users: "USERS",
   signinByUsername: "SIGNIN_BY_USERNAME",
   signinByAddress: "SIGNIN_BY_ADDRESS",
   parByClient: "PAR_BY_CLIENT",
@@ -37,6 +38,7 @@ const BINDINGS: readonly [keyof Bindings & string, keyof BindingNames, Kind][] =
   ["REFRESH_TOKENS", "refreshTokens", "namespace"],
   ["AUTHORIZATION_CODES", "authorizationCodes", "namespace"],
   ["USER_CODE_ATTEMPTS", "userCodeAttempts", "namespace"],
+  ["USERS", "users", "namespace"],
   ["SIGNIN_BY_USERNAME", "signinByUsername", "ratelimit"],
   ["SIGNIN_BY_ADDRESS", "signinByAddress", "ratelimit"],
   ["PAR_BY_CLIENT", "parByClient", "ratelimit"],
@@ -53,6 +55,7 @@ const SHARED_NAMESPACES: readonly (keyof Bindings)[] = [
   "REFRESH_TOKENS",
   "AUTHORIZATION_CODES",
   "USER_CODE_ATTEMPTS",
+  "USERS",
 ];
 
 function hasMethods(value: unknown, ...names: string[]): boolean {

@@ -7,7 +7,7 @@
  *   const provider = createProvider({ basePath: "/master", services: { notificationService } });
  *   export default provider;
  *   export const { BackchannelRequestObject, ReplayGuard, RefreshTokenFamily,
- *     AuthorizationCodeObject, UserCodeAttempts } = provider.durableObjects;
+ *     AuthorizationCodeObject, UserCodeAttempts, UserObject } = provider.durableObjects;
  */
 import { AuthorizationCodeObject } from "../authorize/code-object";
 import { AuthorizationInteractionService } from "../authorize/interaction-service";
@@ -16,6 +16,7 @@ import { defineBackchannelRequestObject } from "../ciba/request-object";
 import { UserCodeAttempts } from "../ciba/user-code-attempts";
 import { ReplayGuard } from "../replay/replay-guard";
 import { RefreshTokenFamily } from "../tokens/refresh-token-family";
+import { UserObject } from "../users/user-object";
 import { buildApp } from "./app";
 import type { Provider, ProviderOptions } from "./options";
 import { ProviderRuntime } from "./runtime";
@@ -34,6 +35,7 @@ export function createProvider<Env extends object = Record<string, unknown>>(
       RefreshTokenFamily,
       AuthorizationCodeObject,
       UserCodeAttempts,
+      UserObject,
     },
     interaction: (env) => {
       const ctx = runtime.context(env);

@@ -25,6 +25,7 @@ import type {
   UserStore,
 } from "../stores";
 import type { RefreshTokenFamily } from "../tokens/refresh-token-family";
+import type { UserObject } from "../users/user-object";
 
 /**
  * The names under which the Worker's env holds what a provider needs. Each defaults to the
@@ -46,6 +47,8 @@ export interface BindingNames {
   authorizationCodes: string;
   /** Durable Object namespace of the UserCodeAttempts class ["USER_CODE_ATTEMPTS"]. */
   userCodeAttempts: string;
+  /** Durable Object namespace of the UserObject class, one object per user ["USERS"]. */
+  users: string;
   /** Rate limit: sign-in attempts per username ["SIGNIN_BY_USERNAME"]. */
   signinByUsername: string;
   /** Rate limit: sign-in attempts per client address ["SIGNIN_BY_ADDRESS"]. */
@@ -153,6 +156,7 @@ export interface ProviderDurableObjects {
   RefreshTokenFamily: typeof RefreshTokenFamily;
   AuthorizationCodeObject: typeof AuthorizationCodeObject;
   UserCodeAttempts: typeof UserCodeAttempts;
+  UserObject: typeof UserObject;
 }
 
 /** What an integrator's own pages use (see `pages`). */

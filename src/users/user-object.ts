@@ -102,6 +102,15 @@ export function parsePendingRequest(value: unknown): PendingRequest | undefined 
   };
 }
 
+/*
+ * The WebSocket types as the object's base class names them: the same as the globals in the
+ * Worker, and Workers' own (not Node's) where Node-side code type-checks this file through
+ * src/index.ts (tsconfig.node.json, scripts/workers-globals.d.ts).
+ */
+type UpgradeRequest = Parameters<NonNullable<DurableObject["fetch"]>>[0];
+type UpgradeResponse = Awaited<ReturnType<NonNullable<DurableObject["fetch"]>>>;
+type LiveSocket = Parameters<NonNullable<DurableObject["webSocketMessage"]>>[0];
+
 /** Reads no binding and no secret: its env is not used. */
 export class UserObject extends DurableObject<unknown> {
   private readonly sql: SqlStorage;
@@ -251,18 +260,18 @@ export class UserObject extends DurableObject<unknown> {
    * A WebSocket upgrade for an open /ciba page. The Worker has authenticated the user (session
    * and Origin) and routed to this user's object before forwarding the request here.
    */
-  override async fetch(request: Request): Promise<Response> {
+  override async fetch(request: UpgradeRequest): Promise<UpgradeResponse> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
+      return plainResponse("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
     }
-    if (this.ctx.getWebSockets().length >= MAX_SOCKETS) return new Response("too many open pages", { status: 429 });
+    if (this.ctx.getWebSockets().length >= MAX_SOCKETS) return plainResponse("too many open pages", { status: 429 });
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.send(JSON.stringify({ type: "list", requests: await this.listPending() } satisfies LiveEvent));
-    return new Response(null, { status: 101, webSocket: client });
+    return plainResponse(null, { status: 101, webSocket: client } as ResponseInit);
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+  override async webSocketMessage(ws: LiveSocket, message: string | ArrayBuffer): Promise<void> {
     if (typeof message !== "string" || message.length > MAX_MESSAGE_LENGTH) {
       ws.close(1008, "unexpected message");
       return;
@@ -271,7 +280,7 @@ export class UserObject extends DurableObject<unknown> {
     if (message === "sync") ws.send(JSON.stringify({ type: "list", requests: await this.listPending() }));
   }
 
-  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+  override async webSocketClose(ws: LiveSocket, code: number): Promise<void> {
     // 1005/1006 (no status, abnormal) may not be sent in a close frame.
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
@@ -311,6 +320,11 @@ export class UserObject extends DurableObject<unknown> {
     const next = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM pending").one().at;
     if (next !== null) await this.ctx.storage.setAlarm(Number(next) * 1000);
   }
+}
+
+/** A Response typed as the runtime's (the same object; only Node's typings differ, see above). */
+function plainResponse(body: string | null, init: ResponseInit): UpgradeResponse {
+  return new Response(body, init) as unknown as UpgradeResponse;
 }
 
 function safeJson(text: string): unknown {
