@@ -253,6 +253,13 @@ export const SETTINGS = {
       "How long a browser sign-in lasts, in seconds (8 hours by default). The session is kept server-side, so sign-out and expiry end it at once.",
     parse: integer(300, 2_592_000),
   }),
+  adminIdleTimeout: definition({
+    variable: "ADMIN_IDLE_TIMEOUT",
+    default: "900",
+    description:
+      "How long an administrator's session may sit unused in the console (`/admin`) before it must sign in again, in seconds (15 minutes by default). Shorter than SESSION_TTL on purpose: a forgotten console tab is a bigger risk than a forgotten approval page. Dangerous actions (removing a client) also ask for the password again.",
+    parse: integer(60, 28_800),
+  }),
   cibaRequestLifetime: definition({
     variable: "CIBA_REQUEST_LIFETIME",
     default: "300",

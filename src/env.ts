@@ -43,6 +43,7 @@ export interface Bindings {
   CLIENT_CACHE_SECONDS?: string;
   SCOPES_SUPPORTED?: string;
   SESSION_TTL?: string;
+  ADMIN_IDLE_TIMEOUT?: string;
   MTLS_ENDPOINT_ORIGIN?: string;
   TRUST_CLIENT_CERT_HEADER?: string;
   TRUST_CF_TLS_CLIENT_AUTH?: string;

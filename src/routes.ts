@@ -26,6 +26,17 @@ export const PATHS = {
   authenticatorApprove: "/api/ciba/requests/:internalId/approve",
   authenticatorDeny: "/api/ciba/requests/:internalId/deny",
   stylesheet: "/assets/app.css",
+  /** The administration console (issue 17, docs/admin-console.md): admins only, 403 for anyone else. */
+  admin: "/admin",
+  adminAudit: "/admin/audit",
+  adminClients: "/admin/clients",
+  adminClientNew: "/admin/clients/new",
+  adminClient: "/admin/clients/:clientId",
+  adminClientEdit: "/admin/clients/:clientId/edit",
+  adminClientDisable: "/admin/clients/:clientId/disable",
+  adminClientRemove: "/admin/clients/:clientId/remove",
+  /** The console's extra styles (wider tables and forms); public like the user pages' stylesheet. */
+  adminStylesheet: "/assets/admin.css",
 } as const;
 
 export type RouteName = keyof typeof PATHS;

@@ -106,7 +106,11 @@ export class D1ClientStore implements ClientStore {
     const now = Date.now();
     const cached = this.cacheSeconds > 0 ? this.cache.get(clientId) : undefined;
     if (cached && cached.until > now) return cached.client;
-    const row = await this.db.prepare("SELECT * FROM clients WHERE client_id = ?").bind(clientId).first();
+    // A client an operator disabled in the console (disabled_at set) is no client at all.
+    const row = await this.db
+      .prepare("SELECT * FROM clients WHERE client_id = ? AND disabled_at IS NULL")
+      .bind(clientId)
+      .first();
     // A row that does not parse is no client (logged): authentication fails, nothing crashes.
     const client = row ? readStored("clients", clientRecord, row) : undefined;
     if (!client) return undefined;
@@ -155,6 +159,11 @@ const clientRecord: Parser<Client> = object<Client>({
   client_secret_hash: nullableText,
   client_secret_encrypted: nullableText,
 });
+
+/** A `clients` row as a Client, or undefined (logged) when it does not parse: the console's reads. */
+export function readClientRow(row: unknown): Client | undefined {
+  return readStored("clients", clientRecord, row);
+}
 
 /** The row for a validated registration; the secret is hashed, and encrypted only for client_secret_jwt. */
 export async function clientRow(

@@ -16,6 +16,7 @@ import type { AppEnv } from "../http/app-env";
 import { renderError, renderNotFound } from "../http/boundary";
 import { route } from "../http/route";
 import { PATHS } from "../routes";
+import { mountAdminConsole } from "../ui/admin/routes";
 import { mountUserPages } from "../ui/routes";
 import type { ProviderRuntime } from "./runtime";
 
@@ -40,6 +41,8 @@ export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hon
   route(app, PATHS.pushedAuthorizationRequest, { POST: pushedAuthorizationRequestEndpoint });
   mountAuthorization(app, runtime.pages ? undefined : runtime.interactionUrl);
   if (runtime.pages) mountUserPages(app);
+  // The administration console uses the sign-in page, so it comes with the built-in pages.
+  if (runtime.pages) mountAdminConsole(app);
   mountAuthenticatorApi(app);
 
   root.notFound(renderNotFound);
