@@ -26,6 +26,10 @@ export const PATHS = {
   authenticatorApprove: "/api/ciba/requests/:internalId/approve",
   authenticatorDeny: "/api/ciba/requests/:internalId/deny",
   stylesheet: "/assets/app.css",
+  /** RFC 7662 token introspection (issue 15). */
+  introspection: "/introspect",
+  /** RFC 7009 token revocation (issue 15). */
+  revocation: "/revoke",
   /** The administration console (issue 17, docs/admin-console.md): admins only, 403 for anyone else. */
   admin: "/admin",
   adminAudit: "/admin/audit",
@@ -98,6 +102,8 @@ export function endpointUrls(issuer: string) {
     authorization: `${issuer}${PATHS.authorization}`,
     userinfo: `${issuer}${PATHS.userinfo}`,
     authenticatorRequests: `${issuer}${PATHS.authenticatorRequests}`,
+    introspection: `${issuer}${PATHS.introspection}`,
+    revocation: `${issuer}${PATHS.revocation}`,
   } as const;
 }
 

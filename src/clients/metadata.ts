@@ -70,6 +70,11 @@ export interface Client {
   tls_client_auth_san_uri?: string;
   tls_client_auth_san_ip?: string;
   tls_client_auth_san_email?: string;
+  /**
+   * edge-op (RFC 7662 §4): the resources (absolute URIs) this client serves as a resource
+   * server; it may introspect any token whose `aud` names one of them, besides its own tokens.
+   */
+  introspection_resources?: string[];
   client_secret_hash?: string;
   client_secret_encrypted?: string;
 }
@@ -162,6 +167,11 @@ export function validateClientRegistration(
   validateFapiCiba(reg, fail);
   if (reg.par_request_lifetime !== undefined && !(reg.par_request_lifetime >= 10 && reg.par_request_lifetime < 600)) {
     fail("par_request_lifetime must be from 10 to 599 seconds");
+  }
+  for (const resource of reg.introspection_resources ?? []) {
+    if (resource.includes("#") || !URL.canParse(resource)) {
+      fail(`introspection_resources: ${resource} must be an absolute URI without a fragment`);
+    }
   }
   if (
     reg.request_object_signing_alg &&

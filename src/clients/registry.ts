@@ -50,6 +50,7 @@ interface ClientRowData {
   tls_client_auth_san_uri: string | null;
   tls_client_auth_san_ip: string | null;
   tls_client_auth_san_email: string | null;
+  introspection_resources: string | null;
   created_at: number;
 }
 
@@ -80,6 +81,7 @@ export const CLIENT_COLUMNS = [
   "tls_client_auth_san_uri",
   "tls_client_auth_san_ip",
   "tls_client_auth_san_email",
+  "introspection_resources",
   "created_at",
 ] as const satisfies readonly (keyof ClientRowData)[];
 
@@ -156,6 +158,7 @@ const clientRecord: Parser<Client> = object<Client>({
   tls_client_auth_san_uri: nullableText,
   tls_client_auth_san_ip: nullableText,
   tls_client_auth_san_email: nullableText,
+  introspection_resources: nullable(json(arrayOf(str))),
   client_secret_hash: nullableText,
   client_secret_encrypted: nullableText,
 });
@@ -201,6 +204,7 @@ export async function clientRow(
     tls_client_auth_san_uri: reg.tls_client_auth_san_uri ?? null,
     tls_client_auth_san_ip: reg.tls_client_auth_san_ip ?? null,
     tls_client_auth_san_email: reg.tls_client_auth_san_email ?? null,
+    introspection_resources: reg.introspection_resources?.length ? JSON.stringify(reg.introspection_resources) : null,
     created_at: Math.floor(Date.now() / 1000),
   };
 }

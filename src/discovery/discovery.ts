@@ -20,6 +20,15 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     backchannel_authentication_endpoint: urls.backchannelAuthentication,
     jwks_uri: urls.jwks,
     userinfo_endpoint: urls.userinfo,
+    // RFC 7662 / RFC 7009 (RFC 8414 §2): client-authenticated like the token endpoint.
+    introspection_endpoint: urls.introspection,
+    introspection_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS, ...HMAC_ALGS],
+    // RFC 9701 §7: JWT introspection responses are signed with the provider's keys.
+    introspection_signing_alg_values_supported: signingAlgs,
+    revocation_endpoint: urls.revocation,
+    revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS, ...HMAC_ALGS],
     scopes_supported: settings.scopesSupported,
     grant_types_supported: SUPPORTED_GRANT_TYPES,
     response_types_supported: ["code"],
@@ -77,5 +86,7 @@ function mtlsEndpointAliases(settings: Settings): Record<string, string> {
     pushed_authorization_request_endpoint: at(urls.pushedAuthorizationRequest),
     backchannel_authentication_endpoint: at(urls.backchannelAuthentication),
     userinfo_endpoint: at(urls.userinfo),
+    introspection_endpoint: at(urls.introspection),
+    revocation_endpoint: at(urls.revocation),
   };
 }

@@ -9,7 +9,9 @@ import { mountAuthenticatorApi } from "../api/authenticator-api";
 import { mountAuthorization } from "../endpoints/authorize";
 import { backchannelAuthenticationEndpoint } from "../endpoints/backchannel";
 import { discoveryEndpoint, jwksEndpoint } from "../endpoints/discovery";
+import { introspectionEndpoint } from "../endpoints/introspect";
 import { pushedAuthorizationRequestEndpoint } from "../endpoints/par";
+import { revocationEndpoint } from "../endpoints/revoke";
 import { tokenEndpoint } from "../endpoints/token";
 import { userinfoEndpoint } from "../endpoints/userinfo";
 import type { AppEnv } from "../http/app-env";
@@ -39,6 +41,8 @@ export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hon
   route(app, PATHS.backchannelAuthentication, { POST: backchannelAuthenticationEndpoint });
   route(app, PATHS.userinfo, { GET: userinfoEndpoint, POST: userinfoEndpoint });
   route(app, PATHS.pushedAuthorizationRequest, { POST: pushedAuthorizationRequestEndpoint });
+  route(app, PATHS.introspection, { POST: introspectionEndpoint });
+  route(app, PATHS.revocation, { POST: revocationEndpoint });
   mountAuthorization(app, runtime.pages ? undefined : runtime.interactionUrl);
   if (runtime.pages) mountUserPages(app);
   // The administration console uses the sign-in page, so it comes with the built-in pages.

@@ -3,7 +3,7 @@
  * authenticator API), as a Bearer token (RFC 6750 §2.1). One pipeline, so both endpoints
  * refuse the same tokens: signature, issuer and type (RFC 9068), an audience that is not this
  * endpoint (RFC 9068 §4), the client certificate of a bound token (RFC 8705 §3), a revoked
- * grant, the endpoint's scope, and a user who still exists.
+ * grant or a token revoked on its own (RFC 7009), the endpoint's scope, and a user who still exists.
  */
 import type { JWTPayload } from "jose";
 import type { RequestContext } from "../context";
@@ -12,6 +12,7 @@ import { certificateBindingHolds } from "../mtls/bound-tokens";
 import type { User } from "../users/user";
 import { type VerifiedAccessToken, verifyAccessToken } from "./jwt";
 import { loadKeys } from "./keys";
+import { isAccessTokenRevoked } from "./revoked-access-tokens";
 import { isGrantRevoked } from "./revoked-grants";
 
 export interface AcceptedAccessToken extends VerifiedAccessToken {
@@ -55,6 +56,10 @@ export async function acceptAccessToken(
   }
   const grantId = verified.payload.grant_id;
   if (typeof grantId === "string" && (await isGrantRevoked(ctx.env.DB, grantId))) {
+    throw new InvalidToken("the access token has been revoked");
+  }
+  // RFC 7009: a token revoked on its own (one without a grant, e.g. client_credentials).
+  if (typeof verified.payload.jti === "string" && (await isAccessTokenRevoked(ctx.env.DB, verified.payload.jti))) {
     throw new InvalidToken("the access token has been revoked");
   }
   if (!verified.scope.includes(required.scope)) throw new InsufficientScope(`the ${required.scope} scope is required`);

@@ -164,6 +164,35 @@ export class RefreshTokenFamily extends DurableObject<object> {
   }
 
   /**
+   * RFC 7662 §2.2: the family's grant if `presentedHash` is its current token and the family is
+   * neither revoked nor expired; undefined otherwise (unknown, rotated away, revoked, expired),
+   * without saying which. Reads only: introspecting a rotated-away token is not a reuse.
+   */
+  async inspect(presentedHash: string, now: number): Promise<{ grant: UserGrant; expiresAt: number } | undefined> {
+    const family = this.family();
+    if (!family || family.current_hash !== presentedHash) return undefined;
+    if (family.revoked || now >= family.expires_at) return undefined;
+    return { grant: family.grant_json, expiresAt: family.expires_at };
+  }
+
+  /**
+   * RFC 7009 §2.1: revokes the family when `presentedHash` is its current token and it was
+   * issued to `clientId`. "foreign" changes nothing; "unknown" covers a token that is not the
+   * family's current one (already revoked, rotated away, or never issued), which §2.2 answers
+   * like a successful revocation. Returns the grant so that its access tokens go too.
+   */
+  async revokeByToken(
+    presentedHash: string,
+    clientId: string,
+  ): Promise<{ outcome: "revoked"; grant: UserGrant } | { outcome: "unknown" | "foreign" }> {
+    const family = this.family();
+    if (!family || family.current_hash !== presentedHash || family.revoked) return { outcome: "unknown" };
+    if (family.client_id !== clientId) return { outcome: "foreign" };
+    this.sql.exec("UPDATE family SET revoked = 1");
+    return { outcome: "revoked", grant: family.grant_json };
+  }
+
+  /**
    * Expiry clean-up. Deletes rows rather than calling `deleteAll()`, which would also drop the
    * tables under this still-live instance. Alarms are at-least-once and may run early in tests,
    * so a family or tombstone that has not yet expired is kept and the alarm set again.

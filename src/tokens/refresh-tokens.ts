@@ -125,3 +125,44 @@ function familyStub(env: Bindings, familyId: string) {
 export async function revokeRefreshFamily(ctx: RequestContext, familyId: string): Promise<void> {
   await familyStub(ctx.env, familyId).revoke(Math.floor(Date.now() / 1000) + ctx.settings.refreshTokenTtl);
 }
+
+/** Whether `presented` has the shape of one of our refresh tokens (nothing is looked up). */
+export function looksLikeRefreshToken(presented: string): boolean {
+  return presented.length === REFRESH_TOKEN_LENGTH && REFRESH_TOKEN_PATTERN.test(presented);
+}
+
+/**
+ * RFC 7662: the grant of a refresh token that is still good — its family's current token, the
+ * family neither revoked nor expired, and its grant not listed in revoked_grants (reuse,
+ * revocation, sign-out). Undefined for anything else, without saying why.
+ */
+export async function inspectRefreshToken(
+  ctx: RequestContext,
+  presented: string,
+): Promise<{ grant: UserGrant; expiresAt: number } | undefined> {
+  if (!looksLikeRefreshToken(presented)) return undefined;
+  const familyId = presented.slice(0, 22);
+  const found = await familyStub(ctx.env, familyId).inspect(await sha256Hex(presented), Math.floor(Date.now() / 1000));
+  if (!found) return undefined;
+  if (found.grant.grantId && (await isGrantRevoked(ctx.env.DB, found.grant.grantId))) return undefined;
+  return found;
+}
+
+/**
+ * RFC 7009 §2.1: revokes the family of `presented` when it was issued to `clientId`, and with it
+ * the grant's access tokens ("SHOULD also invalidate all access tokens based on the same
+ * authorization grant"). "foreign" when it belongs to another client (nothing changes);
+ * "unknown" for anything that is not a live token.
+ */
+export async function revokeRefreshToken(
+  ctx: RequestContext,
+  presented: string,
+  clientId: string,
+): Promise<"revoked" | "unknown" | "foreign"> {
+  if (!looksLikeRefreshToken(presented)) return "unknown";
+  const familyId = presented.slice(0, 22);
+  const result = await familyStub(ctx.env, familyId).revokeByToken(await sha256Hex(presented), clientId);
+  if (result.outcome !== "revoked") return result.outcome;
+  if (result.grant.grantId) await revokeGrant(ctx.env.DB, result.grant.grantId, "revocation", ctx.settings);
+  return "revoked";
+}

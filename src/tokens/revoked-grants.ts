@@ -16,7 +16,22 @@
 import type { Settings } from "../config";
 import { logger } from "../log";
 
-export type RevocationReason = "authorization_code_reuse" | "refresh_token_reuse";
+/**
+ * Why a grant was revoked; migration 0040 lists every value (the sign-out and account-page
+ * reasons are allowed there for the work that adds them).
+ */
+export type RevocationReason =
+  | "authorization_code_reuse"
+  | "refresh_token_reuse"
+  /** RFC 7009: the client revoked one of the grant's tokens at /revoke. */
+  | "revocation"
+  /** Sign-out (RP-initiated, back-channel or the sign-out button): the session's grants without offline_access. */
+  | "logout"
+  /** The user withdrew the client on the account page. */
+  | "withdrawn"
+  /** The admin tool removed the client or the user. */
+  | "client_removed"
+  | "user_removed";
 
 /**
  * How long a revocation must be remembered: the grant's refresh-token family was started no
