@@ -9,6 +9,7 @@ import type { ConsentStore } from "./authorize/consent-store";
 import type { JwksCache } from "./clients/jwks-cache";
 import type { Client } from "./clients/metadata";
 import type { Settings } from "./config";
+import type { DpopPolicies } from "./dpop/policies";
 import type { Bindings } from "./env";
 import type { Routes } from "./routes";
 import type { SessionStore } from "./sessions/session-store";
@@ -55,6 +56,8 @@ export interface RequestContext {
   realm: string;
   /** The provider's cache of clients' (and trusted issuers') jwks_uri documents. */
   jwks: JwksCache;
+  /** RFC 9449: how DPoP proofs are checked at /token, /par and the resource endpoints. */
+  dpop: DpopPolicies;
 }
 
 // BackchannelAuthenticationUserValidator (CIBA §7.1).

@@ -23,7 +23,7 @@ import { route } from "../http/route";
 import { ownEndpointAudiences } from "../params/resource-indicators";
 import { isRecord } from "../parse";
 import { endpointUrls, PATHS } from "../routes";
-import { acceptAccessToken, bearerTokenOf } from "../tokens/bearer";
+import { acceptPresentedAccessToken } from "../tokens/bearer";
 import { currentSession } from "../ui/browser-session";
 
 export function mountAuthenticatorApi(app: Hono<AppEnv>): void {
@@ -33,17 +33,17 @@ export function mountAuthenticatorApi(app: Hono<AppEnv>): void {
   route(app, PATHS.authenticatorDeny, { POST: (c) => answer(c, "deny") });
 }
 
-export interface Caller {
+interface Caller {
   user: CurrentUser;
   viaCookie: boolean;
 }
 
-/** The user calling: a `ciba:approve` Bearer token, or the browser session. */
-export async function caller(c: Context<AppEnv>): Promise<Caller> {
+async function caller(c: Context<AppEnv>): Promise<Caller> {
   const authorization = c.req.header("authorization");
   if (authorization !== undefined) {
     const ctx = requestContext(c);
-    const token = await acceptAccessToken(ctx, bearerTokenOf(authorization), {
+    // Bearer or DPoP (RFC 9449 §7.1); a DPoP-bound token needs a proof for this request.
+    const { token } = await acceptPresentedAccessToken(ctx, {
       scope: AUTHENTICATOR_SCOPE,
       // The API's own resource identifier (RFC 8707): a token may name it, or the issuer, as its
       // audience; a token for any other resource is refused (src/params/resource-indicators.ts).
@@ -132,7 +132,7 @@ async function answer(c: Context<AppEnv>, action: "approve" | "deny") {
 }
 
 /** A JSON object body. With cookie authentication it must be declared application/json (CSRF). */
-export async function jsonBody(c: Context<AppEnv>, cookieAuthenticated: boolean): Promise<Record<string, unknown>> {
+async function jsonBody(c: Context<AppEnv>, cookieAuthenticated: boolean): Promise<Record<string, unknown>> {
   const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
   // Bearer callers may send an empty body without a content type; anything sent must be JSON.
   if (type !== "application/json" && (cookieAuthenticated || type !== undefined)) {

@@ -27,6 +27,11 @@ type Credentials =
 export type AuthenticatedClient = Client & {
   /** RFC 8705 §3.1 x5t#S256 of the certificate it authenticated with: tokens are bound to it. */
   certificateThumbprint?: string;
+  /**
+   * RFC 9449 §5: the JWK thumbprint of the DPoP proof the token request came with (set by the
+   * token endpoint after checking the proof): tokens are bound to it (`cnf.jkt`).
+   */
+  dpopJkt?: string;
 };
 
 /**

@@ -40,6 +40,10 @@ export interface PublicJwk {
   [member: string]: unknown;
 }
 
+/** Per-client security profiles: "fapi2" is the FAPI 2.0 Security Profile (docs/fapi.md). */
+export const CLIENT_PROFILES = ["fapi2"] as const;
+export type ClientProfile = (typeof CLIENT_PROFILES)[number];
+
 /** A registered client as the provider uses it. Secrets appear only as hash or ciphertext. */
 export interface Client {
   client_id: string;
@@ -70,6 +74,14 @@ export interface Client {
   tls_client_auth_san_uri?: string;
   tls_client_auth_san_ip?: string;
   tls_client_auth_san_email?: string;
+  /** RFC 9449 §5.2: the client always uses DPoP at the token endpoint; a request without a proof is refused. */
+  dpop_bound_access_tokens?: boolean;
+  /** edge-op: "fapi2" puts the client under the FAPI 2.0 Security Profile (docs/fapi.md). */
+  profile?: ClientProfile;
+  /** RFC 9396 §10: the authorization_details types the client may request. */
+  authorization_details_types?: string[];
+  /** JARM §3: the client's authorization responses are JWTs signed with this alg. */
+  authorization_signed_response_alg?: string;
   /**
    * edge-op (RFC 7662 §4): the resources (absolute URIs) this client serves as a resource
    * server; it may introspect any token whose `aud` names one of them, besides its own tokens.
@@ -178,6 +190,23 @@ export function validateClientRegistration(
     !(ASYMMETRIC_ALGS as readonly string[]).includes(reg.request_object_signing_alg)
   ) {
     fail(`request_object_signing_alg must be one of ${ASYMMETRIC_ALGS.join(", ")}`);
+  }
+  validateIssue14Metadata(reg, fail);
+}
+
+/** DPoP, FAPI 2.0, RAR and JARM metadata (issue 14): the FAPI 2.0 rules are in src/fapi2/. */
+function validateIssue14Metadata(reg: ClientRegistration, fail: (m: string) => never): void {
+  if (reg.profile !== undefined && !(CLIENT_PROFILES as readonly string[]).includes(reg.profile)) {
+    fail(`profile must be one of ${CLIENT_PROFILES.join(", ")}`);
+  }
+  for (const type of reg.authorization_details_types ?? []) {
+    if (!/^[A-Za-z0-9._:/-]{1,100}$/.test(type))
+      fail(`authorization_details_types: ${type.slice(0, 100)} is malformed`);
+  }
+  const jarmAlg = reg.authorization_signed_response_alg;
+  // JARM §3: the provider signs with its own keys, which are asymmetric.
+  if (jarmAlg && !(ASYMMETRIC_ALGS as readonly string[]).includes(jarmAlg)) {
+    fail(`authorization_signed_response_alg must be one of ${ASYMMETRIC_ALGS.join(", ")}`);
   }
 }
 

@@ -21,7 +21,14 @@ import {
   str,
 } from "../parse";
 import type { ClientStore } from "../stores";
-import { AUTH_METHODS, type Client, type ClientRegistration, DELIVERY_MODES, type PublicJwk } from "./metadata";
+import {
+  AUTH_METHODS,
+  CLIENT_PROFILES,
+  type Client,
+  type ClientRegistration,
+  DELIVERY_MODES,
+  type PublicJwk,
+} from "./metadata";
 
 interface ClientRowData {
   client_id: string;
@@ -50,6 +57,10 @@ interface ClientRowData {
   tls_client_auth_san_uri: string | null;
   tls_client_auth_san_ip: string | null;
   tls_client_auth_san_email: string | null;
+  dpop_bound_access_tokens: number;
+  profile: string | null;
+  authorization_details_types: string | null;
+  authorization_signed_response_alg: string | null;
   introspection_resources: string | null;
   created_at: number;
 }
@@ -81,6 +92,10 @@ export const CLIENT_COLUMNS = [
   "tls_client_auth_san_uri",
   "tls_client_auth_san_ip",
   "tls_client_auth_san_email",
+  "dpop_bound_access_tokens",
+  "profile",
+  "authorization_details_types",
+  "authorization_signed_response_alg",
   "introspection_resources",
   "created_at",
 ] as const satisfies readonly (keyof ClientRowData)[];
@@ -158,6 +173,10 @@ const clientRecord: Parser<Client> = object<Client>({
   tls_client_auth_san_uri: nullableText,
   tls_client_auth_san_ip: nullableText,
   tls_client_auth_san_email: nullableText,
+  dpop_bound_access_tokens: bit,
+  profile: nullable(oneOf(CLIENT_PROFILES)),
+  authorization_details_types: nullable(json(arrayOf(str))),
+  authorization_signed_response_alg: nullableText,
   introspection_resources: nullable(json(arrayOf(str))),
   client_secret_hash: nullableText,
   client_secret_encrypted: nullableText,
@@ -204,6 +223,12 @@ export async function clientRow(
     tls_client_auth_san_uri: reg.tls_client_auth_san_uri ?? null,
     tls_client_auth_san_ip: reg.tls_client_auth_san_ip ?? null,
     tls_client_auth_san_email: reg.tls_client_auth_san_email ?? null,
+    dpop_bound_access_tokens: reg.dpop_bound_access_tokens ? 1 : 0,
+    profile: reg.profile ?? null,
+    authorization_details_types: reg.authorization_details_types
+      ? JSON.stringify(reg.authorization_details_types)
+      : null,
+    authorization_signed_response_alg: reg.authorization_signed_response_alg ?? null,
     introspection_resources: reg.introspection_resources?.length ? JSON.stringify(reg.introspection_resources) : null,
     created_at: Math.floor(Date.now() / 1000),
   };

@@ -53,6 +53,8 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     backchannel_user_code_parameter_supported: true,
     // RFC 8705: mTLS client authentication and certificate-bound tokens.
     tls_client_certificate_bound_access_tokens: true,
+    // RFC 9449 §5.1: DPoP proofs at /token, /par and the resource endpoints.
+    dpop_signing_alg_values_supported: [...settings.dpopSigningAlgValues],
     mtls_endpoint_aliases: mtlsEndpointAliases(settings),
     claims_supported: [
       "sub",

@@ -47,3 +47,15 @@ function normalisePercentEncoding(path: string): string {
     return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
   });
 }
+
+/**
+ * The published URL of the endpoint a request reached, as a proof's `htu` must name it: this
+ * provider's issuer origin, or its mTLS alias origin (RFC 8705 §5) when the request came there,
+ * and the requested path (base path included). Not the Worker's own view of its URL, which a
+ * proxy or a custom domain may change.
+ */
+export function publishedEndpointUrl(issuer: string, mtlsOrigin: string | undefined, requestUrl: string): string {
+  const requested = new URL(requestUrl);
+  const origin = mtlsOrigin !== undefined && requested.origin === mtlsOrigin ? mtlsOrigin : new URL(issuer).origin;
+  return `${origin}${requested.pathname}`;
+}

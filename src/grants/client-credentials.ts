@@ -6,8 +6,10 @@
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { AUTHENTICATOR_SCOPE, type Client, clientScopes } from "../clients/metadata";
 import type { RequestContext } from "../context";
+import { tokenTypeFor } from "../dpop/binding";
 import { InvalidScope } from "../errors";
 import type { FormParams } from "../params/form-params";
+import { confirmationOf } from "../tokens/issue";
 import { mintAccessToken } from "../tokens/jwt";
 import { loadKeys } from "../tokens/keys";
 import type { TokenResponse } from "./token-response";
@@ -22,6 +24,7 @@ export async function clientCredentialsGrant(
   const scope = grantedScopes(client, form.get("scope"));
   const keys = await loadKeys(ctx.env.SIGNING_KEYS);
   const lifetime = ctx.settings.accessTokenTtl;
+  const cnf = confirmationOf(client);
   const accessToken = await mintAccessToken(keys, {
     issuer: ctx.settings.issuer,
     subject: client.client_id,
@@ -29,10 +32,14 @@ export async function clientCredentialsGrant(
     audience: ctx.settings.issuer,
     scope: scope.join(" "),
     lifetime,
-    // RFC 8705 §3.1: bound to the certificate an mTLS client authenticated with.
-    claims: client.certificateThumbprint ? { cnf: { "x5t#S256": client.certificateThumbprint } } : undefined,
+    // RFC 8705 §3.1 and RFC 9449 §6.1: bound to the client's certificate or DPoP key.
+    claims: cnf ? { cnf } : undefined,
   });
-  const response: TokenResponse = { access_token: accessToken, token_type: "Bearer", expires_in: lifetime };
+  const response: TokenResponse = {
+    access_token: accessToken,
+    token_type: tokenTypeFor(client.dpopJkt),
+    expires_in: lifetime,
+  };
   if (scope.length > 0) response.scope = scope.join(" ");
   return response;
 }

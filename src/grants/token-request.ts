@@ -1,6 +1,6 @@
 /**
  * A token request (RFC 6749 §3.2), without HTTP. Pipeline: authenticateClient → grantFor →
- * checkGrantAllowed → the grant's own handler. Every grant returns the JSON body of a
+ * checkGrantAllowed → dpopProofStep (RFC 9449 §5) → the grant's own handler. Every grant returns the JSON body of a
  * successful token response; errors are thrown, and the token endpoint
  * (src/endpoints/token.ts) renders both.
  */
@@ -13,6 +13,7 @@ import { endpointUrls } from "../routes";
 import { authorizationCodeGrant } from "./authorization-code";
 import { cibaGrant } from "./ciba";
 import { clientCredentialsGrant } from "./client-credentials";
+import { dpopProofStep } from "./dpop-step";
 import { refreshTokenGrant } from "./refresh-token";
 import type { GrantHandler, TokenResponse } from "./token-response";
 
@@ -26,12 +27,20 @@ const GRANTS: Record<string, GrantHandler> = {
 /** The grant types this token endpoint implements, for discovery. */
 export const SUPPORTED_GRANT_TYPES = Object.keys(GRANTS);
 
-export async function tokenRequest(ctx: RequestContext, form: FormParams): Promise<TokenResponse> {
-  const client = await authenticateClient(ctx, form, endpointUrls(ctx.settings.issuer).token);
+/** The token response and, when DPoP nonces are in use, the nonce to send next (RFC 9449 §8.2). */
+export interface TokenRequestResult {
+  body: TokenResponse;
+  dpopNonce?: string;
+}
+
+export async function tokenRequest(ctx: RequestContext, form: FormParams): Promise<TokenRequestResult> {
+  const authenticated = await authenticateClient(ctx, form, endpointUrls(ctx.settings.issuer).token);
   const grantType = form.require("grant_type");
   const grant = grantFor(grantType);
-  checkGrantAllowed(client, grantType);
-  return grant(ctx, client, form);
+  checkGrantAllowed(authenticated, grantType);
+  const { client, nextNonce } = await dpopProofStep(ctx, authenticated);
+  const body = await grant(ctx, client, form);
+  return nextNonce === undefined ? { body } : { body, dpopNonce: nextNonce };
 }
 
 function grantFor(grantType: string): GrantHandler {

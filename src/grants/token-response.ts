@@ -5,7 +5,8 @@ import type { FormParams } from "../params/form-params";
 
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  /** RFC 9449 §5: DPoP when the access token is bound to a DPoP key. */
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   scope?: string;
   id_token?: string;

@@ -16,6 +16,7 @@ import { JwksCache } from "../clients/jwks-cache";
 import { type ClientCache, D1ClientStore } from "../clients/registry";
 import { loadSettings, type Settings } from "../config";
 import type { ProviderServices, ProviderStores, RequestContext } from "../context";
+import { type DpopPolicies, dpopPolicies } from "../dpop/policies";
 import type { Bindings } from "../env";
 import { KvPushedAuthorizationRequestStore } from "../par/pushed-request-store";
 import { endpointUrls, Routes } from "../routes";
@@ -30,6 +31,7 @@ interface EnvScope {
   settings: Settings;
   stores: ProviderStores;
   services: ProviderServices;
+  dpop: DpopPolicies;
 }
 
 const REALM = /^[a-z0-9-]{1,32}$/;
@@ -83,6 +85,7 @@ export class ProviderRuntime<Env extends object> {
       settings,
       stores: this.stores(env, storeContext),
       services: this.services(env, bindings, settings),
+      dpop: dpopPolicies(settings, bindings),
     };
     this.scopes.set(env, scope);
     return scope;

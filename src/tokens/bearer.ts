@@ -1,12 +1,16 @@
 /**
  * Accepting this provider's own access tokens at its own resource endpoints (/userinfo, the
- * authenticator API), as a Bearer token (RFC 6750 §2.1). One pipeline, so both endpoints
+ * authenticator API), as a Bearer token (RFC 6750 §2.1) or a DPoP-bound one (RFC 9449 §7). One pipeline, so both endpoints
  * refuse the same tokens: signature, issuer and type (RFC 9068), an audience that is not this
  * endpoint (RFC 9068 §4), the client certificate of a bound token (RFC 8705 §3), a revoked
  * grant or a token revoked on its own (RFC 7009), the endpoint's scope, and a user who still exists.
  */
 import type { JWTPayload } from "jose";
 import type { RequestContext } from "../context";
+import { accessTokenOf, dpopBoundTokenCheck } from "../dpop/binding";
+import { InvalidDpopProof } from "../dpop/errors";
+import { publishedEndpointUrl } from "../dpop/htu";
+import { dpopProofOf, verifyDpopProof } from "../dpop/proof";
 import { BearerTokenRequired, InsufficientScope, InvalidRequest, InvalidToken } from "../errors";
 import { certificateBindingHolds } from "../mtls/bound-tokens";
 import type { User } from "../users/user";
@@ -36,6 +40,41 @@ export function bearerTokenOf(header: string | undefined | null): string {
   const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
   if (!match?.[1]) throw new InvalidRequest("the Authorization header must be Bearer <access token>", 400);
   return match[1];
+}
+
+/** An accepted token, and the DPoP nonce to send next (RFC 9449 §9) when there is a fresher one. */
+export interface PresentedTokenResult {
+  token: AcceptedAccessToken;
+  dpopNonce?: string;
+}
+
+/**
+ * The access token of the request's Authorization header, as Bearer (RFC 6750 §2.1) or DPoP
+ * (RFC 9449 §7.1), accepted by this endpoint. Pipeline: accessTokenOf → dpopProofOfScheme
+ * (§4.3 with `ath`, for the URL of this request) → acceptAccessToken → dpopBoundTokenCheck
+ * (§7.1, §7.2: a DPoP-bound token needs a proof made with its key, never a Bearer header).
+ */
+export async function acceptPresentedAccessToken(
+  ctx: RequestContext,
+  required: ResourceRequirements,
+): Promise<PresentedTokenResult> {
+  const policy = ctx.dpop.resourceServer;
+  const presented = accessTokenOf(ctx.request.headers.get("authorization"), policy.algorithms);
+  const proof = presented.scheme === "DPoP" ? await dpopProofOfScheme(ctx, presented.token) : undefined;
+  const token = await acceptAccessToken(ctx, presented.token, required);
+  dpopBoundTokenCheck(token.payload.cnf, proof?.jkt, policy.algorithms);
+  return proof?.nextNonce === undefined ? { token } : { token, dpopNonce: proof.nextNonce };
+}
+
+/** RFC 9449 §7.1: with the DPoP scheme, a proof for this request and this token is required. */
+async function dpopProofOfScheme(ctx: RequestContext, accessToken: string) {
+  const policy = ctx.dpop.resourceServer;
+  const proof = dpopProofOf(ctx.request.headers, policy);
+  if (proof === undefined) {
+    throw new InvalidDpopProof("the DPoP scheme needs a DPoP proof header", policy.site, policy.algorithms);
+  }
+  const url = publishedEndpointUrl(ctx.settings.issuer, ctx.settings.mtlsEndpointOrigin, ctx.request.url);
+  return verifyDpopProof(proof, { method: ctx.request.method, url, accessToken }, policy);
 }
 
 /**

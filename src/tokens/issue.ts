@@ -6,6 +6,7 @@
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { GRANT_TYPES } from "../clients/metadata";
 import type { RequestContext } from "../context";
+import { dpopConfirmation, tokenTypeFor } from "../dpop/binding";
 import type { TokenResponse } from "../grants/token-response";
 import { newGrantId, type UserGrant } from "./grant";
 import { mintAccessToken, mintIdToken } from "./jwt";
@@ -36,6 +37,17 @@ export interface IssueOptions {
   tokenHashes?: boolean;
 }
 
+/**
+ * The `cnf` claim of an access token for `client`: RFC 8705 §3.1 names the certificate an mTLS
+ * client authenticated with (`x5t#S256`), RFC 9449 §6.1 the key of its DPoP proof (`jkt`).
+ */
+export function confirmationOf(client: AuthenticatedClient): Record<string, string> | undefined {
+  const cnf: Record<string, string> = {};
+  if (client.certificateThumbprint) cnf["x5t#S256"] = client.certificateThumbprint;
+  if (client.dpopJkt) cnf.jkt = dpopConfirmation(client.dpopJkt).jkt;
+  return Object.keys(cnf).length > 0 ? cnf : undefined;
+}
+
 export async function issueUserTokens(
   ctx: RequestContext,
   client: AuthenticatedClient,
@@ -50,8 +62,8 @@ export async function issueUserTokens(
   if (grant.acr) claims.acr = grant.acr;
   if (grant.sid) claims.sid = grant.sid;
   const thumbprint = client.certificateThumbprint;
-  // RFC 8705 §3.1: a certificate-bound access token names its certificate in cnf.
-  if (thumbprint) claims.cnf = { "x5t#S256": thumbprint };
+  const cnf = confirmationOf(client);
+  if (cnf) claims.cnf = cnf;
   // RFC 8707: the resources asked for are the audience; otherwise the token is for this issuer.
   const audience = grant.resources.length === 0 ? settings.issuer : grant.resources;
   const response: TokenResponse = {
@@ -64,7 +76,7 @@ export async function issueUserTokens(
       lifetime: settings.accessTokenTtl,
       claims,
     }),
-    token_type: "Bearer",
+    token_type: tokenTypeFor(client.dpopJkt),
     expires_in: settings.accessTokenTtl,
     scope,
   };
