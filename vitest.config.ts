@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig } from "vitest/config";
 import { generateCertificate } from "./scripts/lib/certificates.ts";
 import { generateDevSecrets } from "./scripts/lib/dev-secrets.ts";
+import { generateVapidVars } from "./scripts/lib/vapid.ts";
 
 /** Client certificates for the mTLS tests: a CA, two certificates it issued, one self-signed. */
 async function testCertificates() {
@@ -45,6 +46,10 @@ export default defineConfig({
         miniflare: {
           bindings: {
             ...secrets,
+            // Web Push's key pair and contact (issue 16); `webpush` is listed only where a test
+            // runs with it (test/push-api.test.ts).
+            ...(await generateVapidVars()),
+            VAPID_SUBJECT: "mailto:ops@edge-op.example",
             // Tests change registrations between requests; the cache has its own test.
             CLIENT_CACHE_SECONDS: "0",
             SCOPES_SUPPORTED: "openid profile email phone offline_access ciba:approve api:read api:write",

@@ -61,14 +61,29 @@ const unicodePattern: Parse<RegExp> = (raw, variable) => {
   }
 };
 
-function oneOf<T extends string>(values: readonly T[]): Parse<T> {
-  return (raw, variable) => {
-    if (!(values as readonly string[]).includes(raw)) {
-      throw new ConfigurationError(`${variable} must be one of ${values.join(", ")}, got "${raw}"`);
-    }
-    return raw as T;
-  };
-}
+/** The notifiers CIBA_NOTIFICATION may list. */
+export const NOTIFIERS = ["log", "webhook", "webpush"] as const;
+export type Notifier = (typeof NOTIFIERS)[number];
+
+/** A comma-separated list of notifiers (`webpush,log`), duplicates dropped, at least one. */
+const notifierList: Parse<Notifier[]> = (raw, variable) => {
+  const names = raw.split(",").map((name) => name.trim());
+  const known = (name: string): name is Notifier => (NOTIFIERS as readonly string[]).includes(name);
+  const unknown = names.filter((name) => !known(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new ConfigurationError(`${variable} must be a comma-separated list of ${NOTIFIERS.join(", ")}, got "${raw}"`);
+  }
+  return [...new Set(names.filter(known))];
+};
+
+/** RFC 8292 §2.1: a contact for the push services, mailto: or https:. Empty: the issuer when it is https. */
+const optionalVapidSubject: Parse<string | undefined> = (raw, variable) => {
+  if (raw === "") return undefined;
+  if (!/^mailto:[^\s@]+@[^\s@]+$/.test(raw) && !/^https:\/\/[^\s]+$/.test(raw)) {
+    throw new ConfigurationError(`${variable} must be a mailto: or https: URI (RFC 8292 §2.1), got "${raw}"`);
+  }
+  return raw;
+};
 
 const optionalUrl: Parse<string | undefined> = (raw, variable) => {
   if (raw === "") return undefined;
@@ -307,8 +322,29 @@ export const SETTINGS = {
     variable: "CIBA_NOTIFICATION",
     default: "log",
     description:
-      "How the user is told about a new backchannel request: `log` writes the approval URL to the Worker's log (the local default); `webhook` POSTs a signed JSON notice to `CIBA_WEBHOOK_URL` (see docs/ciba.md).",
-    parse: oneOf(["log", "webhook"] as const),
+      "How the user is told about a new backchannel request, a comma-separated list (each runs): `log` writes the approval URL to the Worker's log (the default); `webhook` POSTs a signed JSON notice to `CIBA_WEBHOOK_URL` (see docs/ciba.md); `webpush` sends an encrypted Web Push message (RFC 8030/8291/8292) to every device the user subscribed on `/ciba`, which needs the `VAPID_PUBLIC_KEY` and `VAPID_PRIVATE_KEY` secrets (`npm run admin -- keys vapid`). `npm start` uses `webpush,log`. A retryable failure of any notifier retries the notification, all of them again (a device shows a repeated push once: same tag).",
+    parse: notifierList,
+  }),
+  vapidSubject: definition({
+    variable: "VAPID_SUBJECT",
+    default: "",
+    description:
+      "With `webpush`: the contact push services may use about edge-op's messages (RFC 8292 §2.1), a `mailto:` or `https:` URI. Empty: the issuer, when it is https; with an http issuer (local development) it must be set.",
+    parse: optionalVapidSubject,
+  }),
+  pushMaxSubscriptionsPerUser: definition({
+    variable: "PUSH_MAX_SUBSCRIPTIONS_PER_USER",
+    default: "10",
+    description:
+      "Most Web Push subscriptions (devices) kept per user; subscribing one more evicts the oldest, since browsers rotate subscriptions and a dead one is noticed only at the next push.",
+    parse: integer(1, 100),
+  }),
+  pushTimeout: definition({
+    variable: "PUSH_TIMEOUT",
+    default: "10",
+    description:
+      "How long one Web Push message may take to be accepted by the push service before it is abandoned (and retried), in seconds.",
+    parse: integer(1, 30),
   }),
   cibaWebhookUrl: definition({
     variable: "CIBA_WEBHOOK_URL",
@@ -463,5 +499,15 @@ export function loadSettings(env: Partial<Bindings>, overrides: SettingsOverride
     ? destinationProblem(new URL(settings.cibaWebhookUrl), settings.allowHttpNotificationEndpoints)
     : undefined;
   if (webhookProblem) throw new ConfigurationError(`CIBA_WEBHOOK_URL ${webhookProblem}`);
+  // Push services refuse a message without a reachable contact (RFC 8292 §2.1).
+  if (
+    settings.cibaNotification.includes("webpush") &&
+    !settings.vapidSubject &&
+    !settings.issuer.startsWith("https:")
+  ) {
+    throw new ConfigurationError(
+      "CIBA_NOTIFICATION=webpush with an http ISSUER needs VAPID_SUBJECT (mailto: or https:)",
+    );
+  }
   return settings;
 }

@@ -73,6 +73,9 @@ export interface Bindings {
   DPOP_PROOF_MAX_AGE?: string;
   DPOP_REQUIRE_NONCE?: string;
   DPOP_NONCE_WINDOW?: string;
+  VAPID_SUBJECT?: string;
+  PUSH_MAX_SUBSCRIPTIONS_PER_USER?: string;
+  PUSH_TIMEOUT?: string;
 
   // Secrets.
   /** JSON `{"keys": [private JWK, …]}`; the first key signs, all are published. */
@@ -81,4 +84,8 @@ export interface Bindings {
   DATA_ENCRYPTION_KEY?: string;
   /** HMAC-SHA256 key for the `webhook` notifier's signature header. */
   CIBA_WEBHOOK_SECRET?: string;
+  /** Web Push (RFC 8292): base64url uncompressed P-256 point, served at /api/push/vapid-key. */
+  VAPID_PUBLIC_KEY?: string;
+  /** Web Push (RFC 8292): base64url of the private scalar `d`. */
+  VAPID_PRIVATE_KEY?: string;
 }

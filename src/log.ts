@@ -28,6 +28,9 @@ export interface LogEvents {
   ciba_client_notification_retry: ClientDeliveryAttempt & { reason: string; retry_at: number };
   ciba_client_notification_failed: ClientDeliveryAttempt & { reason: string };
   signin_failed: { known_user: boolean };
+  /** The `webpush` notifier's outcome for one request: counts of devices, never an endpoint. */
+  web_push_sent: { internal_id: string; delivered: number; gone: number; failed: number; retry: number };
+  web_push_failed: { internal_id: string; subscription: string; reason: string };
   authorization_code_reuse: { client_id: string };
   refresh_token_reuse: { client_id: string; family_id: string; sub?: string };
   grant_revoked: { grant_id: string; reason: string };
@@ -52,6 +55,8 @@ const LEVELS = {
   ciba_client_notification_retry: "warn",
   ciba_client_notification_failed: "error",
   signin_failed: "info",
+  web_push_sent: "info",
+  web_push_failed: "warn",
   authorization_code_reuse: "warn",
   refresh_token_reuse: "warn",
   grant_revoked: "warn",

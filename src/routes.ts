@@ -41,6 +41,14 @@ export const PATHS = {
   adminClientRemove: "/admin/clients/:clientId/remove",
   /** The console's extra styles (wider tables and forms); public like the user pages' stylesheet. */
   adminStylesheet: "/assets/admin.css",
+  /** Web Push (issue 16): the VAPID public key, and the signed-in user's subscriptions. */
+  pushVapidKey: "/api/push/vapid-key",
+  pushSubscriptions: "/api/push/subscriptions",
+  /** The /ciba page as an installable app: its manifest, service worker and script. */
+  webManifest: "/manifest.webmanifest",
+  serviceWorker: "/sw.js",
+  pushScript: "/assets/push.js",
+  appIcon: "/assets/icon.svg",
 } as const;
 
 export type RouteName = keyof typeof PATHS;

@@ -158,7 +158,24 @@ long random string:
 
 \`\`\`sh
 npm run -s admin -- keys data-key | npx wrangler secret put CIBA_WEBHOOK_SECRET
-\`\`\``;
+\`\`\`
+
+### \`VAPID_PUBLIC_KEY\` and \`VAPID_PRIVATE_KEY\`
+
+Only with \`webpush\` in \`CIBA_NOTIFICATION\`: the Web Push application server key pair
+(VAPID, RFC 8292), base64url without padding: the public key is the 65-octet uncompressed P-256
+point that browsers subscribe with (served at \`GET /api/push/vapid-key\`), the private key the
+32-octet scalar that signs each message's VAPID JWT. \`npm start\` writes a pair into
+\`.dev.vars\`; for a deployment:
+
+\`\`\`sh
+npm run -s admin -- keys vapid      # prints VAPID_PUBLIC_KEY=… and VAPID_PRIVATE_KEY=…
+npx wrangler secret put VAPID_PUBLIC_KEY
+npx wrangler secret put VAPID_PRIVATE_KEY
+\`\`\`
+
+Replacing the pair invalidates every stored subscription (push services refuse messages signed
+with another key): users turn notifications on again on \`/ciba\`.`;
 
 export function renderConfigurationDoc(): string {
   return `${[INTRO, SETTINGS_INTRO, settingsTable(), SECRETS].join("\n\n")}\n`;

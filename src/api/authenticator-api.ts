@@ -33,12 +33,13 @@ export function mountAuthenticatorApi(app: Hono<AppEnv>): void {
   route(app, PATHS.authenticatorDeny, { POST: (c) => answer(c, "deny") });
 }
 
-interface Caller {
+export interface Caller {
   user: CurrentUser;
   viaCookie: boolean;
 }
 
-async function caller(c: Context<AppEnv>): Promise<Caller> {
+/** The user calling: a `ciba:approve` Bearer token, or the browser session. */
+export async function caller(c: Context<AppEnv>): Promise<Caller> {
   const authorization = c.req.header("authorization");
   if (authorization !== undefined) {
     const ctx = requestContext(c);
@@ -132,7 +133,7 @@ async function answer(c: Context<AppEnv>, action: "approve" | "deny") {
 }
 
 /** A JSON object body. With cookie authentication it must be declared application/json (CSRF). */
-async function jsonBody(c: Context<AppEnv>, cookieAuthenticated: boolean): Promise<Record<string, unknown>> {
+export async function jsonBody(c: Context<AppEnv>, cookieAuthenticated: boolean): Promise<Record<string, unknown>> {
   const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
   // Bearer callers may send an empty body without a content type; anything sent must be JSON.
   if (type !== "application/json" && (cookieAuthenticated || type !== undefined)) {

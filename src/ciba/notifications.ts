@@ -1,10 +1,11 @@
 /**
  * BackchannelAuthenticationUserNotificationService: tells the user that a client is asking
- * them to approve something. Two built-ins, chosen by CIBA_NOTIFICATION:
+ * them to approve something. Three built-ins, CIBA_NOTIFICATION lists which run (`webpush,log`):
  *  - `log`: writes the approval URL to the Worker's log (local development);
  *  - `webhook`: POSTs a signed JSON notice to CIBA_WEBHOOK_URL, for a push-notification or SMS
  *    service to relay. Signature header: `Edge-Op-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
- *    "<t>.<body>" with CIBA_WEBHOOK_SECRET>`.
+ *    "<t>.<body>" with CIBA_WEBHOOK_SECRET>`;
+ *  - `webpush`: Web Push to every device the user subscribed (./web-push-notifier.ts).
  * Integrators replace it with their own (createProvider's `services.notificationService`). It
  * runs from the request's alarm: a thrown RetryableNotificationError is retried with backoff,
  * anything else fails the notification at once. Either way the failure is logged and the
@@ -17,15 +18,17 @@ import type {
   ProviderServices,
 } from "../context";
 import { utf8 } from "../crypto/encoding";
+import type { Bindings } from "../env";
 import { describeError, logger } from "../log";
 import { postOnce, retryAt } from "../outbound/deliver";
 import { approvalUrl } from "../routes";
+import { userObjectName } from "../users/user-object";
 import { type BackchannelAuthenticationRequest, expiresAt } from "./model";
 
-/** Thrown for failures worth retrying (network errors, 5xx, 429). */
-export class RetryableNotificationError extends Error {
-  override name = "RetryableNotificationError";
-}
+import { RetryableNotificationError } from "./notification-errors";
+import { WebPushNotificationService } from "./web-push-notifier";
+
+export { RetryableNotificationError };
 
 export function loginRequestView(
   settings: Settings,
@@ -131,18 +134,65 @@ export async function deliverLoginNotification(
   }
 }
 
-/** The built-in notifier the settings choose. */
-export function builtInNotificationService(
-  env: { CIBA_WEBHOOK_SECRET?: string },
-  settings: Settings,
-): BackchannelAuthenticationUserNotificationService {
-  if (settings.cibaNotification === "log") return new LogNotificationService();
+/** Several notifiers as one: each runs; a retryable failure of any retries them all. */
+class NotifierList implements BackchannelAuthenticationUserNotificationService {
+  constructor(private readonly notifiers: BackchannelAuthenticationUserNotificationService[]) {}
+
+  async sendLoginRequest(request: BackchannelUserLoginRequest): Promise<void> {
+    const results = await Promise.allSettled(this.notifiers.map((n) => n.sendLoginRequest(request)));
+    const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+    if (errors.length === 0) return;
+    const message = errors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ");
+    if (errors.some((e) => e instanceof RetryableNotificationError)) throw new RetryableNotificationError(message);
+    throw new Error(message);
+  }
+}
+
+/** A notifier that fails every notice with the configuration problem it names. */
+function misconfigured(message: string): BackchannelAuthenticationUserNotificationService {
+  return {
+    sendLoginRequest: async () => {
+      throw new Error(message);
+    },
+  };
+}
+
+type NotifierEnv = Pick<
+  Bindings,
+  "CIBA_WEBHOOK_SECRET" | "VAPID_PUBLIC_KEY" | "VAPID_PRIVATE_KEY" | "DATA_ENCRYPTION_KEY" | "USERS"
+>;
+
+function webhookNotifier(env: NotifierEnv, settings: Settings): BackchannelAuthenticationUserNotificationService {
   if (!settings.cibaWebhookUrl || !env.CIBA_WEBHOOK_SECRET) {
-    return {
-      sendLoginRequest: async () => {
-        throw new Error("CIBA_NOTIFICATION=webhook needs CIBA_WEBHOOK_URL and the CIBA_WEBHOOK_SECRET secret");
-      },
-    };
+    return misconfigured("CIBA_NOTIFICATION=webhook needs CIBA_WEBHOOK_URL and the CIBA_WEBHOOK_SECRET secret");
   }
   return new WebhookNotificationService(settings.cibaWebhookUrl, env.CIBA_WEBHOOK_SECRET);
+}
+
+function webPushNotifier(env: NotifierEnv, settings: Settings): BackchannelAuthenticationUserNotificationService {
+  const subject = settings.vapidSubject ?? settings.issuer;
+  if (!env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY) {
+    return misconfigured("CIBA_NOTIFICATION=webpush needs the VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY secrets");
+  }
+  const users = env.USERS;
+  return new WebPushNotificationService({
+    vapid: { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY, subject },
+    dataKey: env.DATA_ENCRYPTION_KEY,
+    policy: { allowLoopbackHttp: settings.allowHttpNotificationEndpoints },
+    timeoutMs: settings.pushTimeout * 1000,
+    devicesOf: async (sub) => users.get(users.idFromName(await userObjectName(sub))),
+  });
+}
+
+/** The built-in notifiers CIBA_NOTIFICATION lists, as one service. */
+export function builtInNotificationService(
+  env: NotifierEnv,
+  settings: Settings,
+): BackchannelAuthenticationUserNotificationService {
+  const notifiers = settings.cibaNotification.map((name) => {
+    if (name === "log") return new LogNotificationService();
+    if (name === "webhook") return webhookNotifier(env, settings);
+    return webPushNotifier(env, settings);
+  });
+  return notifiers.length === 1 && notifiers[0] ? notifiers[0] : new NotifierList(notifiers);
 }

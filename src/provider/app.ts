@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { mountAuthenticatorApi } from "../api/authenticator-api";
+import { mountPushApi } from "../api/push-api";
 import { mountAuthorization } from "../endpoints/authorize";
 import { backchannelAuthenticationEndpoint } from "../endpoints/backchannel";
 import { discoveryEndpoint, jwksEndpoint } from "../endpoints/discovery";
@@ -19,6 +20,7 @@ import { renderError, renderNotFound } from "../http/boundary";
 import { route } from "../http/route";
 import { PATHS } from "../routes";
 import { mountAdminConsole } from "../ui/admin/routes";
+import { mountPwa } from "../ui/pwa";
 import { mountUserPages } from "../ui/routes";
 import type { ProviderRuntime } from "./runtime";
 
@@ -47,7 +49,9 @@ export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hon
   if (runtime.pages) mountUserPages(app);
   // The administration console uses the sign-in page, so it comes with the built-in pages.
   if (runtime.pages) mountAdminConsole(app);
+  if (runtime.pages) mountPwa(app);
   mountAuthenticatorApi(app);
+  mountPushApi(app);
 
   root.notFound(renderNotFound);
   root.onError(renderError);

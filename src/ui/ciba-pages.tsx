@@ -40,7 +40,35 @@ export function PendingListPage(props: { requests: BackchannelUserLoginRequest[]
           </a>
         ))
       )}
+      <EnableNotifications csrf={props.csrf} />
     </Layout>
+  );
+}
+
+/**
+ * Web Push on this device (src/ui/pwa.ts): hidden until the script finds the Push API, so the
+ * page without JavaScript shows nothing that cannot work.
+ */
+function EnableNotifications(props: { csrf: string }) {
+  const routes = useRoutes();
+  return (
+    <section>
+      <button
+        type="button"
+        id="enable-notifications"
+        class="secondary"
+        hidden
+        data-vapid-key={routes.path("pushVapidKey")}
+        data-subscriptions={routes.path("pushSubscriptions")}
+        data-service-worker={routes.path("serviceWorker")}
+        data-scope={`${routes.basePath}/`}
+        data-csrf={props.csrf}
+      >
+        Enable notifications
+      </button>
+      <p id="notifications-status" class="muted" role="status" />
+      <script src={routes.path("pushScript")} />
+    </section>
   );
 }
 

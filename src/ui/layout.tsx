@@ -19,6 +19,8 @@ export function Layout({ title, signedInAs, csrf, children }: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · edge-op`}</title>
         <link rel="stylesheet" href={routes.path("stylesheet")} />
+        <link rel="manifest" href={routes.path("webManifest")} />
+        <meta name="theme-color" content="#1f6feb" />
       </head>
       <body>
         <header>

@@ -17,7 +17,9 @@ export const pageSecurityHeaders: MiddlewareHandler<AppEnv> = async (c, next) =>
   await next();
   c.header(
     "Content-Security-Policy",
-    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    // script, connect, manifest and worker 'self': the /ciba page's push script, its fetch to
+    // the push API, the web app manifest and the service worker (src/ui/pwa.ts); files only.
+    "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'",
   );
   c.header("X-Content-Type-Options", "nosniff");
   c.header("X-Frame-Options", "DENY");
