@@ -26,6 +26,7 @@ import {
 } from "../src/clients/metadata.ts";
 import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry.ts";
 import { ConfigurationError } from "../src/config.ts";
+import { generateVapidKeys } from "../src/push/vapid.ts";
 import { SIGNING_ALGS } from "../src/tokens/keys.ts";
 import { userRow } from "../src/users/store.ts";
 import { hashUserCode, userCodeProblem } from "../src/users/user-code.ts";
@@ -44,6 +45,7 @@ import { D1Error, type D1Target, d1Command } from "./lib/d1.ts";
 import { readDevVars } from "./lib/dev-vars.ts";
 import { allowHttpNotificationEndpoints, scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
 import { deleteStatement, insertStatement, sqlLiteral } from "./lib/sql.ts";
+import { formatVapidKeys } from "./lib/vapid.ts";
 import { assertSupportedNode, WranglerError } from "./lib/wrangler.ts";
 
 const USAGE = `Usage: npm run admin -- <command> [options]
@@ -120,6 +122,8 @@ Keys (printed to stdout; use \`npm run -s admin -- …\` to keep npm's banner ou
                                           a new private signing JWK (ES256, PS256, EdDSA or
                                           RS256); --set wraps it as a SIGNING_KEYS value
   keys data-key                           a new DATA_ENCRYPTION_KEY (32 random bytes, base64url)
+  keys vapid [--json]                     a new Web Push key pair: VAPID_PUBLIC_KEY and
+                                          VAPID_PRIVATE_KEY lines (or JSON) for wrangler secret put
 
 Database (client and user commands)
   --local                                 the local database of \`npm start\` (default)
@@ -189,6 +193,7 @@ const OPTIONS = {
   alg: { type: "string" },
   kid: { type: "string" },
   set: { type: "boolean" },
+  json: { type: "boolean" },
   // certs
   subject: { type: "string" },
   "san-dns": { type: "string", multiple: true },
@@ -260,6 +265,7 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
   "user remove": { options: ["username"], run: userRemove },
   "keys generate": { options: ["alg", "kid", "set"], run: keysGenerate },
   "keys data-key": { options: [], run: keysDataKey },
+  "keys vapid": { options: ["json"], run: keysVapid },
   "certs ca": { options: ["out", "subject", "days"], run: certsCa },
   "certs generate": {
     options: ["subject", "san-dns", "san-uri", "san-ip", "san-email", "self-signed", "ca-dir", "out", "days"],
@@ -598,6 +604,10 @@ async function keysGenerate(values: Values): Promise<void> {
 
 async function keysDataKey(): Promise<void> {
   console.log(randomSecret());
+}
+
+async function keysVapid(values: Values): Promise<void> {
+  console.log(formatVapidKeys(await generateVapidKeys(), values.json ? "json" : "env"));
 }
 
 // ---------------------------------------------------------------------------------------------

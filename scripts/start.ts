@@ -1,7 +1,8 @@
 /**
  * `npm start`: the provider on http://localhost:8787, offline, ready to use.
  *
- *   1. .dev.vars: created once with a fresh signing key and data encryption key, then kept.
+ *   1. .dev.vars: created once with a fresh signing key, data encryption key and VAPID key pair
+ *      (Web Push), then kept.
  *   2. D1 migrations applied to the local database (.wrangler/state).
  *   3. The dev seed (scripts/lib/dev-seed.ts) loaded: demo clients and users, idempotently.
  *   4. `wrangler dev` on 127.0.0.1:8787, in the foreground, until Ctrl-C.
@@ -196,7 +197,18 @@ async function startProxy(certs: DevCertificates, dataEncryptionKey: string): Pr
  * wrangler dev settings, always: request.cf is the local runtime's, built from a header any
  * client can send (MF-CF-Blob), so it proves no certificate.
  */
-const LOCAL_VARS = ["--var", "TRUST_CF_TLS_CLIENT_AUTH:false"];
+const LOCAL_VARS = [
+  "--var",
+  "TRUST_CF_TLS_CLIENT_AUTH:false",
+  // Web Push to the devices subscribed on /ciba, and the approval URL in the log; loopback
+  // push endpoints (a local receiver, as npm run demo:ciba starts) allowed, development only.
+  "--var",
+  "CIBA_NOTIFICATION:webpush,log",
+  "--var",
+  "VAPID_SUBJECT:mailto:dev@localhost",
+  "--var",
+  "ALLOW_HTTP_NOTIFICATION_ENDPOINTS:true",
+];
 /** And for --mtls: trust the proxy's header, list the proxy as the mTLS aliases. */
 const MTLS_VARS = ["--var", "TRUST_CLIENT_CERT_HEADER:true", "--var", `MTLS_ENDPOINT_ORIGIN:${MTLS_ORIGIN}`];
 

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
 import { generateDevSecrets } from "./dev-secrets.ts";
+import { generateVapidVars, hasValidVapidPair } from "./vapid.ts";
 import { PROJECT_ROOT } from "./wrangler.ts";
 
 export const DEV_VARS_PATH = join(PROJECT_ROOT, ".dev.vars");
@@ -46,7 +47,8 @@ export interface EnsureResult {
 const LOCAL_ONLY = { TRUST_CF_TLS_CLIENT_AUTH: "false" } as const;
 
 /**
- * Makes sure .dev.vars holds SIGNING_KEYS and DATA_ENCRYPTION_KEY, and the local-only values.
+ * Makes sure .dev.vars holds SIGNING_KEYS, DATA_ENCRYPTION_KEY, a VAPID key pair (Web Push), and
+ * the local-only values.
  * An existing file is kept as it is; only what it lacks is generated and appended.
  */
 export async function ensureDevVars(path = DEV_VARS_PATH): Promise<EnsureResult> {
@@ -54,11 +56,15 @@ export async function ensureDevVars(path = DEV_VARS_PATH): Promise<EnsureResult>
   const vars = existing === undefined ? {} : readDevVars(path);
   const missing = (["SIGNING_KEYS", "DATA_ENCRYPTION_KEY"] as const).filter((name) => !vars[name]);
   const localOnly = Object.entries(LOCAL_ONLY).filter(([name]) => vars[name] === undefined);
-  if (missing.length === 0 && localOnly.length === 0) return { created: false, added: [] };
+  // Web Push (npm start lists webpush): a pair, replaced whole if one half is missing or wrong.
+  const vapid: Record<string, string> = (await hasValidVapidPair(vars)) ? {} : await generateVapidVars();
+  const vapidNames = Object.keys(vapid);
+  if (missing.length === 0 && localOnly.length === 0 && vapidNames.length === 0) return { created: false, added: [] };
   const secrets = await generateDevSecrets();
   const lines = [
     ...missing.map((name) => dotenvLine(name, secrets[name])),
     ...localOnly.map(([name, value]) => dotenvLine(name, value)),
+    ...Object.entries(vapid).map(([name, value]) => dotenvLine(name, value)),
   ];
   if (existing === undefined) {
     writeFileSync(path, `${[...HEADER, ...lines].join("\n")}\n`, { mode: 0o600 });
@@ -66,5 +72,5 @@ export async function ensureDevVars(path = DEV_VARS_PATH): Promise<EnsureResult>
   }
   const separator = existing === "" || existing.endsWith("\n") ? "" : "\n";
   writeFileSync(path, `${existing}${separator}${lines.join("\n")}\n`, { mode: 0o600 });
-  return { created: false, added: [...missing, ...localOnly.map(([name]) => name)] };
+  return { created: false, added: [...missing, ...localOnly.map(([name]) => name), ...vapidNames] };
 }
