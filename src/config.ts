@@ -373,6 +373,20 @@ export const SETTINGS = {
     description: "How long one ping or push attempt may take before it is abandoned (and retried), in seconds.",
     parse: integer(1, 30),
   }),
+  backchannelLogoutMaxAttempts: definition({
+    variable: "BACKCHANNEL_LOGOUT_MAX_ATTEMPTS",
+    default: "5",
+    description:
+      "Attempts to deliver a logout token to a client's `backchannel_logout_uri` (OpenID Back-Channel Logout 1.0; network error, timeout, 408, 429 or 5xx) before it is given up; retries back off 2, 4, 8, … seconds from a Durable Object alarm. A 3xx (never followed) or another 4xx ends the delivery at once. At most 6, so the last attempt (62 s after the first) still carries a logout token within its 120-second lifetime.",
+    parse: integer(1, 6),
+  }),
+  backchannelLogoutTimeout: definition({
+    variable: "BACKCHANNEL_LOGOUT_TIMEOUT",
+    default: "5",
+    description:
+      "How long one logout-token delivery attempt may take before it is abandoned (and retried), in seconds.",
+    parse: integer(1, 30),
+  }),
   allowHttpNotificationEndpoints: definition({
     variable: "ALLOW_HTTP_NOTIFICATION_ENDPOINTS",
     default: "false",

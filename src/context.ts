@@ -12,6 +12,7 @@ import type { Settings } from "./config";
 import type { DpopPolicies } from "./dpop/policies";
 import type { Bindings } from "./env";
 import type { Routes } from "./routes";
+import type { SessionGrantStore } from "./logout/session-grants";
 import type { SessionStore } from "./sessions/session-store";
 import type {
   BackchannelAuthenticationRequestStore,
@@ -31,6 +32,8 @@ export interface ProviderStores {
   users: UserStore;
   sessions: SessionStore;
   consents: ConsentStore;
+  /** Which grants each browser session was given (sign-out, the account page). */
+  sessionGrants: SessionGrantStore;
 }
 
 /** The seed's services, as one provider's options chose them. */

@@ -9,6 +9,7 @@ import type { BackchannelRequestObjectApi } from "./ciba/request-object-api";
 import type { UserCodeAttempts } from "./ciba/user-code-attempts";
 import type { ReplayGuard } from "./replay/replay-guard";
 import type { RefreshTokenFamily } from "./tokens/refresh-token-family";
+import type { LogoutDelivery } from "./logout/delivery-object";
 import type { UserObject } from "./users/user-object";
 
 export interface Bindings {
@@ -30,6 +31,8 @@ export interface Bindings {
   USER_CODE_ATTEMPTS: DurableObjectNamespace<UserCodeAttempts>;
   /** One object per user (src/users/user-object.ts): pending CIBA requests, push subscriptions, live /ciba pages. */
   USERS: DurableObjectNamespace<UserObject>;
+  /** One object per (session, client) logout-token delivery (src/logout/delivery-object.ts). */
+  LOGOUT_DELIVERIES: DurableObjectNamespace<LogoutDelivery>;
 
   // Plain settings (wrangler vars); all optional except ISSUER.
   ISSUER: string;
@@ -63,6 +66,8 @@ export interface Bindings {
   CIBA_WEBHOOK_MAX_ATTEMPTS?: string;
   CIBA_CLIENT_NOTIFICATION_MAX_ATTEMPTS?: string;
   CIBA_CLIENT_NOTIFICATION_TIMEOUT?: string;
+  BACKCHANNEL_LOGOUT_MAX_ATTEMPTS?: string;
+  BACKCHANNEL_LOGOUT_TIMEOUT?: string;
   ALLOW_HTTP_NOTIFICATION_ENDPOINTS?: string;
   USER_CODE_MAX_FAILURES?: string;
   USER_CODE_CLIENT_MAX_FAILURES?: string;

@@ -28,6 +28,12 @@ export interface LogEvents {
   ciba_client_notification_retry: ClientDeliveryAttempt & { reason: string; retry_at: number };
   ciba_client_notification_failed: ClientDeliveryAttempt & { reason: string };
   signin_failed: { known_user: boolean };
+  /** Back-Channel Logout §2.5: a logout token's delivery to one client. */
+  backchannel_logout_sent: { client_id: string; attempt: number };
+  backchannel_logout_retry: { client_id: string; attempt: number; reason: string; retry_at: number };
+  backchannel_logout_failed: { client_id: string; attempt: number; reason: string };
+  /** A browser session ended: how many grants were revoked and clients notified. */
+  session_logged_out: { revoked: number; kept: number; notified: number };
   /** The `webpush` notifier's outcome for one request: counts of devices, never an endpoint. */
   web_push_sent: { internal_id: string; delivered: number; gone: number; failed: number; retry: number };
   web_push_failed: { internal_id: string; subscription: string; reason: string };
@@ -55,6 +61,10 @@ const LEVELS = {
   ciba_client_notification_retry: "warn",
   ciba_client_notification_failed: "error",
   signin_failed: "info",
+  backchannel_logout_sent: "info",
+  backchannel_logout_retry: "warn",
+  backchannel_logout_failed: "error",
+  session_logged_out: "info",
   web_push_sent: "info",
   web_push_failed: "warn",
   authorization_code_reuse: "warn",

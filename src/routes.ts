@@ -26,6 +26,11 @@ export const PATHS = {
   authenticatorApprove: "/api/ciba/requests/:internalId/approve",
   authenticatorDeny: "/api/ciba/requests/:internalId/deny",
   stylesheet: "/assets/app.css",
+  /** OpenID RP-Initiated Logout 1.0: the end_session_endpoint (issue 15). */
+  endSession: "/end-session",
+  /** The signed-in user's account: the clients they granted, each withdrawable; recent CIBA decisions (issue 15). */
+  account: "/account",
+  accountWithdraw: "/account/clients/:clientId/withdraw",
   /** RFC 7662 token introspection (issue 15). */
   introspection: "/introspect",
   /** RFC 7009 token revocation (issue 15). */
@@ -110,6 +115,7 @@ export function endpointUrls(issuer: string) {
     authorization: `${issuer}${PATHS.authorization}`,
     userinfo: `${issuer}${PATHS.userinfo}`,
     authenticatorRequests: `${issuer}${PATHS.authenticatorRequests}`,
+    endSession: `${issuer}${PATHS.endSession}`,
     introspection: `${issuer}${PATHS.introspection}`,
     revocation: `${issuer}${PATHS.revocation}`,
   } as const;

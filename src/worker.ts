@@ -17,6 +17,7 @@ export const {
   AuthorizationCodeObject,
   UserCodeAttempts,
   UserObject,
+  LogoutDelivery,
 } = provider.durableObjects;
 
 // The env this Worker is given (wrangler.toml's bindings and vars, the secrets).

@@ -34,5 +34,6 @@ export const {
   AuthorizationCodeObject,
   UserCodeAttempts,
   UserObject,
+  LogoutDelivery,
 } = provider.durableObjects;
 export const RealmBBackchannelRequestObject = realmB.durableObjects.BackchannelRequestObject;

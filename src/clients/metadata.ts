@@ -87,6 +87,10 @@ export interface Client {
    * server; it may introspect any token whose `aud` names one of them, besides its own tokens.
    */
   introspection_resources?: string[];
+  /** RP-Initiated Logout §3.1: where a logout may send the browser back to (exact match). */
+  post_logout_redirect_uris?: string[];
+  /** Back-Channel Logout §2.2: where logout tokens are POSTed (the notification endpoint rules apply). */
+  backchannel_logout_uri?: string;
   client_secret_hash?: string;
   client_secret_encrypted?: string;
 }
@@ -176,6 +180,7 @@ export function validateClientRegistration(
     fail(`a CIBA client may not have the ${AUTHENTICATOR_SCOPE} scope: it could approve its own requests`);
   }
   validateBackchannel(reg, fail, options.allowHttpNotificationEndpoints ?? false);
+  validateLogout(reg, fail, options.allowHttpNotificationEndpoints ?? false);
   validateFapiCiba(reg, fail);
   if (reg.par_request_lifetime !== undefined && !(reg.par_request_lifetime >= 10 && reg.par_request_lifetime < 600)) {
     fail("par_request_lifetime must be from 10 to 599 seconds");
@@ -237,6 +242,20 @@ function validateBackchannel(reg: ClientRegistration, fail: (m: string) => never
   }
   if (reg.ciba_polling_interval !== undefined && !(reg.ciba_polling_interval >= 1 && reg.ciba_polling_interval <= 60)) {
     fail("ciba_polling_interval must be from 1 to 60 seconds");
+  }
+}
+
+/**
+ * RP-Initiated Logout §3.1: post_logout_redirect_uris follow the redirect_uri rules (the
+ * browser is sent there). Back-Channel Logout §2.2: backchannel_logout_uri receives logout
+ * tokens from edge-op itself, so it follows the notification endpoint rules (https, a public
+ * host; checked again before each delivery). §2.2 forbids a fragment; a query is allowed.
+ */
+function validateLogout(reg: ClientRegistration, fail: (m: string) => never, allowHttp: boolean): void {
+  for (const uri of reg.post_logout_redirect_uris ?? []) validateRedirectUri(uri, fail, "post_logout_redirect_uri");
+  if (reg.backchannel_logout_uri !== undefined) {
+    const problem = notificationEndpointProblem(reg.backchannel_logout_uri, allowHttp);
+    if (problem) fail(`backchannel_logout_uri ${problem}`);
   }
 }
 
@@ -321,12 +340,12 @@ function validateJwks(jwks: { keys: PublicJwk[] }, fail: (m: string) => never): 
  * §4.1.3, RFC 8252) it must be https, http on a loopback host, or a native app's private-use
  * scheme (reverse domain name, RFC 8252 §7.1): never plain http to another host.
  */
-function validateRedirectUri(uri: string, fail: (m: string) => never): void {
+function validateRedirectUri(uri: string, fail: (m: string) => never, field = "redirect_uri"): void {
   const url = parseUrl(uri);
-  if (!url || url.hash) fail(`redirect_uri ${uri} must be an absolute URL without a fragment`);
+  if (!url || url.hash) fail(`${field} ${uri} must be an absolute URL without a fragment`);
   const privateUseScheme = /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol);
   if (url.protocol !== "https:" && !isLoopback(url) && !privateUseScheme) {
-    fail(`redirect_uri ${uri} must be https, http on localhost, or a private-use scheme like com.example.app:/cb`);
+    fail(`${field} ${uri} must be https, http on localhost, or a private-use scheme like com.example.app:/cb`);
   }
 }
 

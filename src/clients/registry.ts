@@ -62,6 +62,8 @@ interface ClientRowData {
   authorization_details_types: string | null;
   authorization_signed_response_alg: string | null;
   introspection_resources: string | null;
+  post_logout_redirect_uris: string;
+  backchannel_logout_uri: string | null;
   created_at: number;
 }
 
@@ -97,6 +99,8 @@ export const CLIENT_COLUMNS = [
   "authorization_details_types",
   "authorization_signed_response_alg",
   "introspection_resources",
+  "post_logout_redirect_uris",
+  "backchannel_logout_uri",
   "created_at",
 ] as const satisfies readonly (keyof ClientRowData)[];
 
@@ -178,6 +182,8 @@ const clientRecord: Parser<Client> = object<Client>({
   authorization_details_types: nullable(json(arrayOf(str))),
   authorization_signed_response_alg: nullableText,
   introspection_resources: nullable(json(arrayOf(str))),
+  post_logout_redirect_uris: json(arrayOf(str)),
+  backchannel_logout_uri: nullableText,
   client_secret_hash: nullableText,
   client_secret_encrypted: nullableText,
 });
@@ -230,6 +236,8 @@ export async function clientRow(
       : null,
     authorization_signed_response_alg: reg.authorization_signed_response_alg ?? null,
     introspection_resources: reg.introspection_resources?.length ? JSON.stringify(reg.introspection_resources) : null,
+    post_logout_redirect_uris: JSON.stringify(reg.post_logout_redirect_uris ?? []),
+    backchannel_logout_uri: reg.backchannel_logout_uri ?? null,
     created_at: Math.floor(Date.now() / 1000),
   };
 }

@@ -51,6 +51,11 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     backchannel_token_delivery_modes_supported: [...DELIVERY_MODES],
     backchannel_authentication_request_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     backchannel_user_code_parameter_supported: true,
+    // OpenID RP-Initiated Logout 1.0 §2.1 and Back-Channel Logout 1.0 §2.1: ID tokens and logout
+    // tokens carry sid.
+    end_session_endpoint: urls.endSession,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     // RFC 8705: mTLS client authentication and certificate-bound tokens.
     tls_client_certificate_bound_access_tokens: true,
     // RFC 9449 §5.1: DPoP proofs at /token, /par and the resource endpoints.

@@ -17,6 +17,7 @@ export const DEFAULT_BINDING_NAMES: BindingNames = {
   authorizationCodes: "AUTHORIZATION_CODES",
   userCodeAttempts: "USER_CODE_ATTEMPTS",
   users: "USERS",
+  logoutDeliveries: "LOGOUT_DELIVERIES",
   signinByUsername: "SIGNIN_BY_USERNAME",
   signinByAddress: "SIGNIN_BY_ADDRESS",
   parByClient: "PAR_BY_CLIENT",
@@ -39,6 +40,7 @@ const BINDINGS: readonly [keyof Bindings & string, keyof BindingNames, Kind][] =
   ["AUTHORIZATION_CODES", "authorizationCodes", "namespace"],
   ["USER_CODE_ATTEMPTS", "userCodeAttempts", "namespace"],
   ["USERS", "users", "namespace"],
+  ["LOGOUT_DELIVERIES", "logoutDeliveries", "namespace"],
   ["SIGNIN_BY_USERNAME", "signinByUsername", "ratelimit"],
   ["SIGNIN_BY_ADDRESS", "signinByAddress", "ratelimit"],
   ["PAR_BY_CLIENT", "parByClient", "ratelimit"],
@@ -56,6 +58,7 @@ const SHARED_NAMESPACES: readonly (keyof Bindings)[] = [
   "AUTHORIZATION_CODES",
   "USER_CODE_ATTEMPTS",
   "USERS",
+  "LOGOUT_DELIVERIES",
 ];
 
 function hasMethods(value: unknown, ...names: string[]): boolean {

@@ -16,6 +16,7 @@ import { defineBackchannelRequestObject } from "../ciba/request-object";
 import { UserCodeAttempts } from "../ciba/user-code-attempts";
 import { ReplayGuard } from "../replay/replay-guard";
 import { RefreshTokenFamily } from "../tokens/refresh-token-family";
+import { LogoutDelivery } from "../logout/delivery-object";
 import { UserObject } from "../users/user-object";
 import { buildApp } from "./app";
 import type { Provider, ProviderOptions } from "./options";
@@ -36,6 +37,7 @@ export function createProvider<Env extends object = Record<string, unknown>>(
       AuthorizationCodeObject,
       UserCodeAttempts,
       UserObject,
+      LogoutDelivery,
     },
     interaction: (env) => {
       const ctx = runtime.context(env);

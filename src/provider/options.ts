@@ -25,6 +25,7 @@ import type {
   UserStore,
 } from "../stores";
 import type { RefreshTokenFamily } from "../tokens/refresh-token-family";
+import type { LogoutDelivery } from "../logout/delivery-object";
 import type { UserObject } from "../users/user-object";
 
 /**
@@ -49,6 +50,8 @@ export interface BindingNames {
   userCodeAttempts: string;
   /** Durable Object namespace of the UserObject class, one object per user ["USERS"]. */
   users: string;
+  /** Durable Object namespace of the LogoutDelivery class (back-channel logout retries) ["LOGOUT_DELIVERIES"]. */
+  logoutDeliveries: string;
   /** Rate limit: sign-in attempts per username ["SIGNIN_BY_USERNAME"]. */
   signinByUsername: string;
   /** Rate limit: sign-in attempts per client address ["SIGNIN_BY_ADDRESS"]. */
@@ -157,6 +160,7 @@ export interface ProviderDurableObjects {
   AuthorizationCodeObject: typeof AuthorizationCodeObject;
   UserCodeAttempts: typeof UserCodeAttempts;
   UserObject: typeof UserObject;
+  LogoutDelivery: typeof LogoutDelivery;
 }
 
 /** What an integrator's own pages use (see `pages`). */

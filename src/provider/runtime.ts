@@ -20,6 +20,7 @@ import { type DpopPolicies, dpopPolicies } from "../dpop/policies";
 import type { Bindings } from "../env";
 import { KvPushedAuthorizationRequestStore } from "../par/pushed-request-store";
 import { endpointUrls, Routes } from "../routes";
+import { SessionGrantStore } from "../logout/session-grants";
 import { SessionStore } from "../sessions/session-store";
 import { D1UserStore } from "../users/store";
 import { DEFAULT_BINDING_NAMES, resolveBindings } from "./bindings";
@@ -114,6 +115,7 @@ export class ProviderRuntime<Env extends object> {
       users: given.users?.(env, context) ?? new D1UserStore(bindings.DB),
       sessions: new SessionStore(bindings.DB),
       consents: new ConsentStore(bindings.DB),
+      sessionGrants: new SessionGrantStore(bindings.DB),
     };
   }
 

@@ -90,6 +90,22 @@ export async function issueUserTokens(
       options.refreshFamilyId,
     );
   }
+  // Back-Channel Logout §2.6 and sign-out: remember which grants this browser session was given.
+  // A refresh keeps the family (and row) it already has.
+  if (grant.sid && !options.refreshToken) {
+    await ctx.stores.sessionGrants.record(
+      {
+        sid: grant.sid,
+        subject: grant.subject,
+        clientId: client.client_id,
+        grantId: grant.grantId,
+        familyId: response.refresh_token?.split(".")[0],
+        offlineAccess: grant.scopes.includes("offline_access"),
+        scopes: grant.scopes,
+      },
+      settings.refreshTokenTtl,
+    );
+  }
   if (grant.scopes.includes("openid")) {
     const hashClaims: Record<string, string> = {};
     if (options.tokenHashes) {

@@ -14,12 +14,14 @@ import type { AppEnv } from "../http/app-env";
 import { readForm } from "../http/form";
 import { route } from "../http/route";
 import { logger } from "../log";
+import { logOutSession } from "../logout/sign-out";
 import { PATHS } from "../routes";
 import type { Session } from "../sessions/session-store";
 import { currentSession, endSession, startSession } from "./browser-session";
 import { PendingListPage, RequestPage } from "./ciba-pages";
 import { csrfToken, validCsrf } from "./csrf";
 import { MessagePage } from "./layout";
+import { endSessionPage } from "./logout-pages";
 import { page, pageSecurityHeaders, render, stylesheet } from "./page";
 import { safeReturnTo } from "./return-to";
 import { SignInPage } from "./signin-page";
@@ -40,6 +42,9 @@ export function mountUserPages(app: Hono<AppEnv>): void {
   };
   route(app, PATHS.signIn, { GET: page(showSignIn), POST: page((c) => signIn(c, decoy)) });
   route(app, PATHS.signOut, { POST: page(signOut) });
+  // OpenID RP-Initiated Logout 1.0 (./logout-pages.tsx).
+  app.use(PATHS.endSession, pageSecurityHeaders);
+  route(app, PATHS.endSession, { GET: page(endSessionPage), POST: page(endSessionPage) });
   route(app, PATHS.cibaRequests, { GET: page(listPending) });
   route(app, PATHS.cibaRequest, { GET: page(showRequest), POST: page(answerRequest) });
 }
@@ -115,6 +120,9 @@ async function signOut(c: Context<AppEnv>) {
       403,
     );
   }
+  // Revokes the session's grants without offline_access and tells the clients (src/logout/sign-out.ts).
+  const session = await currentSession(c);
+  if (session) await logOutSession(c.var.ctx, session);
   await endSession(c);
   return render(
     c,

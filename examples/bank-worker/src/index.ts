@@ -22,8 +22,14 @@ export const provider = createProvider<Env>({
 });
 
 // The Durable Object classes, under the names wrangler.toml binds.
-export const { BackchannelRequestObject, ReplayGuard, RefreshTokenFamily, AuthorizationCodeObject, UserCodeAttempts } =
-  provider.durableObjects;
+export const {
+  BackchannelRequestObject,
+  ReplayGuard,
+  RefreshTokenFamily,
+  AuthorizationCodeObject,
+  UserCodeAttempts,
+  LogoutDelivery,
+} = provider.durableObjects;
 
 // The bank's own app, at the root.
 const bank = new Hono<{ Bindings: Env }>();
