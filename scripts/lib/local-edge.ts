@@ -18,7 +18,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type EdgeInstance, seedBenchUsers, seedDatabase, startEdge } from "../../bench/lib/edge.ts";
+import { type EdgeInstance, FLOOR_WORKER, seedBenchUsers, seedDatabase, startEdge } from "../../bench/lib/edge.ts";
 import { validateClientRegistration } from "../../src/clients/metadata.ts";
 import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
 import { type DevSecrets, generateDevSecrets } from "./dev-secrets.ts";
@@ -28,12 +28,12 @@ import { insertStatement } from "./sql.ts";
 import { PROJECT_ROOT, runWrangler, WranglerError } from "./wrangler.ts";
 
 /**
- * Bundles the Worker as `wrangler deploy` would (src/worker.ts with wrangler.toml) into `outdir`;
- * returns the script's path.
+ * Bundles a Worker as `wrangler deploy` would (edge-op: src/worker.ts with wrangler.toml; the
+ * benchmark's floor Worker: bench/floor/wrangler.toml) into `outdir`; returns the script's path.
  */
-export async function buildWorker(outdir: string): Promise<string> {
+export async function buildWorker(outdir: string, config = "wrangler.toml"): Promise<string> {
   rmSync(outdir, { recursive: true, force: true });
-  const args = ["deploy", "--dry-run", "--outdir", outdir, "--config", join(PROJECT_ROOT, "wrangler.toml")];
+  const args = ["deploy", "--dry-run", "--outdir", outdir, "--config", join(PROJECT_ROOT, config)];
   const result = await runWrangler(args);
   if (result.code !== 0) throw new WranglerError("deploy --dry-run", result);
   // Named after wrangler.toml's main (src/worker.ts → worker.js).
@@ -63,6 +63,13 @@ export interface LocalEdgeOptions {
   clients?: readonly DevClient[];
   /** Also the 256 users of the benchmark (bench-user-0 … with password "bench-user-password"). */
   benchUsers?: boolean;
+  /**
+   * Also the benchmark's floor Worker (bench/floor, built with buildWorker) in the same process:
+   * a bare Durable Object to measure what the runtime itself costs per object.
+   */
+  floorScript?: string;
+  /** Open workerd's V8 inspector on this port (the Worker's JS heap, bench/lib/profile.ts). */
+  inspectorPort?: number;
 }
 
 export class LocalEdge {
@@ -123,6 +130,11 @@ export class LocalEdge {
     return url;
   }
 
+  /** The floor Worker's socket, when it was asked for. */
+  get floorUrl(): URL | undefined {
+    return this.running.urls[FLOOR_WORKER];
+  }
+
   /** The workerd process(es) of the running instance. */
   get pids(): number[] {
     return this.running.pids;
@@ -137,9 +149,11 @@ export class LocalEdge {
     if (this.instance) throw new Error("already running");
     this.instance = await startEdge({
       edgeScript: this.options.script,
+      floorScript: this.options.floorScript,
       secrets: this.secrets,
       vars: this.options.vars,
       persistTo: this.stateDir,
+      inspectorPort: this.options.inspectorPort,
     });
     this.starts += 1;
   }

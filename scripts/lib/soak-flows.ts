@@ -44,6 +44,23 @@ export const FLOW_WEIGHTS: Record<FlowName, number> = {
   client_credentials: 4,
 };
 
+/**
+ * Durable Objects a flow creates when it goes as planned: a backchannel request each CIBA flow, a
+ * refresh-token family where offline_access is granted (ciba-poll and code), an authorization
+ * code. ReplayGuard and the user_code counters are one per client or user, made once. The soak
+ * uses it to tell what the runtime retains per object from what edge-op would leak.
+ */
+export const OBJECTS_PER_FLOW: Record<FlowName, number> = {
+  "ciba-poll": 2,
+  "ciba-poll-deny": 1,
+  "ciba-ping": 1,
+  "ciba-push": 1,
+  "ciba-push-deny": 1,
+  "ciba-expire": 1,
+  code: 2,
+  client_credentials: 0,
+};
+
 /** What a flow ended with: completed, or the error it was meant to meet. */
 export type FlowEnd = { completed: true } | { completed: false; expectedError: string };
 
