@@ -43,6 +43,7 @@ import {
 import { type Certificate, generateCertificate, type SubjectAltName } from "./lib/certificates.ts";
 import { D1Error, type D1Target, d1Command } from "./lib/d1.ts";
 import { readDevVars } from "./lib/dev-vars.ts";
+import { clientRemovalStatements, userRemovalStatements } from "./lib/removal.ts";
 import { allowHttpNotificationEndpoints, scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
 import { deleteStatement, insertStatement, sqlLiteral } from "./lib/sql.ts";
 import { formatVapidKeys } from "./lib/vapid.ts";
@@ -486,9 +487,11 @@ async function clientList(values: Values): Promise<void> {
 async function clientRemove(values: Values): Promise<void> {
   const t = target(values);
   const clientId = required(values, "client-id");
-  const [deleted = []] = await d1Command(t, deleteStatement("clients", "client_id", clientId));
+  // Its consents and token families go with it (scripts/lib/removal.ts), in the same command.
+  const statements = [...clientRemovalStatements(clientId), deleteStatement("clients", "client_id", clientId)];
+  const deleted = (await d1Command(t, statements.join("\n"))).at(-1) ?? [];
   if (deleted.length === 0) throw new OperationError(`no client ${JSON.stringify(clientId)} in ${where(t)}`);
-  console.log(`Client ${clientId} removed from ${where(t)}.`);
+  console.log(`Client ${clientId} removed from ${where(t)}, with its consents and token families.`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -585,9 +588,11 @@ async function userList(values: Values): Promise<void> {
 async function userRemove(values: Values): Promise<void> {
   const t = target(values);
   const username = required(values, "username");
-  const [deleted = []] = await d1Command(t, deleteStatement("users", "username", username));
+  // Its consents, sessions and token families go with it (scripts/lib/removal.ts), before the row.
+  const statements = [...userRemovalStatements(username), deleteStatement("users", "username", username)];
+  const deleted = (await d1Command(t, statements.join("\n"))).at(-1) ?? [];
   if (deleted.length === 0) throw new OperationError(`no user ${JSON.stringify(username)} in ${where(t)}`);
-  console.log(`User ${username} removed from ${where(t)}.`);
+  console.log(`User ${username} removed from ${where(t)}, with their consents, sessions and token families.`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ export interface EndedSession {
 
 /** Revokes and notifies for the session `session`; the caller deletes the session itself. */
 export async function logOutSession(ctx: RequestContext, session: EndedSession): Promise<void> {
+  if (session.sid === "") return;
   const store = ctx.stores.sessionGrants;
   const grants = await store.forSession(session.sid);
   const revoked = grants.filter((grant) => !grant.offlineAccess);

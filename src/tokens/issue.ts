@@ -90,12 +90,13 @@ export async function issueUserTokens(
       options.refreshFamilyId,
     );
   }
-  // Back-Channel Logout §2.6 and sign-out: remember which grants this browser session was given.
+  // Back-Channel Logout §2.6 and sign-out: remember which grants this browser session was given
+  // (sid "" for a grant given outside one, which only the account page and removals look at).
   // A refresh keeps the family (and row) it already has.
-  if (grant.sid && !options.refreshToken) {
+  if (!options.refreshToken) {
     await ctx.stores.sessionGrants.record(
       {
-        sid: grant.sid,
+        sid: grant.sid ?? "",
         subject: grant.subject,
         clientId: client.client_id,
         grantId: grant.grantId,

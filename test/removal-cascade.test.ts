@@ -1,0 +1,116 @@
+/**
+ * Issue 15: removing a client or a user with the admin tool removes its consents, sessions and
+ * token families. The admin tool's SQL (scripts/lib/removal.ts, then the row's DELETE) runs
+ * here against the Worker's real D1, after a real code flow left a consent, a session, an
+ * access token and a refresh-token family behind.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { clientRemovalStatements, userRemovalStatements } from "../scripts/lib/removal";
+import { deleteStatement } from "../scripts/lib/sql";
+import { pkce, walk } from "./helpers/authorize";
+import { Browser } from "./helpers/browser";
+import { registerClient, registerUser } from "./helpers/fixtures";
+import { call } from "./helpers/http";
+import { client, discoverAs } from "./helpers/rp";
+
+const SECRET = "removal-app-secret-0123456789";
+const CALLBACK = "https://rp.example/cb";
+
+async function adminRuns(statements: string[]): Promise<void> {
+  // wrangler d1 execute runs the statements in order, as the admin tool joins them.
+  await env.DB.batch(statements.map((sql) => env.DB.prepare(sql)));
+}
+
+async function grantedSession(clientId: string) {
+  await registerClient({
+    client_id: clientId,
+    client_secret: SECRET,
+    grant_types: ["authorization_code", "refresh_token"],
+    redirect_uris: [CALLBACK],
+    scope: "openid email offline_access",
+  });
+  const username = `rm-${crypto.randomUUID().slice(0, 8)}`;
+  const sub = await registerUser({ username, password: `${username}-password` });
+  const browser = new Browser();
+  const config = await discoverAs(clientId, SECRET, client.ClientSecretBasic(SECRET));
+  const { verifier, challenge } = await pkce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope: "openid email offline_access",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  });
+  const response = await walk(browser, url, { username, password: `${username}-password` });
+  const tokens = await client.authorizationCodeGrant(config, new URL(response.headers.get("location") ?? ""), {
+    pkceCodeVerifier: verifier,
+  });
+  return { browser, tokens, sub, username };
+}
+
+async function rows(table: string, column: string, value: string): Promise<number> {
+  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} = ?`)
+    .bind(value)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+async function refresh(clientId: string, refreshToken: string): Promise<number> {
+  const response = await call("/token", {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${btoa(`${clientId}:${SECRET}`)}`,
+    },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken }).toString(),
+  });
+  return response.status;
+}
+
+const userinfo = async (token: string) =>
+  (await call("/userinfo", { headers: { authorization: `Bearer ${token}` } })).status;
+
+describe("admin tool removals cascade", () => {
+  let clientId = "";
+  beforeAll(() => {
+    clientId = `rm-${crypto.randomUUID().slice(0, 8)}`;
+  });
+
+  it("client remove: its consents go, and its refresh and access tokens stop working", async () => {
+    const { tokens, sub } = await grantedSession(clientId);
+    expect(await rows("consents", "client_id", clientId)).toBe(1);
+    expect(await userinfo(tokens.access_token)).toBe(200);
+    await adminRuns([...clientRemovalStatements(clientId), deleteStatement("clients", "client_id", clientId)]);
+    expect(await rows("consents", "client_id", clientId)).toBe(0);
+    expect(await rows("session_grants", "client_id", clientId)).toBe(0);
+    expect(await userinfo(tokens.access_token)).toBe(401);
+    // A client registered again under the same id does not inherit the old family.
+    await registerClient({
+      client_id: clientId,
+      client_secret: SECRET,
+      grant_types: ["authorization_code", "refresh_token"],
+      redirect_uris: [CALLBACK],
+      scope: "openid email offline_access",
+    });
+    expect(await refresh(clientId, tokens.refresh_token ?? "")).toBe(400);
+    expect(await rows("consents", "subject", sub)).toBe(0);
+  });
+
+  it("user remove: their sessions, consents and token families go", async () => {
+    const id = `rm-${crypto.randomUUID().slice(0, 8)}`;
+    const { browser, tokens, sub, username } = await grantedSession(id);
+    expect(await rows("sessions", "subject", sub)).toBe(1);
+    await adminRuns([...userRemovalStatements(username), deleteStatement("users", "username", username)]);
+    expect(await rows("sessions", "subject", sub)).toBe(0);
+    expect(await rows("consents", "subject", sub)).toBe(0);
+    expect(await rows("session_grants", "subject", sub)).toBe(0);
+    expect(await userinfo(tokens.access_token)).toBe(401);
+    expect(await refresh(id, tokens.refresh_token ?? "")).toBe(400);
+    expect((await browser.get("/ciba")).status).toBe(303);
+  });
+
+  it("a username with a quote cannot break out of the statements (they go through sqlLiteral)", () => {
+    const statements = userRemovalStatements("o'brien; DROP TABLE users; --");
+    for (const sql of statements) expect(sql).toContain("'o''brien; DROP TABLE users; --'");
+  });
+});
