@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import { decodeJwt } from "jose";
 import * as client from "openid-client";
 import { x5tS256 } from "./lib/certificate-files.ts";
+import { type DemoPhone, subscribeDemoPhone } from "./lib/demo-push.ts";
 import { DEV_CERTS_DIR } from "./lib/dev-certs.ts";
 
 const { values } = parseArgs({
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     "client-secret": { type: "string", default: "demo-ciba-secret" },
     "binding-message": { type: "string" },
     mtls: { type: "boolean", default: false },
+    "push-password": { type: "string" },
+    "no-push": { type: "boolean", default: false },
     cert: { type: "string", default: join(DEV_CERTS_DIR, "demo-ciba-mtls", "cert.pem") },
     key: { type: "string", default: join(DEV_CERTS_DIR, "demo-ciba-mtls", "key.pem") },
     ca: { type: "string", default: join(DEV_CERTS_DIR, "ca", "cert.pem") },
@@ -50,7 +53,11 @@ if (values.help) {
   --mtls   authenticate with a TLS client certificate (tls_client_auth or
            self_signed_tls_client_auth) at the provider's mtls_endpoint_aliases; needs
            \`npm start -- --mtls\`. --cert/--key default to .dev-certs/demo-ciba-mtls/, --ca (what
-           the https aliases are trusted with) to .dev-certs/ca/cert.pem. See docs/mtls.md.`);
+           the https aliases are trusted with) to .dev-certs/ca/cert.pem. See docs/mtls.md.
+
+  Before the request, a local Web Push receiver (the demo's "phone") is subscribed for the user
+  through /api/push/subscriptions, signing in with --push-password (default <login-hint>-password,
+  the dev seed's); the push it then receives is decrypted and shown. --no-push skips it.`);
   process.exit(0);
 }
 
@@ -209,8 +216,34 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The local receiver standing in for the user's phone, or undefined when it cannot be set up. */
+async function demoPhone(): Promise<DemoPhone | undefined> {
+  if (values["no-push"]) return undefined;
+  const username = values["login-hint"];
+  try {
+    const phone = await subscribeDemoPhone(issuer, username, values["push-password"] ?? `${username}-password`);
+    console.log(`A local Web Push receiver (the demo's phone) is subscribed for "${username}".`);
+    return phone;
+  } catch (error) {
+    console.log(`(No Web Push demo: ${error instanceof Error ? error.message : String(error)})`);
+    return undefined;
+  }
+}
+
+async function showPush(phone: DemoPhone): Promise<void> {
+  try {
+    const notice = await phone.nextNotice(bindingMessage);
+    console.log("\nThe phone received a Web Push message (VAPID verified, aes128gcm decrypted):\n");
+    console.log(JSON.stringify(notice, null, 2));
+    console.log(`\nTapping it opens ${String(notice.approval_url)}\n`);
+  } catch (error) {
+    console.log(`\n(No push shown: ${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
 async function main(): Promise<void> {
   const { config, tls } = await configure();
+  const phone = await demoPhone();
   const started = await client.initiateBackchannelAuthentication(config, {
     scope: values.scope,
     login_hint: values["login-hint"],
@@ -226,6 +259,7 @@ check that the request shows the same binding message, and approve or deny it.
 (The provider's log also prints the request's own approval URL.)
 
 Polling every ${started.interval ?? 5} s …`);
+  if (phone) await showPush(phone);
 
   const tokens = await client.pollBackchannelAuthenticationGrant(config, started);
   console.log("\nApproved. Token response:\n");
@@ -233,6 +267,7 @@ Polling every ${started.interval ?? 5} s …`);
   console.log("\nID token claims:\n");
   console.log(JSON.stringify(tokens.claims(), null, 2));
   if (tls) await showCertificateBinding(config, tokens, tls);
+  await phone?.close();
 }
 
 main().catch((error: unknown) => {
