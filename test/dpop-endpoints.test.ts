@@ -282,3 +282,80 @@ describe("RFC 9449 §7 at the resource endpoints", () => {
     expect(metadata.dpop_signing_alg_values_supported).toEqual(["ES256", "PS256", "EdDSA"]);
   });
 });
+
+describe("RFC 9449 §10: binding the authorization code to a DPoP key", () => {
+  async function codeFor(pushedWith: { dpop?: string; dpopJkt?: string }, viaPar = true) {
+    const { verifier, challenge } = await pkce();
+    const params: Record<string, string> = {
+      response_type: "code",
+      client_id: "dpop-web",
+      redirect_uri: CALLBACK,
+      scope: "openid",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      state: client.randomState(),
+    };
+    if (pushedWith.dpopJkt) params.dpop_jkt = pushedWith.dpopJkt;
+    let url: string;
+    if (viaPar) {
+      const headers: Record<string, string> = basic("dpop-web", SECRET);
+      if (pushedWith.dpop) headers.DPoP = pushedWith.dpop;
+      const pushed = await jsonOf<{ request_uri: string } & OAuthErrorBody>(await postForm("/par", params, headers));
+      if (pushed.status !== 201) return { error: pushed.body, verifier, code: "" };
+      url = `${ISSUER}/authorize?client_id=dpop-web&request_uri=${encodeURIComponent(pushed.body.request_uri)}`;
+    } else {
+      url = `${ISSUER}/authorize?${new URLSearchParams(params)}`;
+    }
+    const response = await walk(new Browser(), url, ANA);
+    const code = new URL(response.headers.get("location") ?? "").searchParams.get("code") ?? "";
+    return { code, verifier, error: undefined };
+  }
+
+  const exchange = async (code: string, verifier: string, dpop?: string) =>
+    jsonOf<Record<string, unknown> & OAuthErrorBody>(
+      await postForm(
+        "/token",
+        { grant_type: "authorization_code", code, redirect_uri: CALLBACK, code_verifier: verifier },
+        dpop ? { ...basic("dpop-web", SECRET), DPoP: dpop } : basic("dpop-web", SECRET),
+      ),
+    );
+
+  it("§10.1: a DPoP header at /par binds the code; another key, or none, cannot redeem it, the right key can", async () => {
+    const pair = await keyPair();
+    const { code, verifier } = await codeFor({ dpop: await proof(pair, { htu: `${ISSUER}/par` }) });
+    expect(code).not.toBe("");
+    const none = await exchange(code, verifier);
+    expect(none.status).toBe(400);
+    expect(none.body.error).toBe("invalid_grant");
+    const other = await exchange(code, verifier, await proof(await keyPair(), {}));
+    expect(other.body.error).toBe("invalid_grant");
+    const right = await exchange(code, verifier, await proof(pair, {}));
+    expect(right.status).toBe(200);
+    expect(right.body.token_type).toBe("DPoP");
+  });
+
+  it("§10: dpop_jkt at /authorize binds the code to that key", async () => {
+    const pair = await keyPair();
+    const { code, verifier } = await codeFor({ dpopJkt: await jktOf(pair) }, false);
+    expect((await exchange(code, verifier, await proof(await keyPair(), {}))).body.error).toBe("invalid_grant");
+    expect((await exchange(code, verifier, await proof(pair, {}))).status).toBe(200);
+  });
+
+  it("§10.1: dpop_jkt and a DPoP header at /par naming different keys are refused", async () => {
+    const { error } = await codeFor({
+      dpop: await proof(await keyPair(), { htu: `${ISSUER}/par` }),
+      dpopJkt: await jktOf(await keyPair()),
+    });
+    expect(error?.error).toBe("invalid_request");
+  });
+
+  it("§10: a malformed dpop_jkt is refused", async () => {
+    const { error } = await codeFor({ dpopJkt: "not-a-thumbprint" });
+    expect(error?.error).toBe("invalid_request");
+  });
+
+  it("§4.3: a proof at /par made for /token (htu) is refused", async () => {
+    const { error } = await codeFor({ dpop: await proof(await keyPair(), {}) });
+    expect(error?.error).toBe("invalid_dpop_proof");
+  });
+});

@@ -9,6 +9,7 @@
 import { parseAcrValues } from "../authn/acr";
 import { type Client, GRANT_TYPES, isLoopback } from "../clients/metadata";
 import { checkClientMayHave, parseScope } from "../clients/scopes";
+import { parseDpopJkt } from "../dpop/binding";
 import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../errors";
 import type { FormParams } from "../params/form-params";
 import { checkResources } from "../params/resource-indicators";
@@ -29,6 +30,8 @@ export interface AuthorizationRequest {
    * is the first of them the sign-in met (src/authn/acr.ts), or none.
    */
   acrValues: string[];
+  /** RFC 9449 §10: bind the code to this DPoP key (`dpop_jkt`; at /par also the proof's key). */
+  dpopJkt?: string;
 }
 
 export type Prompt = "none" | "login" | "consent";
@@ -81,6 +84,7 @@ export function checkAuthorizationParameters(
     resources: checkResources(params),
     loginHint: checkLength(params, "login_hint", 256),
     acrValues: parseAcrValues(params.get("acr_values")),
+    dpopJkt: parseDpopJkt(params.get("dpop_jkt")),
   };
 }
 

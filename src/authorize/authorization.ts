@@ -125,6 +125,7 @@ export async function respondWithCode(
     codeChallenge: request.codeChallenge,
     nonce: request.nonce,
     expiresAt: Math.floor(Date.now() / 1000) + ctx.settings.authorizationCodeTtl,
+    ...(request.dpopJkt === undefined ? {} : { dpopJkt: request.dpopJkt }),
   });
   return responseUrl(ctx.settings, request.redirectUri, { code, state: request.state });
 }

@@ -21,12 +21,14 @@ export interface CodeRecord {
   nonce?: string;
   /** Epoch seconds. */
   expiresAt: number;
+  /** RFC 9449 §10: the DPoP key (JWK thumbprint) the code is bound to, from dpop_jkt or /par's proof. */
+  dpopJkt?: string;
 }
 
 export type Redemption =
   /** `grant.grantId` is always set; `refreshFamilyId` is the family this exchange may start. */
   | { ok: true; grant: UserGrant; nonce?: string; refreshFamilyId: string }
-  | { ok: false; reason: "unknown" | "expired" | "wrong_redirect_uri" | "wrong_verifier" }
+  | { ok: false; reason: "unknown" | "expired" | "wrong_redirect_uri" | "wrong_verifier" | "wrong_dpop_key" }
   | { ok: false; reason: "reused"; grantId?: string; refreshFamily?: string };
 
 const codeRecord: Parser<CodeRecord> = object<CodeRecord>({
@@ -35,6 +37,7 @@ const codeRecord: Parser<CodeRecord> = object<CodeRecord>({
   codeChallenge: str,
   nonce: optional(str),
   expiresAt: int,
+  dpopJkt: optional(str),
 });
 
 interface CodeRow {
@@ -78,7 +81,7 @@ export class AuthorizationCodeObject extends DurableObject<object> {
 
   /**
    * Exchanges the code once. Checks that do not prove possession (client, redirect_uri,
-   * PKCE) fail without using the code up; only a matching request consumes it, and records
+   * PKCE, the DPoP key of a bound code) fail without using the code up; only a matching request consumes it, and records
    * `refreshFamilyId` with it, so that every later reuse revokes that family.
    */
   async redeem(
@@ -86,6 +89,7 @@ export class AuthorizationCodeObject extends DurableObject<object> {
     redirectUri: string,
     codeChallenge: string,
     refreshFamilyId: string,
+    dpopJkt?: string,
   ): Promise<Redemption> {
     const row = this.row();
     // A row that does not parse is no code (logged): refused as unknown.
@@ -104,6 +108,8 @@ export class AuthorizationCodeObject extends DurableObject<object> {
     if (record.expiresAt <= Math.floor(Date.now() / 1000)) return { ok: false, reason: "expired" };
     if (record.redirectUri !== redirectUri) return { ok: false, reason: "wrong_redirect_uri" };
     if (record.codeChallenge !== codeChallenge) return { ok: false, reason: "wrong_verifier" };
+    // RFC 9449 §10: a bound code needs a proof by its key; without one it stays unused.
+    if (record.dpopJkt !== undefined && record.dpopJkt !== dpopJkt) return { ok: false, reason: "wrong_dpop_key" };
     // Codes are issued with a grant id; one without (none should exist) gets it here, in the
     // same write, so that a reuse can still revoke the grant.
     const grant = { ...record.grant, grantId: record.grant.grantId ?? newGrantId() };

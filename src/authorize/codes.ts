@@ -22,9 +22,10 @@ export async function redeemCode(
   clientId: string,
   redirectUri: string,
   codeChallenge: string,
+  dpopJkt?: string,
 ): Promise<Redemption> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return { ok: false, reason: "unknown" };
-  return (await codeStub(env, code)).redeem(clientId, redirectUri, codeChallenge, newRefreshFamilyId());
+  return (await codeStub(env, code)).redeem(clientId, redirectUri, codeChallenge, newRefreshFamilyId(), dpopJkt);
 }
 
 async function codeStub(env: Bindings, code: string) {

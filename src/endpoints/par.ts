@@ -2,7 +2,8 @@
  * The pushed authorization request endpoint (RFC 9126 §2). Pipeline: readForm →
  * authenticateClient → withinRateLimit → rejectRequestUri → pushedParameters (the form, or only
  * a request object's claims: verified, without request_uri or request inside, used once; see
- * ./request-object.ts) → validate exactly as /authorize would → store → 201.
+ * ./request-object.ts) → validate exactly as /authorize would → dpopBinding (RFC 9449 §10.1) →
+ * store → 201.
  */
 import type { Context } from "hono";
 import { REQUEST_URI_PREFIX } from "../authorize/authorization";
@@ -11,6 +12,10 @@ import { authenticateClient } from "../clients/authenticate";
 import type { Client } from "../clients/metadata";
 import type { RequestContext } from "../context";
 import { randomHandle, sha256Hex } from "../crypto/hash";
+import { parseDpopJkt, pushedRequestJkt } from "../dpop/binding";
+import { DPOP_NONCE_HEADER } from "../dpop/errors";
+import { publishedEndpointUrl } from "../dpop/htu";
+import { dpopProofOf, verifyDpopProof } from "../dpop/proof";
 import { InvalidRequest, OAuthError } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { NO_STORE } from "../http/boundary";
@@ -31,8 +36,26 @@ export async function pushedAuthorizationRequestEndpoint(c: Context<AppEnv>): Pr
   rejectRequestUri(form);
   const params = await pushedParameters(ctx, client, form);
   validateAsAuthorizeWould(ctx, client, params);
-  const { requestUri, expiresIn } = await storePushedRequest(ctx, client, params);
-  return c.json({ request_uri: requestUri, expires_in: expiresIn }, 201, { ...NO_STORE });
+  const binding = await dpopBinding(ctx, params);
+  const { requestUri, expiresIn } = await storePushedRequest(ctx, client, params, binding.jkt);
+  const headers: Record<string, string> = { ...NO_STORE };
+  if (binding.nextNonce !== undefined) headers[DPOP_NONCE_HEADER] = binding.nextNonce;
+  return c.json({ request_uri: requestUri, expires_in: expiresIn }, 201, headers);
+}
+
+/**
+ * RFC 9449 §10.1: a `DPoP` header at /par binds the code as `dpop_jkt` would; with both, the
+ * proof's key must be the one named. The proof is checked as at the token endpoint (§4.3).
+ */
+async function dpopBinding(ctx: RequestContext, params: FormParams) {
+  const policy = ctx.dpop.authorizationServer;
+  const proof = dpopProofOf(ctx.request.headers, policy);
+  const url = publishedEndpointUrl(ctx.settings.issuer, ctx.settings.mtlsEndpointOrigin, ctx.request.url);
+  const verified = proof === undefined ? undefined : await verifyDpopProof(proof, { method: "POST", url }, policy);
+  return {
+    jkt: pushedRequestJkt(parseDpopJkt(params.get("dpop_jkt")), verified?.jkt),
+    nextNonce: verified?.nextNonce,
+  };
 }
 
 /** RFC 9126 §2.3: a client pushing too fast gets 429. */
@@ -77,24 +100,31 @@ function validateAsAuthorizeWould(ctx: RequestContext, client: Client, params: F
   checkAuthorizationParameters(client, params, redirectUri);
 }
 
-async function storePushedRequest(ctx: RequestContext, client: Client, params: FormParams) {
+async function storePushedRequest(
+  ctx: RequestContext,
+  client: Client,
+  params: FormParams,
+  dpopJkt: string | undefined,
+) {
   const reference = randomHandle(32);
   const lifetime = client.par_request_lifetime ?? ctx.settings.parLifetime;
   await ctx.stores.pushedRequests.store({
     referenceValueHash: await sha256Hex(reference),
     expiresAtUtc: Math.floor(Date.now() / 1000) + lifetime,
-    parameters: toQuery(params),
+    parameters: toQuery(params, dpopJkt),
     clientId: client.client_id,
   });
   return { requestUri: `${REQUEST_URI_PREFIX}${reference}`, expiresIn: lifetime };
 }
 
-function toQuery(params: FormParams): string {
+function toQuery(params: FormParams, dpopJkt: string | undefined): string {
   const query = new URLSearchParams();
   for (const name of params.names()) {
     if (CLIENT_AUTH_PARAMETERS.includes(name) && name !== "client_id") continue;
     query.set(name, params.get(name) as string);
   }
   for (const resource of params.getAll("resource")) query.append("resource", resource);
+  // Stored as the request's own dpop_jkt, so /authorize binds the code as it would for one sent there.
+  if (dpopJkt !== undefined) query.set("dpop_jkt", dpopJkt);
   return query.toString();
 }

@@ -31,6 +31,8 @@ const REASONS = {
   wrong_redirect_uri: "redirect_uri does not match the authorization request",
   wrong_verifier: "code_verifier does not match the code_challenge",
   reused: "the authorization code was already used; tokens issued from it are revoked",
+  // RFC 9449 §10: the code was bound to a DPoP key (dpop_jkt, or the proof sent to /par).
+  wrong_dpop_key: "the authorization code is bound to a DPoP key: send a DPoP proof made with it",
 } as const;
 
 export async function authorizationCodeGrant(
@@ -41,7 +43,7 @@ export async function authorizationCodeGrant(
   const code = form.require("code");
   const redirectUri = form.require("redirect_uri");
   const challenge = await challengeOf(form.get("code_verifier"));
-  const redemption = await redeemCode(ctx.env, code, client.client_id, redirectUri, challenge);
+  const redemption = await redeemCode(ctx.env, code, client.client_id, redirectUri, challenge, client.dpopJkt);
   if (!redemption.ok) {
     if (redemption.reason === "reused") {
       logger.warn("authorization_code_reuse", { client_id: client.client_id });
