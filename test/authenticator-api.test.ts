@@ -84,9 +84,10 @@ describe("with a Bearer access token", () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ id: internalId, status: "approved", scopes: ["openid", "profile"] });
+    // Read before the tokens: the token response deletes the used request (issue 18).
+    expect((await requestFor(authReqId)).sessionId).toBe("app-session");
     const tokens = await poll("app-kiosk", SECRET, authReqId);
     expect(tokens.body.scope).toBe("openid profile");
-    expect((await requestFor(authReqId)).sessionId).toBe("app-session");
   });
 
   it("denies; a second answer is 409, another user's request is 404", async () => {

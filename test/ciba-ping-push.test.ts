@@ -409,10 +409,9 @@ describe("C26 push", () => {
     // Approved, and the alarm that pushes (and consumes) it has not run yet.
     await runInDurableObject(stubFor(internalId), async (_instance, state) => {
       await state.storage.deleteAlarm();
-      const row = state.storage.sql.exec<{ record: string }>("SELECT record FROM request").one();
-      const record = JSON.parse(row.record) as BackchannelAuthenticationRequest;
+      const record = JSON.parse(String(state.storage.kv.get("request"))) as BackchannelAuthenticationRequest;
       Object.assign(record, { status: "approved", isComplete: true, authorizedScopes: ["openid"] });
-      state.storage.sql.exec("UPDATE request SET record = ?", JSON.stringify(record));
+      state.storage.kv.put("request", JSON.stringify(record));
     });
     const outcome = await store().pollByAuthenticationRequestId(authReqId, "push-object");
     expect(outcome.kind).toBe("invalid_grant");

@@ -2,10 +2,11 @@
  * The CIBA grant at the token endpoint (CIBA §10.1–11, checklist C18–C24), driven end to end:
  * openid-client is the consumption device, the interaction service plays the user's phone.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { userObjectName } from "../src/users/user-object";
 import { ageRequest, backchannel, CIBA_GRANT, poll, requestFor, store, stubFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { call, ISSUER, publishedKeys } from "./helpers/http";
@@ -147,10 +148,11 @@ describe("C20 pending, denied, expired", () => {
     await ageRequest(internalId, 300 + 600);
     await runDurableObjectAlarm(stubFor(internalId));
     expect(await store().getByInternalId(internalId)).toBeUndefined();
-    const index = await env.DB.prepare("SELECT COUNT(*) AS n FROM backchannel_login_index WHERE internal_id = ?")
-      .bind(internalId)
-      .first<{ n: number }>();
-    expect(index?.n).toBe(0);
+    // Off the user's pending list too: the user's object no longer holds the entry.
+    const users = env.USERS;
+    const user = users.get(users.idFromName(await userObjectName(dave)));
+    const listed = await runInDurableObject(user, (_i, state) => state.storage.kv.get(`pending:${internalId}`));
+    expect(listed).toBeUndefined();
     expect((await poll("pos", SECRET, body.auth_req_id)).body.error).toBe("invalid_grant");
   });
 });

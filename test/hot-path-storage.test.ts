@@ -20,15 +20,17 @@ await registerClient({
 });
 await registerUser({ username: "nina", password: "nina-password" });
 
-function tablesOf(internalId: string): Promise<string[]> {
-  return runInDurableObject(stubFor(internalId), (_instance, state) =>
-    state.storage.sql
+/** What the request's object stores: its SQLite tables (none expected) and its key-value keys. */
+function storageOf(internalId: string): Promise<{ tables: string[]; keys: string[] }> {
+  return runInDurableObject(stubFor(internalId), (_instance, state) => ({
+    tables: state.storage.sql
       .exec<{ name: string }>(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
       )
       .toArray()
       .map((row) => row.name),
-  );
+    keys: [...state.storage.kv.list()].map(([key]) => key),
+  }));
 }
 
 describe("client registration cache (CLIENT_CACHE_SECONDS)", () => {
@@ -53,16 +55,17 @@ describe("per-request objects", () => {
     const unknown = "B".repeat(43);
     expect((await poll("hot-path", SECRET, unknown)).body.error).toBe("invalid_grant");
     const id = env.BACKCHANNEL_REQUESTS.idFromName(await sha256Hex(unknown)).toString();
-    expect(await tablesOf(id)).toEqual([]);
+    expect(await storageOf(id)).toEqual({ tables: [], keys: [] });
   });
 
   it("leave no storage behind once the alarm deletes an expired request", async () => {
     const { body } = await backchannel("hot-path", SECRET, { scope: "openid", login_hint: "nina" });
     const { internalId } = await requestFor(body.auth_req_id);
-    expect(await tablesOf(internalId)).toEqual(["request"]);
+    // Issue 18: one key of the key-value API, no CREATE TABLE.
+    expect(await storageOf(internalId)).toEqual({ tables: [], keys: ["request"] });
     await ageRequest(internalId, 300 + 600);
     await runDurableObjectAlarm(stubFor(internalId));
-    expect(await tablesOf(internalId)).toEqual([]);
+    expect(await storageOf(internalId)).toEqual({ tables: [], keys: [] });
     expect((await poll("hot-path", SECRET, body.auth_req_id)).body.error).toBe("invalid_grant");
   });
 });

@@ -40,7 +40,7 @@ describe("a damaged record fails closed", () => {
     const { body } = await backchannel("parsing", SECRET, { scope: "openid", login_hint: "parsa" });
     const { internalId, subject } = await requestFor(body.auth_req_id);
     await runInDurableObject(stubFor(internalId), (_instance, state) => {
-      state.storage.sql.exec("UPDATE request SET record = ?", JSON.stringify({ internalId, status: 42 }));
+      state.storage.kv.put("request", JSON.stringify({ internalId, status: 42 }));
     });
     const lines = errorLines();
     const polled = await poll("parsing", SECRET, body.auth_req_id);

@@ -256,6 +256,8 @@ describe("/ciba/requests/{id}: approve or deny", () => {
     });
     expect(result.status).toBe(200);
     expect(await result.text()).toContain("You approved the request from Cash machine");
+    // Read before the tokens: the token response deletes the used request (issue 18).
+    const request = await requestFor(authReqId);
 
     const tokens = await poll("atm", SECRET, authReqId);
     expect(tokens.status).toBe(200);
@@ -263,7 +265,6 @@ describe("/ciba/requests/{id}: approve or deny", () => {
     const session = await env.DB.prepare("SELECT sid FROM sessions WHERE subject = ? ORDER BY created_at DESC")
       .bind(sub)
       .first<{ sid: string }>();
-    const request = await requestFor(authReqId);
     expect(request.sessionId).toBe(session?.sid);
     expect(decodeJwt(tokens.body.id_token as string).sid).toBe(session?.sid);
   });

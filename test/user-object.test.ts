@@ -1,7 +1,8 @@
 /**
- * The per-user Durable Object (src/users/user-object.ts) through its binding
- * (USERS): the pending-request index with its caps under concurrency, expiry by
- * alarm, push subscriptions, and hibernatable WebSockets that see every change at once.
+ * The per-user Durable Object (src/users/user-object.ts) through its binding (USERS): the
+ * pending-request index with its caps under concurrency, expiry, no storage left once nothing
+ * is pending (issue 18), push subscriptions, and hibernatable WebSockets that see every change
+ * at once.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -32,6 +33,11 @@ function pending(overrides: Partial<PendingRequest> = {}): PendingRequest {
 }
 
 const loose = { perUser: 100, perUserAndClient: 100 };
+
+/** The keys the object stores (its synchronous key-value storage). */
+function storedKeys(user: ReturnType<typeof userObject>) {
+  return runInDurableObject(user, (_instance, state) => [...state.storage.kv.list()].map(([key]) => key));
+}
 
 describe("pending CIBA requests (replacing backchannel_login_index)", () => {
   it("lists what was added, oldest first, in one call, optionally for one client", async () => {
@@ -77,7 +83,7 @@ describe("pending CIBA requests (replacing backchannel_login_index)", () => {
     expect(await user.listPending()).toHaveLength(5);
   });
 
-  it("expired requests neither count against the cap nor are listed; the alarm removes them", async () => {
+  it("expired requests neither count against the cap nor are listed; the next add sweeps them", async () => {
     const user = userObject();
     const soon = pending({ expiresAt: now() + 1 });
     await user.addPending(soon, { perUser: 1, perUserAndClient: 1 });
@@ -88,12 +94,34 @@ describe("pending CIBA requests (replacing backchannel_login_index)", () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect(await user.listPending()).toEqual([]);
     expect(await user.addPending(pending(), { perUser: 1, perUserAndClient: 1 })).toEqual({ added: true });
-    expect(await runDurableObjectAlarm(user)).toBe(true);
-    const left = await runInDurableObject(
-      user,
-      (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending").one().n,
-    );
-    expect(left).toBe(1);
+    expect(await storedKeys(user)).toHaveLength(1);
+    // No alarm: expiry is the request object's clean-up, which calls removePending.
+    expect(await runDurableObjectAlarm(user)).toBe(false);
+  });
+
+  it("the stored detail comes back with the list, one call, and follows an update", async () => {
+    const user = userObject();
+    const entry = pending({ createdAt: now() - 1 });
+    await user.addPending(entry, loose, '{"v":1}');
+    await user.addPending(pending({ clientId: "bank" }), loose, '{"v":2}');
+    expect(await user.listPendingDetails()).toEqual(['{"v":1}', '{"v":2}']);
+    expect(await user.listPendingDetails("bank")).toEqual(['{"v":2}']);
+    expect(await user.updatePendingDetail(entry.internalId, '{"v":3}')).toBe(true);
+    expect(await user.listPendingDetails("kiosk")).toEqual(['{"v":3}']);
+    expect(await user.updatePendingDetail("absent", "{}")).toBe(false);
+  });
+
+  it("issue 18: removing the last pending request leaves no storage behind; a subscription keeps the rest", async () => {
+    const user = userObject();
+    const entry = pending();
+    await user.addPending(entry, loose, "{}");
+    expect(await user.removePending(entry.internalId)).toBe(true);
+    expect(await storedKeys(user)).toEqual([]);
+    const other = pending();
+    await user.addPending(other, loose);
+    await user.putSubscription({ id: "a".repeat(64), sealed: "v1.x", label: "Phone", service: "push.example" }, 5);
+    expect(await user.removePending(other.internalId)).toBe(true);
+    expect(await storedKeys(user)).toEqual([`sub:${"a".repeat(64)}`]);
   });
 
   it("refuses malformed entries at the RPC boundary", async () => {
@@ -220,13 +248,13 @@ describe("live /ciba pages over hibernatable WebSockets", () => {
     }
   });
 
-  it("an expired request is dropped from open pages by the alarm", async () => {
+  it("an expired request is dropped from open pages when its request's clean-up removes it", async () => {
     const user = userObject();
     const entry = pending({ expiresAt: now() + 1 });
     await user.addPending(entry, loose);
     const page = await openPage(user);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    await runDurableObjectAlarm(user);
+    expect(await user.removePending(entry.internalId, "expired")).toBe(true);
     await page.until(() => page.events.some((e) => e.type === "removed"));
     expect(page.events.at(-1)).toEqual({ type: "removed", internalId: entry.internalId, reason: "expired" });
   });

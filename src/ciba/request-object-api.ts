@@ -18,7 +18,10 @@ export type BackchannelRequestObjectApi = Rpc.DurableObjectBranded & {
   poll(clientId: string): Promise<PollOutcome>;
   /** Records the user's answer atomically. */
   complete(completion: CompleteBackchannelLoginRequest): Promise<CompletionOutcome>;
-  /** Replaces the descriptive fields only. */
-  update(changes: Pick<BackchannelAuthenticationRequest, "description" | "bindingMessage">): Promise<boolean>;
-  remove(): Promise<void>;
+  /** Replaces the descriptive fields only; the record as updated, or null if there is none. */
+  update(
+    changes: Pick<BackchannelAuthenticationRequest, "description" | "bindingMessage">,
+  ): Promise<BackchannelAuthenticationRequest | null>;
+  /** Deletes everything; the record that was there, or null. */
+  remove(): Promise<BackchannelAuthenticationRequest | null>;
 };

@@ -9,11 +9,24 @@
  * without any index; the user's side reaches it by the object's id string (the internalId),
  * which reveals nothing about the auth_req_id.
  *
- * The alarm does three jobs: deliver the user notification (with retries and backoff); for ping
- * and push clients, deliver the result to the client's notification endpoint (after approval or
- * denial, and for push also at expiry), with retries and backoff; and, once the request is past
- * expiry plus the grace period and nothing is left to deliver, delete it. Both deliveries keep
- * their state in the record, and each alarm run schedules the earliest next thing to do.
+ * Storage (issue 18): the record is one key of the synchronous key-value API (`ctx.storage.kv`,
+ * no `CREATE TABLE`), and a poll-mode request costs three rows written in its whole life: the
+ * record at `create`, its one alarm (the clean-up time), the answer at `complete`. The token
+ * response that uses the request up deletes everything (`deleteAll()`, which also removes the
+ * alarm), so a used request cannot be used again and leaves no storage behind.
+ *
+ * The user is notified from `create` itself, after the request is stored (in the background:
+ * `ctx.waitUntil`), not from an alarm set for the purpose; only an outcome other than a first
+ * success is written down (a retry is then scheduled on the same alarm). The price: if the
+ * object is evicted or crashes while that first notice is in flight, the notice is lost — the
+ * request still shows on the user's /ciba page, live, and stays answerable.
+ *
+ * The alarm then does three jobs: retry the user notification (with backoff); for ping and push
+ * clients, deliver the result to the client's notification endpoint (after approval or denial,
+ * and for push also at expiry), with retries and backoff; and, once the request is past expiry
+ * plus the grace period and nothing is left to deliver, take it off its user's pending list
+ * (src/users/user-object.ts) and delete it. Both deliveries keep their state in the record, and
+ * each alarm run schedules the earliest next thing to do.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { RequestContext } from "../context";
@@ -38,6 +51,10 @@ import {
 import { deliverLoginNotification } from "./notifications";
 import type { BackchannelRequestObjectApi } from "./request-object-api";
 import * as state from "./request-state";
+import { pendingListOf } from "./user-list";
+
+/** The one key the record is stored under. */
+const RECORD = "request";
 
 /** A provider's BackchannelRequestObject class, as the Worker exports it. */
 export type BackchannelRequestObjectClass = new (
@@ -55,35 +72,36 @@ export function defineBackchannelRequestObject(
   contextOf: (env: object) => RequestContext,
 ): BackchannelRequestObjectClass {
   return class BackchannelRequestObject extends DurableObject<object> implements BackchannelRequestObjectApi {
-    private readonly sql: SqlStorage;
-    /** Whether the request table exists; undefined until first asked. */
-    private tableExists: boolean | undefined;
+    private readonly kv: SyncKvStorage;
     /** Last poll time (ms). In memory only: losing it on eviction just forgives one fast poll. */
     private lastPollAt: number | undefined;
+    /**
+     * The first notice went out (from `create`). Kept in memory, not written: it is folded into
+     * the record by the next write that happens anyway, and read() reports it.
+     */
+    private firstNoticeSent = false;
+    /** Used up by a token response in this instance: nothing answers for it any more. */
+    private spent = false;
     /** The alarm run in progress, so that overlapping runs queue instead of interleaving. */
     private alarmRun: Promise<void> = Promise.resolve();
 
     constructor(ctx: DurableObjectState, env: object) {
       super(ctx, env);
-      this.sql = ctx.storage.sql;
+      this.kv = ctx.storage.kv;
     }
 
-    /** Stores a new request; false if this object already holds one (a colliding id). */
-    async create(record: BackchannelAuthenticationRequest, authReqIdHash: string): Promise<boolean> {
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS request (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        auth_req_id_hash TEXT NOT NULL,
-        record TEXT NOT NULL
-      )`);
-      this.tableExists = true;
+    /**
+     * Stores a new request; false if this object already holds one (a colliding id). Sets the
+     * one alarm (clean-up, or a push request's expiry) and notifies the user in the background.
+     */
+    async create(record: BackchannelAuthenticationRequest, _authReqIdHash: string): Promise<boolean> {
       if (this.load()) return false;
-      this.sql.exec(
-        "INSERT INTO request (id, auth_req_id_hash, record) VALUES (1, ?, ?)",
-        authReqIdHash,
-        JSON.stringify(record),
-      );
-      // Notify the user straight away, from the alarm, so retries come for free.
-      await this.ctx.storage.setAlarm(Date.now());
+      this.kv.put(RECORD, JSON.stringify(record));
+      const ctx = contextOf(this.env);
+      const next = state.nextAlarm(record, { graceSeconds: ctx.settings.cibaExpiredGrace, retries: [] }, Date.now());
+      await this.ctx.storage.setAlarm(next.delete ? Date.now() : next.wakeAt);
+      // Queued like an alarm run, so the notice is never in flight twice.
+      this.ctx.waitUntil(this.queue(() => this.firstNotice(ctx)));
       return true;
     }
 
@@ -95,6 +113,13 @@ export function defineBackchannelRequestObject(
       const now = Date.now();
       const { outcome, save } = state.poll(this.load(), { clientId, lastPollAt: this.lastPollAt }, now);
       if (outcome.kind !== "invalid_grant") this.lastPollAt = now;
+      if (outcome.kind === "approved" && outcome.request.deliveryMode !== "push") {
+        // Used up: nothing of it is needed again (a second poll finds no request: invalid_grant),
+        // so delete it all, the alarm included, instead of writing "consumed".
+        this.spent = true;
+        await this.deleteEverything();
+        return outcome;
+      }
       if (save) this.save(save);
       return outcome;
     }
@@ -106,24 +131,57 @@ export function defineBackchannelRequestObject(
       return outcome;
     }
 
-    async update(changes: Pick<BackchannelAuthenticationRequest, "description" | "bindingMessage">): Promise<boolean> {
+    async update(
+      changes: Pick<BackchannelAuthenticationRequest, "description" | "bindingMessage">,
+    ): Promise<BackchannelAuthenticationRequest | null> {
       const request = this.load();
-      if (!request) return false;
-      this.save(state.update(request, changes));
-      return true;
+      if (!request) return null;
+      const updated = state.update(request, changes);
+      this.save(updated);
+      return updated;
     }
 
-    async remove(): Promise<void> {
+    async remove(): Promise<BackchannelAuthenticationRequest | null> {
+      const request = this.load();
       await this.ctx.storage.deleteAlarm();
       await this.deleteEverything();
+      return request ?? null;
     }
 
     override async alarm(): Promise<void> {
       // The runtime runs one alarm at a time; a test's runDurableObjectAlarm can overlap a
       // scheduled one. Queue overlapping runs so that no delivery is ever in flight twice.
-      const run = this.alarmRun.then(() => this.runAlarm());
+      return this.queue(() => this.runAlarm());
+    }
+
+    private queue(work: () => Promise<void>): Promise<void> {
+      const run = this.alarmRun.then(work);
       this.alarmRun = run.catch(() => undefined);
       return run;
+    }
+
+    /**
+     * The first notice, right after `create`. A success is only remembered (no write); a
+     * failure is recorded, and a retry scheduled on the alarm.
+     */
+    private async firstNotice(ctx: RequestContext): Promise<void> {
+      const request = this.load();
+      if (!state.needsUserNotification(request, Date.now())) return;
+      const outcome = await deliverLoginNotification(ctx.services, ctx.settings, request);
+      if (outcome === "sent") {
+        this.firstNoticeSent = true;
+        return;
+      }
+      const latest = this.load();
+      if (!latest) return;
+      this.save(state.notificationAttempted(latest, outcome));
+      if (typeof outcome === "number") await this.wakeNoLaterThan(outcome);
+    }
+
+    /** Moves the alarm earlier (a retry); never later than what is already due. */
+    private async wakeNoLaterThan(at: number): Promise<void> {
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current > at) await this.ctx.storage.setAlarm(at);
     }
 
     private async runAlarm(): Promise<void> {
@@ -144,10 +202,12 @@ export function defineBackchannelRequestObject(
         await this.ctx.storage.setAlarm(next.wakeAt);
         return;
       }
+      // Off the user's list first (an answered request left it already): if that call fails,
+      // the alarm is retried and nothing is lost.
+      if (!request.isComplete) {
+        await (await pendingListOf(ctx.env, request.subject)).removePending(request.internalId, "expired");
+      }
       await this.deleteEverything();
-      await ctx.env.DB.prepare("DELETE FROM backchannel_login_index WHERE internal_id = ?")
-        .bind(request.internalId)
-        .run();
     }
 
     /** The user notification, while it is pending and the request open. Returns the retry time. */
@@ -221,32 +281,39 @@ export function defineBackchannelRequestObject(
       if (latest) this.save(state.clientDeliveryAttempted(latest, attempt, outcome));
     }
 
-    /**
-     * The table is created by `create` only, not in the constructor: an object that is merely
-     * asked about (an unknown or mistyped auth_req_id) then writes nothing, and one whose request
-     * was deleted with deleteAll() leaves no storage behind.
-     */
-    private hasTable(): boolean {
-      this.tableExists ??=
-        this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request'").toArray().length > 0;
-      return this.tableExists;
-    }
-
-    /** Deletes the request and everything the object stored (the table included). */
+    /** Deletes the request and everything the object stored (the alarm included). */
     private async deleteEverything(): Promise<void> {
       await this.ctx.storage.deleteAll();
-      this.tableExists = false;
     }
 
+    /**
+     * The record, with a first notice sent by this instance folded in. An object that is merely
+     * asked about (an unknown or mistyped auth_req_id) reads one key and writes nothing.
+     */
     private load(): BackchannelAuthenticationRequest | undefined {
-      if (!this.hasTable()) return undefined;
-      const row = this.sql.exec("SELECT record FROM request WHERE id = 1").toArray()[0];
+      if (this.spent) return undefined;
+      const stored = this.kv.get(RECORD) ?? this.legacyRecord();
       // A record that does not parse is treated as absent: the request is unknown from then on.
-      return row ? readStored("backchannel request", json(backchannelRequestRecord), row.record) : undefined;
+      const request =
+        stored === undefined ? undefined : readStored("backchannel request", json(backchannelRequestRecord), stored);
+      if (request && this.firstNoticeSent && request.notificationStatus === "pending") {
+        return state.notificationAttempted(request, "sent");
+      }
+      return request;
+    }
+
+    /**
+     * A request stored before issue 18 (a `request` table), so that requests in flight at the
+     * deploy keep working; written back to the key-value API at their next change.
+     */
+    private legacyRecord(): unknown {
+      const tables = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request'");
+      if (tables.toArray().length === 0) return undefined;
+      return this.ctx.storage.sql.exec("SELECT record FROM request WHERE id = 1").toArray()[0]?.record;
     }
 
     private save(request: BackchannelAuthenticationRequest): void {
-      this.sql.exec("UPDATE request SET record = ? WHERE id = 1", JSON.stringify(request));
+      this.kv.put(RECORD, JSON.stringify(request));
     }
   };
 }

@@ -1,10 +1,12 @@
 /**
  * DurableObjectBackchannelRequestStore, the default BackchannelAuthenticationRequestStore
  * (src/stores.ts; the seed's IBackChannelAuthenticationRequestStore): one Durable Object per
- * request, plus a D1 index of pending requests by user so the user's
- * side can list them. The index also caps how many requests a user can have pending: the row
- * is inserted only if the user is under the caps, in one SQL statement (atomic in D1), before
- * the request's object exists, so a refused request never reaches the user.
+ * request, plus the user's own object (src/users/user-object.ts) holding the user's pending
+ * list, so the user's side lists them in one call and creating a request writes nothing to D1.
+ * The list also caps how many requests a user can have pending: the entry is added only if the
+ * user is under the caps, counted and inserted in one synchronous step of that object, before
+ * the request's object exists, so a refused request never reaches the user. bc-authorize thus
+ * makes one round trip to each of the two objects.
  *
  * The seed's get/update pair would make poll and complete two steps; here the state changes
  * are single calls into the request's object (`pollByAuthenticationRequestId`,
@@ -12,7 +14,7 @@
  */
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
-import { object, readStored, str } from "../parse";
+import { json, readStored } from "../parse";
 import type {
   BackchannelAuthenticationRequestStore,
   CreateOutcome,
@@ -22,13 +24,13 @@ import type {
 import { sealDeliverySecrets } from "./client-delivery";
 import {
   type BackchannelAuthenticationRequest,
+  backchannelRequestRecord,
   type CompleteBackchannelLoginRequest,
   type CompletionOutcome,
   expiresAt,
   type PollOutcome,
 } from "./model";
-
-const indexRow = object<{ internal_id: string }>({ internal_id: str });
+import { pendingDetail, pendingListOf, pendingView } from "./user-list";
 
 /** auth_req_id: 256 bits from the CSPRNG, base64url (CIBA §7.3 allows [A-Za-z0-9._-]). */
 const AUTH_REQ_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -64,14 +66,19 @@ export class DurableObjectBackchannelRequestStore implements BackchannelAuthenti
       // both, encrypted and bound to this request.
       request.deliverySecrets = await sealDeliverySecrets(this.env, internalId, { authReqId, clientNotificationToken });
     }
-    // The index row first: it is where the caps are counted, and the object notifies the user
-    // as soon as it exists. (Two round trips: the cap is the price of the second.)
-    if (!(await this.indexIfUnderLimits(request, limits))) return { created: false, reason: "too_many_pending" };
+    // The user's list first: it is where the caps are counted, and the request's object
+    // notifies the user as soon as it exists.
+    const list = await pendingListOf(this.env, request.subject);
+    const listed = await list.addPending(pendingView(request), limits, pendingDetail(request));
+    if (!listed.added) {
+      if (listed.reason === "too_many_pending") return { created: false, reason: "too_many_pending" };
+      throw new Error(`the user's pending list refused the request: ${listed.reason}`);
+    }
     let created = false;
     try {
       created = await this.env.BACKCHANNEL_REQUESTS.get(id).create(request, authReqIdHash);
     } finally {
-      if (!created) await this.removeFromIndex(internalId);
+      if (!created) await list.removePending(internalId, "withdrawn");
     }
     // 256 random bits do not collide; if the object is somehow taken, fail rather than share it.
     if (!created) throw new Error("backchannel request id collision");
@@ -79,47 +86,16 @@ export class DurableObjectBackchannelRequestStore implements BackchannelAuthenti
   }
 
   /**
-   * Adds the request to its user's index only if the user has fewer than `limits` unexpired
-   * requests in it, from this client and in all. One INSERT … SELECT … WHERE: D1 runs a
-   * statement atomically, so concurrent requests cannot all see the last free place.
+   * Pending, unexpired requests for a user (optionally for one client), oldest first: one call
+   * to the user's object, whatever their number. The list may lag an answer by a moment.
    */
-  private async indexIfUnderLimits(request: BackchannelAuthenticationRequest, limits: PendingLimits): Promise<boolean> {
-    const result = await this.env.DB.prepare(
-      `INSERT INTO backchannel_login_index (internal_id, subject, client_id, created_at, expires_at)
-       SELECT ?1, ?2, ?3, ?4, ?5
-       WHERE (SELECT COUNT(*) FROM backchannel_login_index WHERE subject = ?2 AND expires_at > ?4) < ?6
-         AND (SELECT COUNT(*) FROM backchannel_login_index WHERE subject = ?2 AND expires_at > ?4 AND client_id = ?3) < ?7`,
-    )
-      .bind(
-        request.internalId,
-        request.subject,
-        request.clientId,
-        request.creationTime,
-        expiresAt(request),
-        limits.perUser,
-        limits.perUserAndClient,
-      )
-      .run();
-    return result.meta.changes === 1;
-  }
-
-  /** Pending, unexpired requests for a user (optionally for one client), oldest first. */
   async getLoginsForUser(subjectId: string, clientId?: string): Promise<BackchannelAuthenticationRequest[]> {
     const now = Math.floor(Date.now() / 1000);
-    const query = clientId
-      ? this.env.DB.prepare(
-          "SELECT internal_id FROM backchannel_login_index WHERE subject = ? AND expires_at > ? AND client_id = ? ORDER BY created_at",
-        ).bind(subjectId, now, clientId)
-      : this.env.DB.prepare(
-          "SELECT internal_id FROM backchannel_login_index WHERE subject = ? AND expires_at > ? ORDER BY created_at",
-        ).bind(subjectId, now);
-    const { results } = await query.all();
-    const ids = results.flatMap((row) => readStored("backchannel_login_index", indexRow, row)?.internal_id ?? []);
-    const requests = await Promise.all(ids.map((id) => this.getByInternalId(id)));
-    // The object is the truth: the index may briefly list a request that was just completed.
-    return requests.filter(
-      (r): r is BackchannelAuthenticationRequest => r !== undefined && !r.isComplete && expiresAt(r) > now,
-    );
+    const details = await (await pendingListOf(this.env, subjectId)).listPendingDetails(clientId);
+    return details.flatMap((detail) => {
+      const request = readStored("pending backchannel request", json(backchannelRequestRecord), detail);
+      return request && !request.isComplete && expiresAt(request) > now ? [request] : [];
+    });
   }
 
   async getByAuthenticationRequestId(authReqId: string): Promise<BackchannelAuthenticationRequest | undefined> {
@@ -134,15 +110,23 @@ export class DurableObjectBackchannelRequestStore implements BackchannelAuthenti
   async removeByInternalId(internalId: string): Promise<void> {
     const stub = this.stubForInternalId(internalId);
     if (!stub) return;
-    await stub.remove();
-    await this.removeFromIndex(internalId);
+    const removed = await stub.remove();
+    if (removed && !removed.isComplete) {
+      await (await pendingListOf(this.env, removed.subject)).removePending(internalId, "withdrawn");
+    }
   }
 
   async updateByInternalId(
     internalId: string,
     changes: Pick<BackchannelAuthenticationRequest, "description" | "bindingMessage">,
   ): Promise<boolean> {
-    return (await this.stubForInternalId(internalId)?.update(changes)) ?? false;
+    const updated = await this.stubForInternalId(internalId)?.update(changes);
+    if (!updated) return false;
+    // The user's list shows these fields too (its copy of the record).
+    if (!updated.isComplete) {
+      await (await pendingListOf(this.env, updated.subject)).updatePendingDetail(internalId, pendingDetail(updated));
+    }
+    return true;
   }
 
   /** The token endpoint's atomic poll-and-consume. */
@@ -157,12 +141,10 @@ export class DurableObjectBackchannelRequestStore implements BackchannelAuthenti
     const stub = this.stubForInternalId(completion.internalId);
     if (!stub) return { ok: false, reason: "not_found" };
     const outcome = await stub.complete(completion);
-    if (outcome.ok) await this.removeFromIndex(completion.internalId);
+    if (outcome.ok) {
+      await (await pendingListOf(this.env, outcome.request.subject)).removePending(completion.internalId, "decided");
+    }
     return outcome;
-  }
-
-  private async removeFromIndex(internalId: string): Promise<void> {
-    await this.env.DB.prepare("DELETE FROM backchannel_login_index WHERE internal_id = ?").bind(internalId).run();
   }
 
   /** Client input reaches an object only if it has the exact shape of an id we issue. */

@@ -1,22 +1,28 @@
 /**
  * One Durable Object per user (issue 16), named by a hash of the subject (`userObjectName`). It
- * holds what is the user's and must be strongly consistent, in SQLite:
- *  - the user's pending CIBA requests: an index with what the /ciba list shows, replacing D1's
+ * holds what is the user's and must be strongly consistent, in the synchronous key-value API of
+ * SQLite-backed objects (`ctx.storage.kv`: no `CREATE TABLE`, one row per key):
+ *  - `pending:<internalId>`: the user's pending CIBA requests, replacing D1's
  *    backchannel_login_index. `addPending` counts and inserts in one synchronous step, so the
  *    caps per client and in all hold under any concurrency, and creating a request writes
- *    nothing to D1. Listing is one call whatever the number of requests. The request's own
- *    object stays the truth for its state; this is what the user is shown.
- *  - the user's Web Push subscriptions, sealed by the caller (src/push/sealed-subscription.ts):
- *    the object never sees a key or an endpoint in the clear and holds no secret itself.
+ *    nothing to D1. Listing is one call whatever the number of requests. Each entry is what the
+ *    /ciba list and live pages show (`view`) plus, opaque here, the request record the store
+ *    returns (`detail`). The request's own object stays the truth for its state.
+ *  - `sub:<id>`: the user's Web Push subscriptions, sealed by the caller
+ *    (src/push/sealed-subscription.ts): the object never sees a key or an endpoint in the clear
+ *    and holds no secret itself.
  *  - open /ciba pages, as hibernatable WebSockets (ctx.acceptWebSocket): every change to the
  *    pending list is sent to them at once; "ping" is answered by the runtime without waking
  *    the object (setWebSocketAutoResponse), so an idle page costs no duration.
- * The object makes no outbound request: pushing to devices runs in the CIBA request's alarm
- * (src/push/fan-out.ts), which reads the subscriptions here and removes the ones gone. Every
- * method is a synchronous run of SQL between awaits of storage only, hence atomic.
+ * The object makes no outbound request and has no alarm: an entry leaves when its request is
+ * answered or withdrawn, or when the request's own object deletes it after expiry (its alarm
+ * calls `removePending(id, "expired")`); expired entries are never listed or counted meanwhile,
+ * and `addPending` sweeps any it meets. Every method is synchronous between storage calls,
+ * hence atomic.
  *
- * Rows written: addPending 1 (+1 when it moves the alarm earlier), removePending 1, the alarm
- * one per expired request; putSubscription 1 (+1 per eviction), removeSubscription 1.
+ * Rows written (issue 18): addPending 1; removePending 1, or none when it leaves the object
+ * empty (then `deleteAll()`: an object with nothing pending and no subscription keeps no
+ * storage); putSubscription 1 (+1 per eviction), removeSubscription 1.
  */
 import { DurableObject } from "cloudflare:workers";
 import { sha256Hex } from "../crypto/hash";
@@ -75,6 +81,8 @@ export async function userObjectName(subject: string): Promise<string> {
 }
 
 const MAX_TEXT = 2048;
+/** The store's record of a pending request, kept opaque here. */
+const MAX_DETAIL = 16_384;
 const isText = (v: unknown, max = MAX_TEXT): v is string => typeof v === "string" && v.length <= max;
 const isEpoch = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const isTextList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 100 && v.every((s) => isText(s, 256));
@@ -111,18 +119,39 @@ type UpgradeRequest = Parameters<NonNullable<DurableObject["fetch"]>>[0];
 type UpgradeResponse = Awaited<ReturnType<NonNullable<DurableObject["fetch"]>>>;
 type LiveSocket = Parameters<NonNullable<DurableObject["webSocketMessage"]>>[0];
 
+/** A stored pending entry: the view, and the caller's opaque record (the store's JSON). */
+interface PendingEntry {
+  view: PendingRequest;
+  detail?: string;
+}
+
+const PENDING = "pending:";
+const SUBSCRIPTION = "sub:";
+
+function parsePendingEntry(value: unknown): PendingEntry | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const view = parsePendingRequest(v.view);
+  if (!view) return undefined;
+  if (v.detail !== undefined && !isText(v.detail, MAX_DETAIL)) return undefined;
+  return v.detail === undefined ? { view } : { view, detail: v.detail };
+}
+
+function parseStoredSubscription(id: string, value: unknown): (StoredSubscription & { storedAt: number }) | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (!isText(v.sealed, 8192) || !isText(v.label, 128) || !isText(v.service, 255)) return undefined;
+  if (!isEpoch(v.createdAt) || !isEpoch(v.storedAt)) return undefined;
+  return { id, sealed: v.sealed, label: v.label, service: v.service, createdAt: v.createdAt, storedAt: v.storedAt };
+}
+
 /** Reads no binding and no secret: its env is not used. */
 export class UserObject extends DurableObject<unknown> {
-  private readonly sql: SqlStorage;
+  private readonly kv: SyncKvStorage;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS pending (
-      internal_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL,
-      summary TEXT NOT NULL)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS push_subscriptions (
-      id TEXT PRIMARY KEY, sealed TEXT NOT NULL, label TEXT NOT NULL, service TEXT NOT NULL, created_at INTEGER NOT NULL)`);
+    this.kv = ctx.storage.kv;
     // Answered by the runtime while the object sleeps: keeps idle pages' connections alive for free.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -132,64 +161,96 @@ export class UserObject extends DurableObject<unknown> {
   /**
    * Lists `entry` unless the user already has `limits.perUser` unexpired requests, or
    * `limits.perUserAndClient` from its client. Count and insert are one synchronous step.
+   * `detail` (at most 16 KB) is kept as given and returned by `listPendingDetails`.
    */
-  async addPending(entry: PendingRequest, limits: PendingLimits): Promise<AddPendingOutcome> {
+  async addPending(entry: PendingRequest, limits: PendingLimits, detail?: string): Promise<AddPendingOutcome> {
     const request = parsePendingRequest(entry);
-    if (!request) return { added: false, reason: "invalid" };
+    if (!request || (detail !== undefined && !isText(detail, MAX_DETAIL))) return { added: false, reason: "invalid" };
     const now = Math.floor(Date.now() / 1000);
     if (request.expiresAt <= now) return { added: false, reason: "expired" };
-    const count = (clientId?: string) =>
-      this.sql
-        .exec<{ n: number }>(
-          clientId === undefined
-            ? "SELECT COUNT(*) AS n FROM pending WHERE expires_at > ?"
-            : "SELECT COUNT(*) AS n FROM pending WHERE expires_at > ? AND client_id = ?",
-          ...(clientId === undefined ? [now] : [now, clientId]),
-        )
-        .one().n;
-    if (count() >= limits.perUser || count(request.clientId) >= limits.perUserAndClient) {
+    const key = PENDING + request.internalId;
+    if (this.kv.get(key) !== undefined) return { added: false, reason: "already_listed" };
+    let inAll = 0;
+    let fromClient = 0;
+    for (const [otherKey, value] of this.kv.list({ prefix: PENDING })) {
+      const other = parsePendingEntry(value);
+      if (!other || other.view.expiresAt <= now) {
+        // Left behind (its request's clean-up did not reach us): swept here, at no cost otherwise.
+        this.kv.delete(otherKey);
+        continue;
+      }
+      inAll += 1;
+      if (other.view.clientId === request.clientId) fromClient += 1;
+    }
+    if (inAll >= limits.perUser || fromClient >= limits.perUserAndClient) {
       return { added: false, reason: "too_many_pending" };
     }
-    const inserted = this.sql.exec(
-      "INSERT OR IGNORE INTO pending (internal_id, client_id, expires_at, created_at, summary) VALUES (?, ?, ?, ?, ?)",
-      request.internalId,
-      request.clientId,
-      request.expiresAt,
-      request.createdAt,
-      JSON.stringify(request),
-    ).rowsWritten;
-    if (inserted === 0) return { added: false, reason: "already_listed" };
-    await this.wakeAt(request.expiresAt);
+    this.kv.put(key, detail === undefined ? { view: request } : { view: request, detail });
     this.broadcast({ type: "added", request });
     return { added: true };
   }
 
-  /** Takes a request off the list (answered, or withdrawn by its client); false if not listed. */
+  /**
+   * Takes a request off the list (answered, expired, or withdrawn by its client); false if not
+   * listed. When nothing else is stored, the whole storage goes (`deleteAll()`), not the one key.
+   */
   async removePending(internalId: string, reason: RemovalReason = "decided"): Promise<boolean> {
     if (!isText(internalId, 128)) return false;
-    const removed = this.sql.exec("DELETE FROM pending WHERE internal_id = ?", internalId).rowsWritten > 0;
-    if (removed) this.broadcast({ type: "removed", internalId, reason });
-    return removed;
+    const key = PENDING + internalId;
+    if (this.kv.get(key) === undefined) return false;
+    if (this.holdsOnly(key)) await this.ctx.storage.deleteAll();
+    else this.kv.delete(key);
+    this.broadcast({ type: "removed", internalId, reason });
+    return true;
+  }
+
+  /** Replaces the stored `detail` of a listed request (its descriptive fields changed); false if not listed. */
+  async updatePendingDetail(internalId: string, detail: string): Promise<boolean> {
+    if (!isText(internalId, 128) || !isText(detail, MAX_DETAIL)) return false;
+    const key = PENDING + internalId;
+    const entry = parsePendingEntry(this.kv.get(key));
+    if (!entry) return false;
+    this.kv.put(key, { ...entry, detail });
+    return true;
   }
 
   /** The user's unexpired pending requests (optionally from one client), oldest first. */
   async listPending(clientId?: string): Promise<PendingRequest[]> {
+    return this.pendingEntries(clientId).map((entry) => entry.view);
+  }
+
+  /** The `detail` of each unexpired pending request (optionally from one client), oldest first. */
+  async listPendingDetails(clientId?: string): Promise<string[]> {
+    return this.pendingEntries(clientId).flatMap((entry) => (entry.detail === undefined ? [] : [entry.detail]));
+  }
+
+  private pendingEntries(clientId?: string): PendingEntry[] {
     const now = Math.floor(Date.now() / 1000);
-    const rows =
-      clientId === undefined
-        ? this.sql.exec<{ summary: string }>(
-            "SELECT summary FROM pending WHERE expires_at > ? ORDER BY created_at, internal_id",
-            now,
-          )
-        : this.sql.exec<{ summary: string }>(
-            "SELECT summary FROM pending WHERE expires_at > ? AND client_id = ? ORDER BY created_at, internal_id",
-            now,
-            clientId,
-          );
-    return rows.toArray().flatMap((row) => {
-      const parsed = parsePendingRequest(safeJson(row.summary));
-      return parsed ? [parsed] : [];
-    });
+    const entries: PendingEntry[] = [];
+    for (const [, value] of this.kv.list({ prefix: PENDING })) {
+      const entry = parsePendingEntry(value);
+      if (!entry || entry.view.expiresAt <= now) continue;
+      if (clientId !== undefined && entry.view.clientId !== clientId) continue;
+      entries.push(entry);
+    }
+    return entries.sort(
+      (a, b) => a.view.createdAt - b.view.createdAt || (a.view.internalId < b.view.internalId ? -1 : 1),
+    );
+  }
+
+  /** Whether `key` is the only thing stored here that still matters (expired entries do not). */
+  private holdsOnly(key: string): boolean {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [other, value] of this.kv.list()) {
+      if (other === key) continue;
+      if (other.startsWith(PENDING)) {
+        const entry = parsePendingEntry(value);
+        if (entry && entry.view.expiresAt > now) return false;
+        continue;
+      }
+      return false;
+    }
+    return true;
   }
 
   // --- push subscriptions ----------------------------------------------------------------------
@@ -207,23 +268,13 @@ export class UserObject extends DurableObject<unknown> {
     if (!/^[0-9a-f]{64}$/.test(id) || !isText(sealed, 8192) || !isText(label, 128) || !isText(service, 255)) {
       return { stored: false, error: "malformed subscription" };
     }
-    // REPLACE deletes and inserts, so the rowid orders subscriptions by when they were last stored.
-    this.sql.exec(
-      "INSERT OR REPLACE INTO push_subscriptions (id, sealed, label, service, created_at) VALUES (?, ?, ?, ?, ?)",
-      id,
-      sealed,
-      label,
-      service,
-      Math.floor(Date.now() / 1000),
-    );
-    const evicted = this.sql
-      .exec<{ id: string }>(
-        "SELECT id FROM push_subscriptions ORDER BY rowid DESC LIMIT -1 OFFSET ?",
-        Math.max(1, Math.floor(max)),
-      )
-      .toArray()
-      .map((row) => String(row.id));
-    for (const old of evicted) this.sql.exec("DELETE FROM push_subscriptions WHERE id = ?", old);
+    const others = this.storedSubscriptions().filter((s) => s.id !== id);
+    // Later than every other, so the order of storing survives equal clock readings.
+    const storedAt = Math.max(Date.now(), ...others.map((s) => s.storedAt + 1));
+    this.kv.put(SUBSCRIPTION + id, { sealed, label, service, createdAt: Math.floor(Date.now() / 1000), storedAt });
+    const keep = Math.max(1, Math.floor(max)) - 1;
+    const evicted = others.slice(0, Math.max(0, others.length - keep)).map((s) => s.id);
+    for (const old of evicted) this.kv.delete(SUBSCRIPTION + old);
     return { stored: true, evicted };
   }
 
@@ -232,26 +283,24 @@ export class UserObject extends DurableObject<unknown> {
    * must not delete the fresh subscription the same browser stored meanwhile).
    */
   async removeSubscription(id: string, sealed?: string): Promise<boolean> {
-    const cursor =
-      sealed === undefined
-        ? this.sql.exec("DELETE FROM push_subscriptions WHERE id = ?", id)
-        : this.sql.exec("DELETE FROM push_subscriptions WHERE id = ? AND sealed = ?", id, sealed);
-    return cursor.rowsWritten > 0;
+    if (!isText(id, 128)) return false;
+    const stored = parseStoredSubscription(id, this.kv.get(SUBSCRIPTION + id));
+    if (!stored || (sealed !== undefined && stored.sealed !== sealed)) return false;
+    return this.kv.delete(SUBSCRIPTION + id);
   }
 
+  /** The user's subscriptions, least recently stored first. */
   async subscriptions(): Promise<StoredSubscription[]> {
-    return this.sql
-      .exec<{ id: string; sealed: string; label: string; service: string; created_at: number }>(
-        "SELECT id, sealed, label, service, created_at FROM push_subscriptions ORDER BY rowid",
-      )
-      .toArray()
-      .map((row) => ({
-        id: String(row.id),
-        sealed: String(row.sealed),
-        label: String(row.label),
-        service: String(row.service),
-        createdAt: Number(row.created_at),
-      }));
+    return this.storedSubscriptions().map(({ storedAt: _, ...subscription }) => subscription);
+  }
+
+  private storedSubscriptions(): (StoredSubscription & { storedAt: number })[] {
+    const all: (StoredSubscription & { storedAt: number })[] = [];
+    for (const [key, value] of this.kv.list({ prefix: SUBSCRIPTION })) {
+      const parsed = parseStoredSubscription(key.slice(SUBSCRIPTION.length), value);
+      if (parsed) all.push(parsed);
+    }
+    return all.sort((a, b) => a.storedAt - b.storedAt);
   }
 
   // --- live /ciba pages --------------------------------------------------------------------------
@@ -299,38 +348,9 @@ export class UserObject extends DurableObject<unknown> {
       }
     }
   }
-
-  // --- expiry ------------------------------------------------------------------------------------
-
-  /** The alarm runs at the earliest expiry; move it earlier if `at` (epoch seconds) is sooner. */
-  private async wakeAt(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at * 1000) await this.ctx.storage.setAlarm(at * 1000);
-  }
-
-  /** Drops expired requests, tells open pages, and sleeps until the next expiry. */
-  override async alarm(): Promise<void> {
-    const now = Math.floor(Date.now() / 1000);
-    const expired = this.sql
-      .exec<{ internal_id: string }>("SELECT internal_id FROM pending WHERE expires_at <= ?", now)
-      .toArray()
-      .map((row) => String(row.internal_id));
-    this.sql.exec("DELETE FROM pending WHERE expires_at <= ?", now);
-    for (const internalId of expired) this.broadcast({ type: "removed", internalId, reason: "expired" });
-    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM pending").one().at;
-    if (next !== null) await this.ctx.storage.setAlarm(Number(next) * 1000);
-  }
 }
 
 /** A Response typed as the runtime's (the same object; only Node's typings differ, see above). */
 function plainResponse(body: string | null, init: ResponseInit): UpgradeResponse {
   return new Response(body, init) as unknown as UpgradeResponse;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -3,6 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { BackchannelAuthenticationRequest } from "../../src/ciba/model";
 import { DurableObjectBackchannelRequestStore as BackchannelAuthenticationRequestStore } from "../../src/ciba/request-store";
+import { type PendingRequest, userObjectName } from "../../src/users/user-object";
 import { basic, jsonOf, type OAuthErrorBody, postForm } from "./http";
 
 export const CIBA_GRANT = "urn:openid:params:grant-type:ciba";
@@ -43,21 +44,46 @@ function stubFor(internalId: string) {
   return env.BACKCHANNEL_REQUESTS.get(env.BACKCHANNEL_REQUESTS.idFromString(internalId));
 }
 
-/** Moves a request's creation time back by `seconds`, as if it had been made that long ago. */
-export async function ageRequest(internalId: string, seconds: number): Promise<void> {
+/** Changes a request's stored record in place (its object keeps it as JSON under the "request" key). */
+export async function editRecord(
+  internalId: string,
+  change: (record: BackchannelAuthenticationRequest) => void,
+): Promise<void> {
   await runInDurableObject(stubFor(internalId), (_instance, state) => {
-    const row = state.storage.sql.exec<{ record: string }>("SELECT record FROM request").one();
-    const record = JSON.parse(row.record) as BackchannelAuthenticationRequest;
+    const record = JSON.parse(String(state.storage.kv.get("request"))) as BackchannelAuthenticationRequest;
+    change(record);
+    state.storage.kv.put("request", JSON.stringify(record));
+  });
+}
+
+/**
+ * Moves a request's creation time back by `seconds`, as if it had been made that long ago: in
+ * its object and, while it is listed, in its user's pending list (src/users/user-object.ts).
+ */
+export async function ageRequest(internalId: string, seconds: number): Promise<void> {
+  let subject = "";
+  await editRecord(internalId, (record) => {
     record.creationTime -= seconds;
-    state.storage.sql.exec("UPDATE request SET record = ?", JSON.stringify(record));
+    subject = record.subject;
+  });
+  const users = env.USERS;
+  const user = users.get(users.idFromName(await userObjectName(subject)));
+  await runInDurableObject(user, (_instance, state) => {
+    const key = `pending:${internalId}`;
+    const entry = state.storage.kv.get<{ view: PendingRequest; detail?: string }>(key);
+    if (!entry) return;
+    const detail = entry.detail === undefined ? undefined : JSON.parse(entry.detail);
+    if (detail) detail.creationTime -= seconds;
+    state.storage.kv.put(key, {
+      view: { ...entry.view, createdAt: entry.view.createdAt - seconds, expiresAt: entry.view.expiresAt - seconds },
+      ...(detail ? { detail: JSON.stringify(detail) } : {}),
+    });
   });
 }
 
 /** Everything the request's object has stored, as text, to check what is (not) in it. */
 export async function rawStorage(internalId: string): Promise<string> {
-  return runInDurableObject(stubFor(internalId), (_instance, state) =>
-    JSON.stringify(state.storage.sql.exec("SELECT * FROM request").toArray()),
-  );
+  return runInDurableObject(stubFor(internalId), (_instance, state) => JSON.stringify([...state.storage.kv.list()]));
 }
 
 /**

@@ -1,0 +1,38 @@
+/**
+ * The user's side of a backchannel request: its entry in the user's pending list, kept by the
+ * user's own Durable Object (src/users/user-object.ts, binding USERS), which replaced D1's
+ * backchannel_login_index (issue 16). The entry carries what the /ciba list and live pages show
+ * (`view`) and the request record itself (`detail`, without its sealed delivery secrets), so
+ * listing a user's requests is one call to one object whatever their number.
+ */
+import type { Bindings } from "../env";
+import { type PendingRequest, userObjectName } from "../users/user-object";
+import { type BackchannelAuthenticationRequest, expiresAt } from "./model";
+
+/** The user's object, by the hash of the subject (realm-scoped like every named object). */
+export async function pendingListOf(env: Pick<Bindings, "USERS">, subject: string) {
+  return env.USERS.get(env.USERS.idFromName(await userObjectName(subject)));
+}
+
+/** What the user's pages show of a request. */
+export function pendingView(request: BackchannelAuthenticationRequest): PendingRequest {
+  return {
+    internalId: request.internalId,
+    clientId: request.clientId,
+    clientName: request.clientName,
+    bindingMessage: request.bindingMessage ?? null,
+    scopes: request.requestedScopes,
+    acrValues: request.authenticationContextReferenceClasses,
+    createdAt: request.creationTime,
+    expiresAt: expiresAt(request),
+  };
+}
+
+/**
+ * The record as the list keeps it: everything the user's side reads, but not the sealed
+ * ping/push secrets or payload, which only the request's own object needs.
+ */
+export function pendingDetail(request: BackchannelAuthenticationRequest): string {
+  const { deliverySecrets: _secrets, pushPayload: _payload, ...shown } = request;
+  return JSON.stringify(shown);
+}
