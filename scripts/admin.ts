@@ -95,6 +95,8 @@ Users
       --phone P [--phone-verified]        phone number, E.164 (+15550100001)
       --name N --given-name G --family-name F
       --sub S                             subject identifier (default: a random UUID)
+      --admin                             give the user the admin role: the console at /admin
+                                          (docs/admin-console.md)
       --ciba-user-code CODE               the user's CIBA user_code, for clients registered with
                                           --user-code: at least 6 characters, stored as an HMAC
                                           keyed from DATA_ENCRYPTION_KEY
@@ -186,6 +188,7 @@ const OPTIONS = {
   "email-verified": { type: "boolean" },
   phone: { type: "string" },
   "phone-verified": { type: "boolean" },
+  admin: { type: "boolean" },
   "given-name": { type: "string" },
   "family-name": { type: "string" },
   sub: { type: "string" },
@@ -258,6 +261,7 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
       "family-name",
       "sub",
       "ciba-user-code",
+      "admin",
     ],
     run: userAdd,
   },
@@ -536,8 +540,10 @@ async function userAdd(values: Values): Promise<void> {
     // userRow only throws for an invalid username, password or user_code.
     throw new UsageError((error as Error).message);
   }
-  await d1Command(t, insertStatement("users", row)).catch((error: unknown) => conflict(error, "a user"));
-  console.log(`User ${username} added in ${where(t)} (sub ${row.sub}).`);
+  // The admin role (migrations/0060_admin_console.sql) goes in with the user, in one file.
+  const grant = values.admin ? `\n${insertStatement("admin_roles", { sub: row.sub, granted_at: row.created_at })}` : "";
+  await d1Command(t, `${insertStatement("users", row)}${grant}`).catch((error: unknown) => conflict(error, "a user"));
+  console.log(`User ${username} added in ${where(t)} (sub ${row.sub})${values.admin ? " as an admin" : ""}.`);
 }
 
 const USER_CODE_KEY_NEEDED = "CIBA user_codes are stored as an HMAC keyed from DATA_ENCRYPTION_KEY";

@@ -6,6 +6,8 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { DEV_ADMIN, devSeedSql } from "../scripts/lib/dev-seed";
+import { loadSettings } from "../src/config";
 import { PATHS, type RouteName } from "../src/routes";
 import { Browser } from "./helpers/browser";
 import { registerClient, registerUser } from "./helpers/fixtures";
@@ -68,6 +70,20 @@ describe("who may use the console", () => {
       expect(response.status).toBe(303);
       expect(response.headers.get("location")).toBe(`/signin?return_to=${encodeURIComponent(path)}`);
     }
+  });
+
+  it("the dev seed's admin / admin-password is an admin", async () => {
+    const settings = loadSettings(env);
+    const sql = await devSeedSql({
+      scopesSupported: settings.scopesSupported,
+      dataEncryptionKey: env.DATA_ENCRYPTION_KEY,
+    });
+    for (const statement of sql.split("\n").filter((line) => line.startsWith("INSERT"))) {
+      await env.DB.prepare(statement).run();
+    }
+    const browser = new Browser();
+    expect((await browser.signIn(DEV_ADMIN.username, "admin-password", "/admin")).status).toBe(303);
+    expect((await browser.get("/admin")).status).toBe(200);
   });
 
   it("an admin sees the console with the user pages' headers plus form-action 'self'", async () => {

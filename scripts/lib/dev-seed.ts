@@ -112,6 +112,14 @@ export const DEV_USERS: readonly DevUser[] = [
   },
 ];
 
+/** The console's demo administrator (`admin` / `admin-password`, docs/admin-console.md). */
+export const DEV_ADMIN: DevUser = {
+  sub: "5a1d9e3b-7c42-4f08-a6d1-ad0000000003",
+  username: "admin",
+  password: "admin-password",
+  name: "Demo Administrator",
+};
+
 /**
  * The seed as SQL for `wrangler d1 execute --file`: every client validated as the admin tool
  * validates it, every row built by the provider's own row functions. Throws RegistrationError
@@ -132,5 +140,7 @@ export async function devSeedSql(options: {
   for (const user of DEV_USERS) {
     statements.push(insertStatement("users", await userRow(user, options.dataEncryptionKey), { orReplace: true }));
   }
+  statements.push(insertStatement("users", await userRow(DEV_ADMIN, options.dataEncryptionKey), { orReplace: true }));
+  statements.push(insertStatement("admin_roles", { sub: DEV_ADMIN.sub, granted_at: 0 }, { orReplace: true }));
   return `${statements.join("\n")}\n`;
 }
