@@ -44,6 +44,15 @@ export const PATHS = {
   adminClientEdit: "/admin/clients/:clientId/edit",
   adminClientDisable: "/admin/clients/:clientId/disable",
   adminClientRemove: "/admin/clients/:clientId/remove",
+  adminCas: "/admin/cas",
+  adminCaImport: "/admin/cas/import",
+  adminCa: "/admin/cas/:caId",
+  adminCaCertificate: "/admin/cas/:caId/certificate.pem",
+  adminCertificates: "/admin/certificates",
+  adminCertificate: "/admin/certificates/:certificateId",
+  adminCertificatePem: "/admin/certificates/:certificateId/certificate.pem",
+  adminCertificateAttach: "/admin/certificates/:certificateId/attach",
+  adminCertificateRevoke: "/admin/certificates/:certificateId/revoke",
   /** The console's extra styles (wider tables and forms); public like the user pages' stylesheet. */
   adminStylesheet: "/assets/admin.css",
   /** Web Push (issue 16): the VAPID public key, and the signed-in user's subscriptions. */

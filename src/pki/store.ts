@@ -1,6 +1,6 @@
 /**
- * The stored shapes of CAs and issued client certificates (future D1 rows; see the wiring notes
- * in docs/drafts/pki-wiring.md): what is written, how a row read back is checked field by field
+ * The stored shapes of CAs and issued client certificates (D1 tables certificate_authorities and
+ * client_certificates, migrations/0061_pki.sql, docs/storage-schema.md): what is written, how a row read back is checked field by field
  * (parsed, never cast), and how a CA's private key is sealed.
  *
  * A CA's private key is stored only encrypted, AES-256-GCM with DATA_ENCRYPTION_KEY

@@ -7,12 +7,14 @@ export interface AdminFrame {
   adminName: string;
   csrf: string;
   /** The nav entry of this page. */
-  section: "admin" | "adminClients" | "adminAudit";
+  section: "admin" | "adminClients" | "adminCas" | "adminCertificates" | "adminAudit";
 }
 
 const NAV: readonly [RouteName & AdminFrame["section"], string][] = [
   ["admin", "Overview"],
   ["adminClients", "Clients"],
+  ["adminCas", "Certificate authorities"],
+  ["adminCertificates", "Client certificates"],
   ["adminAudit", "Audit log"],
 ];
 

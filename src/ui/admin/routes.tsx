@@ -19,6 +19,7 @@ import { ADMIN_CSS } from "./assets";
 import { ClientFormPage, ClientListPage, ClientPage, TemplatePage } from "./client-pages";
 import { type Admin, reauthenticated, requireAdmin } from "./guard";
 import { AuditPage, OverviewPage } from "./pages";
+import { mountCertificatePages } from "./pki-routes";
 
 type AdminHandler = (c: Context<AppEnv>, admin: Admin) => Promise<Response>;
 
@@ -82,6 +83,7 @@ export function mountAdminConsole(app: Hono<AppEnv>): void {
   route(app, PATHS.adminClientEdit, { GET: adminPage(editClient), POST: adminForm(updateClient) });
   route(app, PATHS.adminClientDisable, { POST: adminForm(disableClient) });
   route(app, PATHS.adminClientRemove, { POST: adminForm(removeClient) });
+  mountCertificatePages(app, adminPage, adminForm);
 }
 
 function clients(c: Context<AppEnv>, admin: Admin): ClientAdmin {
@@ -117,10 +119,10 @@ async function listClients(c: Context<AppEnv>, admin: Admin) {
 async function newClient(c: Context<AppEnv>, admin: Admin) {
   const template = clientTemplate(c.req.query("template"));
   if (!template) return render(c, <TemplatePage {...frame(admin)} templates={CLIENT_TEMPLATES} />);
-  return render(
-    c,
-    <ClientFormPage {...frame(admin)} mode="create" values={template.values} templateTitle={template.title} />,
-  );
+  // "Add a client with this subject" on an issued certificate's page.
+  const subject = c.req.query("subject")?.slice(0, 1000);
+  const values = subject ? { ...template.values, tls_client_auth_subject_dn: subject } : template.values;
+  return render(c, <ClientFormPage {...frame(admin)} mode="create" values={values} templateTitle={template.title} />);
 }
 
 function validate(c: Context<AppEnv>, values: ClientFormValues, secret: string | undefined) {
