@@ -12,6 +12,7 @@ import type { Settings } from "./config";
 import type { DpopPolicies } from "./dpop/policies";
 import type { Bindings } from "./env";
 import type { Routes } from "./routes";
+import type { CibaDecisionStore } from "./logout/ciba-decisions";
 import type { SessionGrantStore } from "./logout/session-grants";
 import type { SessionStore } from "./sessions/session-store";
 import type {
@@ -34,6 +35,8 @@ export interface ProviderStores {
   consents: ConsentStore;
   /** Which grants each browser session was given (sign-out, the account page). */
   sessionGrants: SessionGrantStore;
+  /** The user's recent answers to backchannel requests (the account page). */
+  cibaDecisions: CibaDecisionStore;
 }
 
 /** The seed's services, as one provider's options chose them. */

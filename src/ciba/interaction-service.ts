@@ -6,7 +6,7 @@
  * it works on the provider's own stores and settings.
  */
 import type { BackchannelUserLoginRequest, RequestContext } from "../context";
-import type { CompleteBackchannelLoginRequest, CompletionOutcome } from "./model";
+import type { BackchannelAuthenticationRequest, CompleteBackchannelLoginRequest, CompletionOutcome } from "./model";
 import { loginRequestView } from "./notifications";
 
 export interface CurrentUser {
@@ -47,12 +47,28 @@ export class BackchannelAuthenticationInteractionService {
   async completeLoginRequest(input: CompleteLoginRequestInput, currentUser?: CurrentUser): Promise<CompletionOutcome> {
     const subject = input.subject ?? currentUser?.subject;
     if (!subject) return { ok: false, reason: "wrong_user" };
-    return this.store.completeByInternalId({
+    const outcome = await this.store.completeByInternalId({
       ...input,
       subject,
       sessionId: input.subject ? input.sessionId : (currentUser?.sessionId ?? input.sessionId),
       authTime: input.authTime ?? currentUser?.authTime,
       amr: input.amr ?? currentUser?.amr,
+    });
+    // The account page lists the user's recent answers (src/logout/ciba-decisions.ts).
+    if (outcome.ok) await this.recordDecision(subject, outcome.request);
+    return outcome;
+  }
+
+  private async recordDecision(subject: string, request: BackchannelAuthenticationRequest): Promise<void> {
+    const scopes = request.authorizedScopes ?? [];
+    await this.ctx.stores.cibaDecisions.record(subject, {
+      internalId: request.internalId,
+      clientId: request.clientId,
+      clientName: request.clientName,
+      decision: request.status === "denied" || scopes.length === 0 ? "denied" : "approved",
+      scopes,
+      bindingMessage: request.bindingMessage,
+      decidedAt: Math.floor(Date.now() / 1000),
     });
   }
 

@@ -20,6 +20,7 @@ import { type DpopPolicies, dpopPolicies } from "../dpop/policies";
 import type { Bindings } from "../env";
 import { KvPushedAuthorizationRequestStore } from "../par/pushed-request-store";
 import { endpointUrls, Routes } from "../routes";
+import { CibaDecisionStore } from "../logout/ciba-decisions";
 import { SessionGrantStore } from "../logout/session-grants";
 import { SessionStore } from "../sessions/session-store";
 import { D1UserStore } from "../users/store";
@@ -116,6 +117,7 @@ export class ProviderRuntime<Env extends object> {
       sessions: new SessionStore(bindings.DB),
       consents: new ConsentStore(bindings.DB),
       sessionGrants: new SessionGrantStore(bindings.DB),
+      cibaDecisions: new CibaDecisionStore(bindings.DB),
     };
   }
 

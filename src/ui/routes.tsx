@@ -17,6 +17,7 @@ import { logger } from "../log";
 import { logOutSession } from "../logout/sign-out";
 import { PATHS } from "../routes";
 import type { Session } from "../sessions/session-store";
+import { accountPage, withdrawPage } from "./account-pages";
 import { currentSession, endSession, startSession } from "./browser-session";
 import { PendingListPage, RequestPage } from "./ciba-pages";
 import { csrfToken, validCsrf } from "./csrf";
@@ -45,6 +46,11 @@ export function mountUserPages(app: Hono<AppEnv>): void {
   // OpenID RP-Initiated Logout 1.0 (./logout-pages.tsx).
   app.use(PATHS.endSession, pageSecurityHeaders);
   route(app, PATHS.endSession, { GET: page(endSessionPage), POST: page(endSessionPage) });
+  // The user's account (./account-pages.tsx).
+  app.use(PATHS.account, pageSecurityHeaders);
+  app.use(`${PATHS.account}/*`, pageSecurityHeaders);
+  route(app, PATHS.account, { GET: page(accountPage) });
+  route(app, PATHS.accountWithdraw, { POST: page(withdrawPage) });
   route(app, PATHS.cibaRequests, { GET: page(listPending) });
   route(app, PATHS.cibaRequest, { GET: page(showRequest), POST: page(answerRequest) });
 }
