@@ -103,6 +103,9 @@ const OUTCOME_ERRORS = {
   expired: () => new OAuthError("expired", "the request has expired", 410),
   already_completed: () => new OAuthError("already_completed", "the request was already answered", 409),
   scope_not_requested: () => new InvalidRequest("scopes must be among the requested ones"),
+  // EAP ACR Values §2: only a passkey assertion on the approval page can approve a phr request.
+  step_up_required: () =>
+    new OAuthError("step_up_required", "this request asks for a passkey (acr phr): approve it on the /ciba page", 403),
 } as const;
 
 async function answer(c: Context<AppEnv>, action: "approve" | "deny") {

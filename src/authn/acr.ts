@@ -19,8 +19,11 @@ export interface AcrClass {
   metBy: readonly string[];
 }
 
-/** Password sign-in (edge-op's only sign-in method today; passkeys will add their own class). */
+/** Password sign-in. */
 export const ACR_PASSWORD = "urn:edge-op:acr:pwd";
+
+/** OpenID EAP ACR Values 1.0 §2: phishing-resistant. Met only by a passkey step-up (src/webauthn/amr.ts). */
+export const ACR_PHISHING_RESISTANT = "phr";
 
 export const ACR_CLASSES: readonly AcrClass[] = [
   {
@@ -28,7 +31,25 @@ export const ACR_CLASSES: readonly AcrClass[] = [
     description: "The user signed in with edge-op's password form (amr pwd): single-factor, knowledge-based.",
     metBy: ["pwd"],
   },
+  {
+    value: ACR_PHISHING_RESISTANT,
+    description:
+      "Phishing-resistant (OpenID EAP ACR Values): the user approved with a passkey (WebAuthn, origin-bound) and user verification, in this interaction (amr pop, user, mfa).",
+    metBy: ["pop"],
+  },
 ];
+
+/**
+ * Classes that are a condition of approval, not just a report of it: a request naming one can be
+ * approved only by an authentication that meets it (for phr, a passkey assertion made for this
+ * approval). Denying needs nothing.
+ */
+export const REQUIRED_AT_APPROVAL: readonly string[] = [ACR_PHISHING_RESISTANT];
+
+/** The class among `requested` that the approval must meet but `amr` does not, if any. */
+export function unmetRequiredAcr(requested: readonly string[], amr: readonly string[]): string | undefined {
+  return requested.find((value) => REQUIRED_AT_APPROVAL.includes(value) && satisfiedAcr([value], amr) === undefined);
+}
 
 /** Discovery's `acr_values_supported`. */
 export const ACR_VALUES_SUPPORTED: readonly string[] = ACR_CLASSES.map((c) => c.value);

@@ -52,7 +52,10 @@ export class BackchannelAuthenticationInteractionService {
       subject,
       sessionId: input.subject ? input.sessionId : (currentUser?.sessionId ?? input.sessionId),
       authTime: input.authTime ?? currentUser?.authTime,
-      amr: input.amr ?? currentUser?.amr,
+      // The session's sign-in is not a step-up made for this approval: its `pop` (a passkey
+      // sign-in, maybe hours ago) never meets phr here; only `input.amr`, set by the page that
+      // verified a passkey assertion for this very approval, can (src/authn/acr.ts).
+      amr: input.amr ?? currentUser?.amr?.filter((method) => method !== "pop"),
     });
     // The account page lists the user's recent answers (src/logout/ciba-decisions.ts).
     if (outcome.ok) await this.recordDecision(subject, outcome.request);

@@ -158,4 +158,7 @@ export interface CompleteBackchannelLoginRequest {
 
 export type CompletionOutcome =
   | { ok: true; request: BackchannelAuthenticationRequest }
-  | { ok: false; reason: "not_found" | "expired" | "already_completed" | "wrong_user" | "scope_not_requested" };
+  | {
+      ok: false;
+      reason: "not_found" | "expired" | "already_completed" | "wrong_user" | "scope_not_requested" | "step_up_required";
+    };

@@ -6,7 +6,7 @@
  * each transition atomic; the functions themselves are tested without an object
  * (test/ciba-request-state.test.ts). Times are epoch milliseconds unless named otherwise.
  */
-import { satisfiedAcr } from "../authn/acr";
+import { satisfiedAcr, unmetRequiredAcr } from "../authn/acr";
 import {
   type BackchannelAuthenticationRequest,
   type CompleteBackchannelLoginRequest,
@@ -86,6 +86,11 @@ export function complete(
   if (completion.subject !== request.subject) return refused("wrong_user");
   const consented = [...new Set(completion.scopesValuesConsented ?? [])];
   if (consented.some((scope) => !request.requestedScopes.includes(scope))) return refused("scope_not_requested");
+  // EAP ACR Values §2 (issue 16): a phr request is approved only with a passkey assertion made
+  // for this approval; whatever page or API the answer came through, anything less is refused.
+  if (consented.length > 0 && unmetRequiredAcr(request.authenticationContextReferenceClasses, completion.amr ?? [])) {
+    return refused("step_up_required");
+  }
 
   const answered: Request = {
     ...request,

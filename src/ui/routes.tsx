@@ -231,11 +231,13 @@ async function answerRequest(c: Context<AppEnv>) {
     const message =
       outcome.reason === "scope_not_requested"
         ? "You ticked something this request did not ask for."
-        : "This request can no longer be answered.";
+        : outcome.reason === "step_up_required"
+          ? "This request asks you to confirm with a passkey. Go back and approve with your passkey."
+          : "This request can no longer be answered.";
     return render(
       c,
       <MessagePage title="Not sent" message={message} {...frame} />,
-      outcome.reason === "scope_not_requested" ? 400 : 409,
+      outcome.reason === "scope_not_requested" ? 400 : outcome.reason === "step_up_required" ? 403 : 409,
     );
   }
   const approved = outcome.request.status === "approved";
