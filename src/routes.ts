@@ -20,6 +20,9 @@ export const PATHS = {
   cibaRequests: "/ciba",
   /** One backchannel request, to approve or deny: the approval URL of a notification. */
   cibaRequest: "/ciba/requests/:internalId",
+  /** The /ciba page's live updates: a WebSocket to the user's object (issue 16, src/ui/live.ts). */
+  cibaLive: "/ciba/live",
+  liveScript: "/assets/live.js",
   /** The authenticator-app API (docs/authenticator-api.md); also its RFC 8707 resource path. */
   authenticatorRequests: "/api/ciba/requests",
   authenticatorRequest: "/api/ciba/requests/:internalId",

@@ -27,19 +27,30 @@ export function PendingListPage(props: { requests: BackchannelUserLoginRequest[]
   return (
     <Layout title="Requests waiting for you" signedInAs={props.signedInAs} csrf={props.csrf}>
       <h1>Requests waiting for you</h1>
-      {props.requests.length === 0 ? (
-        <p role="status">Nothing is waiting for your approval.</p>
-      ) : (
-        props.requests.map((r) => (
-          <a class="card" href={routes.path("cibaRequest", { internalId: r.internalId })}>
-            <strong>{r.clientName}</strong>
-            <BindingMessage message={r.bindingMessage} />
-            <span class="muted">
-              Wants: {r.requestedScopes.map(describeScope).join("; ")} · {timeLeft(r.expiresAt)}
-            </span>
-          </a>
-        ))
-      )}
+      {/* Kept current by ./live.ts's script (a WebSocket to the user's object); plain HTML without it. */}
+      <div id="pending-list" data-live={routes.path("cibaLive")} aria-live="polite">
+        {props.requests.length === 0 ? (
+          <p role="status" data-empty>
+            Nothing is waiting for your approval.
+          </p>
+        ) : (
+          props.requests.map((r) => (
+            <a
+              class="card"
+              href={routes.path("cibaRequest", { internalId: r.internalId })}
+              data-expires-at={String(r.expiresAt)}
+            >
+              <strong>{r.clientName}</strong>
+              <BindingMessage message={r.bindingMessage} />
+              <span class="muted">
+                Wants: {r.requestedScopes.map(describeScope).join("; ")} ·{" "}
+                <span data-time-left>{timeLeft(r.expiresAt)}</span>
+              </span>
+            </a>
+          ))
+        )}
+      </div>
+      <script src={routes.path("liveScript")} />
       <EnableNotifications csrf={props.csrf} />
     </Layout>
   );

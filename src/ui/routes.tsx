@@ -20,6 +20,7 @@ import type { Session } from "../sessions/session-store";
 import { accountPage, withdrawPage } from "./account-pages";
 import { currentSession, endSession, startSession } from "./browser-session";
 import { PendingListPage, RequestPage } from "./ciba-pages";
+import { mountLive } from "./live";
 import { csrfToken, validCsrf } from "./csrf";
 import { MessagePage } from "./layout";
 import { endSessionPage } from "./logout-pages";
@@ -52,6 +53,8 @@ export function mountUserPages(app: Hono<AppEnv>): void {
   route(app, PATHS.account, { GET: page(accountPage) });
   route(app, PATHS.accountWithdraw, { POST: page(withdrawPage) });
   route(app, PATHS.cibaRequests, { GET: page(listPending) });
+  // The list's live updates (./live.ts), before /ciba/requests/:internalId and its fallbacks.
+  mountLive(app);
   route(app, PATHS.cibaRequest, { GET: page(showRequest), POST: page(answerRequest) });
 }
 
