@@ -29,6 +29,7 @@ export const {
   AuthorizationCodeObject,
   UserCodeAttempts,
   LogoutDelivery,
+  UserObject,
 } = provider.durableObjects;
 
 // The bank's own app, at the root.
