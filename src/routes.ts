@@ -56,6 +56,11 @@ export const PATHS = {
   adminCertificatePem: "/admin/certificates/:certificateId/certificate.pem",
   adminCertificateAttach: "/admin/certificates/:certificateId/attach",
   adminCertificateRevoke: "/admin/certificates/:certificateId/revoke",
+  adminUsers: "/admin/users",
+  adminUser: "/admin/users/:sub",
+  adminUserPassword: "/admin/users/:sub/password",
+  adminUserCode: "/admin/users/:sub/user-code",
+  adminKeys: "/admin/keys",
   /** The console's extra styles (wider tables and forms); public like the user pages' stylesheet. */
   adminStylesheet: "/assets/admin.css",
   /** Web Push (issue 16): the VAPID public key, and the signed-in user's subscriptions. */

@@ -7,7 +7,7 @@ export interface AdminFrame {
   adminName: string;
   csrf: string;
   /** The nav entry of this page. */
-  section: "admin" | "adminClients" | "adminCas" | "adminCertificates" | "adminAudit";
+  section: "admin" | "adminClients" | "adminCas" | "adminCertificates" | "adminUsers" | "adminKeys" | "adminAudit";
 }
 
 const NAV: readonly [RouteName & AdminFrame["section"], string][] = [
@@ -15,6 +15,8 @@ const NAV: readonly [RouteName & AdminFrame["section"], string][] = [
   ["adminClients", "Clients"],
   ["adminCas", "Certificate authorities"],
   ["adminCertificates", "Client certificates"],
+  ["adminUsers", "Users"],
+  ["adminKeys", "Signing keys"],
   ["adminAudit", "Audit log"],
 ];
 

@@ -15,6 +15,18 @@ export function OverviewPage(props: Frame & { clients: number; audit: AuditEntry
           <strong>Clients</strong>
           <p class="muted">{`${props.clients} registered. Add one from a template, edit, disable or remove.`}</p>
         </a>
+        <a class="card" href={routes.path("adminCas")}>
+          <strong>Certificates</strong>
+          <p class="muted">Certificate authorities and client certificates for mutual TLS.</p>
+        </a>
+        <a class="card" href={routes.path("adminUsers")}>
+          <strong>Users</strong>
+          <p class="muted">Add users, reset passwords, user codes, pending CIBA requests.</p>
+        </a>
+        <a class="card" href={routes.path("adminKeys")}>
+          <strong>Signing keys</strong>
+          <p class="muted">The keys in SIGNING_KEYS and how to rotate them.</p>
+        </a>
         <a class="card" href={routes.path("adminAudit")}>
           <strong>Audit log</strong>
           <p class="muted">Who changed what, and when.</p>

@@ -20,6 +20,7 @@ import { ClientFormPage, ClientListPage, ClientPage, TemplatePage } from "./clie
 import { type Admin, reauthenticated, requireAdmin } from "./guard";
 import { AuditPage, OverviewPage } from "./pages";
 import { mountCertificatePages } from "./pki-routes";
+import { mountUserAndKeyPages } from "./user-routes";
 
 type AdminHandler = (c: Context<AppEnv>, admin: Admin) => Promise<Response>;
 
@@ -84,6 +85,7 @@ export function mountAdminConsole(app: Hono<AppEnv>): void {
   route(app, PATHS.adminClientDisable, { POST: adminForm(disableClient) });
   route(app, PATHS.adminClientRemove, { POST: adminForm(removeClient) });
   mountCertificatePages(app, adminPage, adminForm);
+  mountUserAndKeyPages(app, adminPage, adminForm);
 }
 
 function clients(c: Context<AppEnv>, admin: Admin): ClientAdmin {

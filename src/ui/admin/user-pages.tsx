@@ -1,0 +1,230 @@
+/** The console's user pages, and the read-only signing keys page. */
+import type { UserSummary } from "../../admin/users";
+import type { BackchannelAuthenticationRequest } from "../../ciba/model";
+import { useRoutes } from "../routes-context";
+import { type AdminFrame, AdminLayout, FieldError, formatTime } from "./layout";
+
+type Frame = Omit<AdminFrame, "section">;
+type FieldProblem = { field: string; message: string };
+const errorFor = (error: FieldProblem | undefined, field: string) =>
+  error?.field === field ? error.message : undefined;
+
+export function UserListPage(props: Frame & { users: UserSummary[]; search: string; error?: FieldProblem }) {
+  const routes = useRoutes();
+  return (
+    <AdminLayout {...props} section="adminUsers" title="Users">
+      <h1>Users</h1>
+      <form method="get" action={routes.path("adminUsers")} class="search">
+        <div>
+          <label for="q">Search by username, e-mail or name</label>
+          <input type="text" id="q" name="q" value={props.search} />
+        </div>
+        <button type="submit" class="secondary">
+          Search
+        </button>
+      </form>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Username</th>
+            <th scope="col">Name</th>
+            <th scope="col">E-mail</th>
+            <th scope="col">user_code</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.users.map((user) => (
+            <tr>
+              <td>
+                <a href={routes.path("adminUser", { sub: user.sub })}>{user.username}</a>
+              </td>
+              <td>{user.name ?? ""}</td>
+              <td>{user.email ?? ""}</td>
+              <td>{user.has_user_code}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form method="post" action={routes.path("adminUsers")}>
+        <fieldset>
+          <legend>Add user</legend>
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <label for="new-username">Username</label>
+          <input type="text" id="new-username" name="username" autocomplete="off" />
+          <FieldError id="new-username" message={errorFor(props.error, "username")} />
+          <label for="new-name">Name</label>
+          <input type="text" id="new-name" name="name" autocomplete="off" />
+          <label for="new-email">E-mail</label>
+          <input type="text" id="new-email" name="email" autocomplete="off" />
+          <FieldError id="new-email" message={errorFor(props.error, "email")} />
+          <label for="new-password">Password (at least 8 characters)</label>
+          <input type="password" id="new-password" name="password" autocomplete="new-password" />
+          <FieldError id="new-password" message={errorFor(props.error, "password")} />
+          <div class="actions">
+            <button type="submit" class="primary">
+              Add user
+            </button>
+          </div>
+        </fieldset>
+      </form>
+    </AdminLayout>
+  );
+}
+
+export function UserPage(
+  props: Frame & {
+    user: UserSummary;
+    pending: BackchannelAuthenticationRequest[];
+    notice?: string;
+    error?: FieldProblem;
+  },
+) {
+  const routes = useRoutes();
+  const { user } = props;
+  const id = { sub: user.sub };
+  return (
+    <AdminLayout {...props} section="adminUsers" title={user.username}>
+      <h1>{user.username}</h1>
+      {props.notice ? <p role="status">{props.notice}</p> : null}
+      <dl class="props">
+        <dt>Subject (sub)</dt>
+        <dd>
+          <code>{user.sub}</code>
+        </dd>
+        <dt>Name</dt>
+        <dd>{user.name ?? ""}</dd>
+        <dt>E-mail</dt>
+        <dd>{user.email ?? ""}</dd>
+        <dt>CIBA user_code</dt>
+        <dd>{user.has_user_code === "yes" ? "set (stored as a keyed hash)" : "none"}</dd>
+      </dl>
+      <h2>Pending CIBA requests</h2>
+      {props.pending.length === 0 ? (
+        <p class="muted">None.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Client</th>
+              <th scope="col">Binding message</th>
+              <th scope="col">Created</th>
+              <th scope="col">Notification</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.pending.map((request) => (
+              <tr>
+                <td>{request.clientName}</td>
+                <td>{request.bindingMessage ?? ""}</td>
+                <td>{formatTime(request.creationTime)}</td>
+                <td>
+                  <span class={request.notificationStatus === "failed" ? "badge off" : "badge"}>
+                    {`${request.notificationStatus} (${request.notificationAttempts} attempts)`}
+                  </span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form method="post" action={routes.path("adminUserPassword", id)}>
+        <fieldset>
+          <legend>Reset password</legend>
+          <p class="hint">The user's sessions end.</p>
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <label for="reset-password">New password</label>
+          <input type="password" id="reset-password" name="new_password" autocomplete="new-password" />
+          <FieldError id="reset-password" message={errorFor(props.error, "password")} />
+          <div class="actions">
+            <button type="submit" class="secondary">
+              Reset password
+            </button>
+          </div>
+        </fieldset>
+      </form>
+      <form method="post" action={routes.path("adminUserCode", id)}>
+        <fieldset>
+          <legend>CIBA user_code</legend>
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <label for="user-code">New user_code</label>
+          <input type="password" id="user-code" name="user_code" autocomplete="off" />
+          <FieldError id="user-code" message={errorFor(props.error, "user_code")} />
+          <div class="actions">
+            <button type="submit" name="action" value="set" class="secondary">
+              Set user_code
+            </button>
+            <button type="submit" name="action" value="clear" class="danger">
+              Clear user_code
+            </button>
+          </div>
+        </fieldset>
+      </form>
+    </AdminLayout>
+  );
+}
+
+export interface KeyView {
+  kid: string;
+  alg: string;
+  signs: boolean;
+  publicJwk: string;
+}
+
+export function KeysPage(props: Frame & { keys: KeyView[] }) {
+  return (
+    <AdminLayout {...props} section="adminKeys" title="Signing keys">
+      <h1>Signing keys</h1>
+      <p>
+        The keys come from the <code>SIGNING_KEYS</code> secret, so the console shows them read-only: changing them at
+        runtime would need key storage of its own (encrypted, versioned, cached per isolate), which edge-op does not
+        have yet.
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">kid</th>
+            <th scope="col">alg</th>
+            <th scope="col">Role</th>
+            <th scope="col">Published at /jwks</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.keys.map((key) => (
+            <tr>
+              <td>
+                <code>{key.kid}</code>
+              </td>
+              <td>{key.alg}</td>
+              <td>{key.signs ? "signs new tokens" : "published only (verifies older tokens)"}</td>
+              <td>
+                <code>{key.publicJwk}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Rotating, and what /jwks shows at each step</h2>
+      <ol>
+        <li>
+          <strong>Add</strong>: append the next key to SIGNING_KEYS (<code>[current, next]</code>). /jwks lists both;
+          tokens are still signed by the current key.
+        </li>
+        <li>
+          Wait until caches of the old /jwks have expired (at least its 300 s max-age, plus relying parties' own).
+        </li>
+        <li>
+          <strong>Switch</strong>: move the next key to the front (<code>[next, current]</code>). New tokens are signed
+          by it; /jwks is unchanged.
+        </li>
+        <li>
+          <strong>Retire</strong>: once every token the old key signed has expired, remove it (<code>[next]</code>).
+          /jwks no longer lists it, and tokens it signed stop verifying.
+        </li>
+      </ol>
+      <p>
+        Commands: <code>npm run -s admin -- keys generate --alg ES256</code> and{" "}
+        <code>npx wrangler secret put SIGNING_KEYS</code> (docs/configuration.md, SIGNING_KEYS).
+      </p>
+    </AdminLayout>
+  );
+}
