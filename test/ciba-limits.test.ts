@@ -2,7 +2,7 @@
  * Flood limits at /bc-authorize: requests per client and per target user (the Workers
  * rate-limit binding; 429 with Retry-After, RFC 6585 §4), and a cap on the requests a user can
  * have pending (per client and in all; 403 access_denied, CIBA §13 "the OpenID Provider denied
- * the request"), counted atomically in D1 when the request is created.
+ * the request"), counted atomically in the user's Durable Object when the request is created.
  *
  * The rate limits are wrangler.toml bindings, fixed per binding: these tests run the Worker with
  * the binding swapped for a strict copy declared in vitest.config.ts (limit 3 per 60 s), as a

@@ -1,0 +1,84 @@
+/**
+ * The user's pending list in the user's Durable Object (issues 16 and 18): listing is one call
+ * to that object whatever the number of requests (no request object is asked), and a poll flow
+ * that ends in tokens leaves no storage behind, in the request's object or the user's.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { userObjectName } from "../src/users/user-object";
+import { backchannel, CIBA_GRANT, poll, requestFor, store, stubFor } from "./helpers/ciba";
+import { registerClient, registerUser } from "./helpers/fixtures";
+import { BackchannelAuthenticationInteractionService } from "./helpers/provider";
+
+const SECRET = "user-list-secret-0123456789";
+
+beforeAll(async () => {
+  await registerClient({
+    client_id: "user-list",
+    client_name: "List kiosk",
+    client_secret: SECRET,
+    grant_types: [CIBA_GRANT],
+    backchannel_token_delivery_mode: "poll",
+  });
+});
+
+async function someone() {
+  const username = `ul-${crypto.randomUUID().slice(0, 8)}`;
+  return { username, sub: await registerUser({ username, password: `${username}-password` }) };
+}
+
+function userObjectOf(sub: string) {
+  return userObjectName(sub).then((name) => env.USERS.get(env.USERS.idFromName(name)));
+}
+
+const keysOf = (stub: DurableObjectStub<undefined> | ReturnType<typeof stubFor>) =>
+  runInDurableObject(stub as DurableObjectStub<undefined>, (_instance, state) =>
+    [...state.storage.kv.list()].map(([key]) => key),
+  );
+
+describe("a user's pending list", () => {
+  it("is one call to the user's object whatever the number: the request objects are not asked", async () => {
+    const { username, sub } = await someone();
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { body } = await backchannel("user-list", SECRET, { scope: "openid", login_hint: username });
+      ids.push((await requestFor(body.auth_req_id)).internalId);
+    }
+    // Take every request object's storage away: a listing that asked them would find nothing.
+    for (const id of ids) {
+      await runInDurableObject(stubFor(id), (_instance, state) => state.storage.deleteAll());
+    }
+    const listed = await store().getLoginsForUser(sub);
+    expect(listed.map((r) => r.internalId).sort()).toEqual([...ids].sort());
+    expect(listed[0]).toMatchObject({
+      subject: sub,
+      clientId: "user-list",
+      clientName: "List kiosk",
+      status: "pending",
+    });
+    expect(listed.every((r) => r.deliverySecrets === undefined)).toBe(true);
+  });
+
+  it("issue 18: a poll flow that ends in tokens leaves no storage in the request's object or the user's", async () => {
+    const { username, sub } = await someone();
+    const { body } = await backchannel("user-list", SECRET, { scope: "openid", login_hint: username });
+    const { internalId } = await requestFor(body.auth_req_id);
+    const user = await userObjectOf(sub);
+    expect(await keysOf(stubFor(internalId))).toEqual(["request"]);
+    expect(await keysOf(user)).toEqual([`pending:${internalId}`]);
+    const answered = await new BackchannelAuthenticationInteractionService(env).completeLoginRequest(
+      { internalId, scopesValuesConsented: ["openid"] },
+      { subject: sub },
+    );
+    expect(answered.ok).toBe(true);
+    expect(await keysOf(user)).toEqual([]);
+    const tokens = await poll("user-list", SECRET, body.auth_req_id);
+    expect(tokens.status).toBe(200);
+    expect(await keysOf(stubFor(internalId))).toEqual([]);
+    const alarm = await runInDurableObject(stubFor(internalId), (_instance, state) => state.storage.getAlarm());
+    expect(alarm).toBeNull();
+    // Used exactly once: the second poll finds nothing.
+    expect((await poll("user-list", SECRET, body.auth_req_id)).body.error).toBe("invalid_grant");
+  });
+});
