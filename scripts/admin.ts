@@ -9,6 +9,7 @@
  * Exit codes: 0 done; 1 the operation failed (not found, already exists, wrangler or D1 error);
  * 2 bad command line or an invalid client or user (nothing was written).
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -89,6 +90,12 @@ Clients
   client list                             id, name, auth method, grants, delivery mode
   client remove --client-id ID
 
+Dynamic client registration (RFC 7591; docs/token-lifecycle.md)
+  registration-token create [--expires-in N] [--label TEXT]
+                                          an initial access token for POST /register, printed
+                                          once and stored only hashed; good for N seconds
+                                          (default 86400), for as many registrations as needed
+
 Users
   user add --username U --password P [options]
       --email E [--email-verified]        e-mail address
@@ -153,6 +160,9 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
   local: { type: "boolean" },
   remote: { type: "boolean" },
+  // registration-token
+  "expires-in": { type: "string" },
+  label: { type: "string" },
   // client
   "client-id": { type: "string" },
   name: { type: "string" },
@@ -247,6 +257,7 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
     run: clientAdd,
   },
   "client list": { options: [], run: clientList },
+  "registration-token create": { options: ["expires-in", "label"], run: registrationTokenCreate },
   "client remove": { options: ["client-id"], run: clientRemove },
   "user add": {
     options: [
@@ -486,6 +497,35 @@ async function clientList(values: Values): Promise<void> {
       ["CLIENT ID", "NAME", "AUTH METHOD", "GRANT TYPES", "DELIVERY MODE"],
     ),
   );
+}
+
+/**
+ * RFC 7591 §3: an initial access token for /register. Only its SHA-256 hex is stored (as
+ * src/registration/registration-store.ts looks it up), with its expiry; expired ones are pruned.
+ */
+async function registrationTokenCreate(values: Values): Promise<void> {
+  const t = target(values);
+  const lifetime = integer(values["expires-in"], "expires-in") ?? 86_400;
+  if (lifetime < 60) throw new UsageError("--expires-in must be at least 60 seconds");
+  const label = values.label;
+  if (label !== undefined && !/^[\x20-\x7e]{1,200}$/.test(label)) {
+    throw new UsageError("--label must be 1–200 printable ASCII characters");
+  }
+  const token = randomSecret();
+  const now = Math.floor(Date.now() / 1000);
+  const row = {
+    token_hash: createHash("sha256").update(token).digest("hex"),
+    label: label ?? null,
+    created_at: now,
+    expires_at: now + lifetime,
+  };
+  const prune = `DELETE FROM registration_tokens WHERE expires_at <= ${sqlLiteral(now)};`;
+  await d1Command(t, `${prune}${insertStatement("registration_tokens", row)}`);
+  console.error(
+    `Initial access token created in ${where(t)}, valid until ${new Date(row.expires_at * 1000).toISOString()}.`,
+  );
+  console.error("It is shown only now; send it as Authorization: Bearer <token> to POST /register:");
+  console.log(token);
 }
 
 async function clientRemove(values: Values): Promise<void> {

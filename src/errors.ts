@@ -191,3 +191,17 @@ export class InvalidTarget extends OAuthError {
     super("invalid_target", description);
   }
 }
+
+/** RFC 7591 §3.2.2: a client metadata field is invalid, or its value breaks a registration rule. */
+export class InvalidClientMetadata extends OAuthError {
+  constructor(description: string) {
+    super("invalid_client_metadata", description);
+  }
+}
+
+/** RFC 7591 §3.2.2: a redirect_uri is not acceptable. */
+export class InvalidRedirectUri extends OAuthError {
+  constructor(description: string) {
+    super("invalid_redirect_uri", description);
+  }
+}

@@ -38,6 +38,9 @@ export const PATHS = {
   introspection: "/introspect",
   /** RFC 7009 token revocation (issue 15). */
   revocation: "/revoke",
+  /** RFC 7591 dynamic client registration, and RFC 7592's client configuration endpoint (issue 15). */
+  registration: "/register",
+  registrationClient: "/register/:clientId",
   /** The administration console (issue 17, docs/admin-console.md): admins only, 403 for anyone else. */
   admin: "/admin",
   adminAudit: "/admin/audit",
@@ -135,6 +138,7 @@ export function endpointUrls(issuer: string) {
     endSession: `${issuer}${PATHS.endSession}`,
     introspection: `${issuer}${PATHS.introspection}`,
     revocation: `${issuer}${PATHS.revocation}`,
+    registration: `${issuer}${PATHS.registration}`,
   } as const;
 }
 

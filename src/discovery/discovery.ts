@@ -29,6 +29,8 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     revocation_endpoint: urls.revocation,
     revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
     revocation_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGS, ...HMAC_ALGS],
+    // RFC 8414 §2 / RFC 7591: registration with an operator-issued initial access token.
+    registration_endpoint: urls.registration,
     scopes_supported: settings.scopesSupported,
     grant_types_supported: SUPPORTED_GRANT_TYPES,
     response_types_supported: ["code"],

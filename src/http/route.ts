@@ -3,7 +3,7 @@ import type { Handler, Hono } from "hono";
 import { MethodNotAllowed } from "../errors";
 import type { AppEnv } from "./app-env";
 
-export type Method = "GET" | "POST" | "DELETE";
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 export function route(app: Hono<AppEnv>, path: string, handlers: Partial<Record<Method, Handler<AppEnv>>>): void {
   const methods = Object.keys(handlers) as Method[];

@@ -12,6 +12,12 @@ import { backchannelAuthenticationEndpoint } from "../endpoints/backchannel";
 import { discoveryEndpoint, jwksEndpoint } from "../endpoints/discovery";
 import { introspectionEndpoint } from "../endpoints/introspect";
 import { pushedAuthorizationRequestEndpoint } from "../endpoints/par";
+import {
+  clientConfigurationDelete,
+  clientConfigurationRead,
+  clientConfigurationUpdate,
+  registrationEndpoint,
+} from "../endpoints/register";
 import { revocationEndpoint } from "../endpoints/revoke";
 import { tokenEndpoint } from "../endpoints/token";
 import { userinfoEndpoint } from "../endpoints/userinfo";
@@ -45,6 +51,12 @@ export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hon
   route(app, PATHS.pushedAuthorizationRequest, { POST: pushedAuthorizationRequestEndpoint });
   route(app, PATHS.introspection, { POST: introspectionEndpoint });
   route(app, PATHS.revocation, { POST: revocationEndpoint });
+  route(app, PATHS.registration, { POST: registrationEndpoint });
+  route(app, PATHS.registrationClient, {
+    GET: clientConfigurationRead,
+    PUT: clientConfigurationUpdate,
+    DELETE: clientConfigurationDelete,
+  });
   mountAuthorization(app, runtime.pages ? undefined : runtime.interactionUrl);
   if (runtime.pages) mountUserPages(app);
   // The administration console uses the sign-in page, so it comes with the built-in pages.

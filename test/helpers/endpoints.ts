@@ -11,6 +11,10 @@ export const ENDPOINTS = [
   "/par",
   "/api/ciba/requests",
   "/api/ciba/requests/0123/approve",
+  "/introspect",
+  "/revoke",
+  "/register",
+  "/register/0123",
 ] as const;
 
 /** Server-rendered pages: their errors are HTML pages, but never a 5xx. */

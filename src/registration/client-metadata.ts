@@ -1,0 +1,106 @@
+/**
+ * The client metadata a client may send at registration (RFC 7591 §2) or update (RFC 7592 §2.2),
+ * read from JSON into a ClientRegistration. Which fields a client may set itself is decided here:
+ * the protocol metadata of RFC 7591, OpenID Connect Registration, CIBA §4, RFC 8705 and
+ * FAPI-CIBA's switch. Fields only the operator sets — `introspection_resources` (a client must
+ * not name itself a resource server of another's API), the CIBA and PAR lifetimes — are ignored
+ * like every field edge-op does not understand (§2: "MUST ignore any client metadata sent by the
+ * client that it does not understand"). The result then goes through the same
+ * validateClientRegistration as the admin tool's registrations, every rule included.
+ */
+import { AUTH_METHODS, type AuthMethod, type ClientRegistration, type PublicJwk } from "../clients/metadata";
+import { InvalidClientMetadata } from "../errors";
+import { isRecord } from "../parse";
+
+/** What the client asked for, with RFC 7591 §2's defaults filled in; the server adds id and secret. */
+export type RequestedMetadata = Omit<ClientRegistration, "client_id" | "client_secret">;
+
+const STRING_FIELDS = [
+  "token_endpoint_auth_signing_alg",
+  "jwks_uri",
+  "backchannel_client_notification_endpoint",
+  "backchannel_authentication_request_signing_alg",
+  "request_object_signing_alg",
+  "tls_client_auth_subject_dn",
+  "tls_client_auth_san_dns",
+  "tls_client_auth_san_uri",
+  "tls_client_auth_san_ip",
+  "tls_client_auth_san_email",
+] as const;
+
+/** Reads a metadata document; throws invalid_client_metadata for a field of the wrong type. */
+export function readClientMetadata(body: unknown): RequestedMetadata {
+  if (!isRecord(body)) throw new InvalidClientMetadata("the request body must be a JSON object");
+  const metadata: RequestedMetadata = {
+    client_name: optionalString(body, "client_name") ?? "",
+    // RFC 7591 §2: the defaults when a field is omitted.
+    token_endpoint_auth_method: authMethod(body),
+    grant_types: stringList(body, "grant_types") ?? ["authorization_code"],
+    redirect_uris: stringList(body, "redirect_uris") ?? [],
+    scope: optionalString(body, "scope") ?? "openid",
+    backchannel_user_code_parameter: optionalBoolean(body, "backchannel_user_code_parameter") ?? false,
+    require_pushed_authorization_requests: optionalBoolean(body, "require_pushed_authorization_requests") ?? false,
+  };
+  for (const field of STRING_FIELDS) {
+    const value = optionalString(body, field);
+    if (value !== undefined) metadata[field] = value;
+  }
+  const mode = optionalString(body, "backchannel_token_delivery_mode");
+  if (mode !== undefined)
+    metadata.backchannel_token_delivery_mode = mode as RequestedMetadata["backchannel_token_delivery_mode"];
+  const fapiCiba = optionalBoolean(body, "fapi_ciba");
+  if (fapiCiba !== undefined) metadata.fapi_ciba = fapiCiba;
+  if (body.jwks !== undefined) metadata.jwks = jwks(body.jwks);
+  checkResponseTypes(body, metadata.grant_types);
+  return metadata;
+}
+
+function authMethod(body: Record<string, unknown>): AuthMethod {
+  const method = optionalString(body, "token_endpoint_auth_method") ?? "client_secret_basic";
+  const known = AUTH_METHODS.find((m) => m === method);
+  if (!known) throw new InvalidClientMetadata(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(", ")}`);
+  return known;
+}
+
+/** edge-op answers only response_type code (OpenID Connect Registration §2: default ["code"]). */
+function checkResponseTypes(body: Record<string, unknown>, grantTypes: string[]): void {
+  const responseTypes = stringList(body, "response_types");
+  if (responseTypes === undefined) return;
+  if (responseTypes.some((type) => type !== "code")) {
+    throw new InvalidClientMetadata("response_types may only contain code");
+  }
+  // RFC 7591 §2.1: response type code goes with the authorization_code grant.
+  if (responseTypes.includes("code") && !grantTypes.includes("authorization_code")) {
+    throw new InvalidClientMetadata("response_types code needs the authorization_code grant type");
+  }
+}
+
+function jwks(value: unknown): { keys: PublicJwk[] } {
+  if (!isRecord(value) || !Array.isArray(value.keys) || !value.keys.every(isRecord)) {
+    throw new InvalidClientMetadata('jwks must be a JWK set {"keys": [...]}');
+  }
+  return { keys: value.keys.map((key) => ({ ...key, kty: typeof key.kty === "string" ? key.kty : "" })) };
+}
+
+function optionalString(body: Record<string, unknown>, field: string): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || value.length > 2048) throw new InvalidClientMetadata(`${field} must be a string`);
+  return value;
+}
+
+function optionalBoolean(body: Record<string, unknown>, field: string): boolean | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") throw new InvalidClientMetadata(`${field} must be true or false`);
+  return value;
+}
+
+function stringList(body: Record<string, unknown>, field: string): string[] | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length > 50 || !value.every((v) => typeof v === "string" && v.length <= 2048)) {
+    throw new InvalidClientMetadata(`${field} must be an array of strings`);
+  }
+  return [...new Set(value as string[])];
+}

@@ -1,0 +1,288 @@
+/**
+ * Dynamic client registration (RFC 7591) with oauth4webapi, and client management (RFC 7592),
+ * against the Worker. Initial access tokens are stored the way the admin tool's
+ * `registration-token create` stores them (hashed, with an expiry).
+ */
+import { env, exports } from "cloudflare:workers";
+import * as oauth from "oauth4webapi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { randomHandle } from "../src/crypto/hash";
+import { storeInitialAccessToken } from "../src/registration/registration-store";
+import { clientKeyPair } from "./helpers/fixtures";
+import { basic, call, ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
+
+const viaWorker = ((url: string, options: RequestInit) =>
+  exports.default.fetch(new Request(url, options))) as unknown as typeof fetch;
+const fetchOptions = { [oauth.customFetch]: viaWorker, [oauth.allowInsecureRequests]: true };
+
+let as: oauth.AuthorizationServer;
+let initialAccessToken = "";
+
+beforeAll(async () => {
+  const issuer = new URL(ISSUER);
+  as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, fetchOptions));
+  initialAccessToken = randomHandle(32);
+  await storeInitialAccessToken(env.DB, initialAccessToken, Math.floor(Date.now() / 1000) + 3600);
+});
+
+function register(body: unknown, token = initialAccessToken) {
+  return call("/register", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+function manage(uri: string, token: string, method = "GET", body?: unknown) {
+  return call(new URL(uri).pathname, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+}
+
+const WEB_APP = {
+  client_name: "Dynamic web app",
+  redirect_uris: ["https://rp.example.com/cb"],
+  grant_types: ["authorization_code", "refresh_token"],
+  response_types: ["code"],
+  scope: "openid profile offline_access",
+};
+
+describe("RFC 7591 §3: registering a client", () => {
+  it("oauth4webapi's dynamicClientRegistrationRequest registers a client that then gets tokens", async () => {
+    const response = await oauth.dynamicClientRegistrationRequest(
+      as,
+      { ...WEB_APP, grant_types: ["client_credentials"], response_types: [], redirect_uris: [], scope: "api:read" },
+      { ...fetchOptions, initialAccessToken },
+    );
+    const registered = await oauth.processDynamicClientRegistrationResponse(response);
+    expect(registered.client_id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(registered.token_endpoint_auth_method).toBe("client_secret_basic");
+    expect(registered.client_secret_expires_at).toBe(0);
+    expect(registered.registration_client_uri).toBe(`${ISSUER}/register/${registered.client_id}`);
+    expect(typeof registered.registration_access_token).toBe("string");
+    const token = await postForm(
+      "/token",
+      { grant_type: "client_credentials", scope: "api:read" },
+      basic(registered.client_id, String(registered.client_secret)),
+    );
+    expect(token.status).toBe(200);
+  });
+
+  it("§3.2.1: answers 201 with the metadata, client_id_issued_at and the defaults it applied", async () => {
+    const { status, body } = await jsonOf(await register(WEB_APP));
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ ...WEB_APP, token_endpoint_auth_method: "client_secret_basic" });
+    expect(typeof body.client_id_issued_at).toBe("number");
+  });
+
+  it("stores the client secret and the registration access token only hashed", async () => {
+    const { body } = await jsonOf(await register(WEB_APP));
+    const row = await env.DB.prepare("SELECT * FROM clients WHERE client_id = ?").bind(body.client_id).first();
+    const stored = JSON.stringify(row);
+    expect(stored).not.toContain(String(body.client_secret));
+    expect(stored).not.toContain(String(body.registration_access_token));
+  });
+
+  it("registers a private_key_jwt client with its keys, and issues it no secret", async () => {
+    const { publicJwk } = await clientKeyPair();
+    const { status, body } = await jsonOf(
+      await register({ ...WEB_APP, token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [publicJwk] } }),
+    );
+    expect(status).toBe(201);
+    expect(body.client_secret).toBeUndefined();
+  });
+
+  it("§2: ignores metadata only the operator sets (introspection_resources)", async () => {
+    const { body } = await jsonOf(
+      await register({ ...WEB_APP, introspection_resources: ["https://api.example.com/"] }),
+    );
+    const row = await env.DB.prepare("SELECT introspection_resources FROM clients WHERE client_id = ?")
+      .bind(body.client_id)
+      .first<{ introspection_resources: string | null }>();
+    expect(row?.introspection_resources).toBeNull();
+  });
+});
+
+describe("RFC 7591 §3: refusals", () => {
+  it("no initial access token: 401 with a Bearer challenge", async () => {
+    const response = await register(WEB_APP, "");
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
+  });
+
+  it("an unknown initial access token: 401 invalid_token", async () => {
+    const { status, body } = await jsonOf<OAuthErrorBody>(await register(WEB_APP, "not-an-initial-access-token"));
+    expect(status).toBe(401);
+    expect(body.error).toBe("invalid_token");
+  });
+
+  it("an expired initial access token: 401 invalid_token", async () => {
+    const expired = randomHandle(32);
+    await storeInitialAccessToken(env.DB, expired, Math.floor(Date.now() / 1000) - 1);
+    expect((await register(WEB_APP, expired)).status).toBe(401);
+  });
+
+  it("§3.2.2 invalid_redirect_uri: plain http to another host", async () => {
+    const { status, body } = await jsonOf<OAuthErrorBody>(
+      await register({ ...WEB_APP, redirect_uris: ["http://rp.example.com/cb"] }),
+    );
+    expect(status).toBe(400);
+    expect(body.error).toBe("invalid_redirect_uri");
+  });
+
+  it("§3.2.2 invalid_client_metadata: a field of the wrong type", async () => {
+    const { status, body } = await jsonOf<OAuthErrorBody>(
+      await register({ ...WEB_APP, grant_types: "authorization_code" }),
+    );
+    expect(status).toBe(400);
+    expect(body.error).toBe("invalid_client_metadata");
+  });
+
+  it("§3.2.2 invalid_client_metadata: a scope the provider does not support", async () => {
+    const { body } = await jsonOf<OAuthErrorBody>(await register({ ...WEB_APP, scope: "openid admin:everything" }));
+    expect(body.error).toBe("invalid_client_metadata");
+  });
+
+  it("§3.2.2 invalid_client_metadata: the registry's FAPI-CIBA rules (client_secret_basic is not allowed)", async () => {
+    const { status, body } = await jsonOf<OAuthErrorBody>(
+      await register({
+        grant_types: ["urn:openid:params:grant-type:ciba"],
+        backchannel_token_delivery_mode: "poll",
+        scope: "openid",
+        fapi_ciba: true,
+      }),
+    );
+    expect(status).toBe(400);
+    expect(body.error).toBe("invalid_client_metadata");
+    expect(body.error_description).toMatch(/FAPI-CIBA/);
+  });
+
+  it("§3.2.2 invalid_client_metadata: the registry's CIBA rule (a CIBA client may not have ciba:approve)", async () => {
+    const { body } = await jsonOf<OAuthErrorBody>(
+      await register({
+        grant_types: ["urn:openid:params:grant-type:ciba"],
+        backchannel_token_delivery_mode: "poll",
+        scope: "openid ciba:approve",
+      }),
+    );
+    expect(body.error).toBe("invalid_client_metadata");
+  });
+
+  it("§3.1: a body that is not JSON: 400 invalid_request", async () => {
+    const response = await call("/register", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Bearer ${initialAccessToken}` },
+      body: "client_name=x",
+    });
+    expect(await jsonOf<OAuthErrorBody>(response)).toMatchObject({ status: 400, body: { error: "invalid_request" } });
+  });
+});
+
+describe("RFC 7592: the client configuration endpoint", () => {
+  async function registered() {
+    const { body } = await jsonOf(await register(WEB_APP));
+    return body as Record<string, string> & { registration_client_uri: string; registration_access_token: string };
+  }
+
+  it("§2.1 GET returns the current registration", async () => {
+    const client = await registered();
+    const { status, body } = await jsonOf(
+      await manage(client.registration_client_uri, client.registration_access_token),
+    );
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ client_id: client.client_id, ...WEB_APP });
+    expect(body.client_secret).toBeUndefined();
+  });
+
+  it("§2.2 PUT replaces the metadata and keeps the secret", async () => {
+    const client = await registered();
+    const update = {
+      ...WEB_APP,
+      client_id: client.client_id,
+      client_name: "Renamed",
+      redirect_uris: ["https://rp.example.com/new"],
+    };
+    const put = await jsonOf(
+      await manage(client.registration_client_uri, client.registration_access_token, "PUT", update),
+    );
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ client_name: "Renamed", redirect_uris: ["https://rp.example.com/new"] });
+    const { body } = await jsonOf(await manage(client.registration_client_uri, client.registration_access_token));
+    expect(body.client_name).toBe("Renamed");
+    // The secret issued at registration still authenticates the client.
+    const authenticated = await postForm(
+      "/introspect",
+      { token: "x" },
+      basic(String(client.client_id), String(client.client_secret)),
+    );
+    expect(authenticated.status).toBe(200);
+  });
+
+  it("§2.2 PUT with another client_id: 400 invalid_client_metadata", async () => {
+    const client = await registered();
+    const response = await manage(client.registration_client_uri, client.registration_access_token, "PUT", {
+      ...WEB_APP,
+      client_id: "someone-else",
+    });
+    expect(await jsonOf<OAuthErrorBody>(response)).toMatchObject({
+      status: 400,
+      body: { error: "invalid_client_metadata" },
+    });
+  });
+
+  it("§2.2 PUT with a client_secret that is not the current one: 400 invalid_client_metadata", async () => {
+    const client = await registered();
+    const response = await manage(client.registration_client_uri, client.registration_access_token, "PUT", {
+      ...WEB_APP,
+      client_id: client.client_id,
+      client_secret: "not-the-secret-0123456789",
+    });
+    expect((await jsonOf<OAuthErrorBody>(response)).body.error).toBe("invalid_client_metadata");
+  });
+
+  it("§2.2 PUT is validated like a registration (FAPI-CIBA rules included)", async () => {
+    const client = await registered();
+    const response = await manage(client.registration_client_uri, client.registration_access_token, "PUT", {
+      client_id: client.client_id,
+      grant_types: ["urn:openid:params:grant-type:ciba"],
+      backchannel_token_delivery_mode: "push",
+      scope: "openid",
+      fapi_ciba: true,
+    });
+    expect((await jsonOf<OAuthErrorBody>(response)).body.error).toBe("invalid_client_metadata");
+  });
+
+  it("§2.3 DELETE removes the client: 204, then its configuration is gone", async () => {
+    const client = await registered();
+    const response = await manage(client.registration_client_uri, client.registration_access_token, "DELETE");
+    expect(response.status).toBe(204);
+    const row = await env.DB.prepare("SELECT 1 FROM clients WHERE client_id = ?").bind(client.client_id).first();
+    expect(row).toBeNull();
+    expect((await manage(client.registration_client_uri, client.registration_access_token)).status).toBe(401);
+  });
+
+  it("§2.1: a wrong registration access token, or another client's: 401 invalid_token", async () => {
+    const first = await registered();
+    const second = await registered();
+    const wrong = await jsonOf<OAuthErrorBody>(await manage(first.registration_client_uri, "wrong-token"));
+    expect(wrong).toMatchObject({ status: 401, body: { error: "invalid_token" } });
+    const crossed = await manage(first.registration_client_uri, second.registration_access_token);
+    expect(crossed.status).toBe(401);
+    const deleted = await manage(first.registration_client_uri, second.registration_access_token, "DELETE");
+    expect(deleted.status).toBe(401);
+    expect((await manage(first.registration_client_uri, first.registration_access_token)).status).toBe(200);
+  });
+
+  it("§2.1: a client the operator registered cannot be managed here", async () => {
+    const response = await manage(`${ISSUER}/register/in-owner`, "anything");
+    expect(response.status).toBe(401);
+  });
+});
+
+describe("discovery", () => {
+  it("RFC 8414 §2: lists registration_endpoint", () => {
+    expect(as.registration_endpoint).toBe(`${ISSUER}/register`);
+  });
+});
