@@ -74,6 +74,15 @@ export const PATHS = {
   serviceWorker: "/sw.js",
   pushScript: "/assets/push.js",
   appIcon: "/assets/icon.svg",
+  /** Passkeys (issue 16, src/ui/passkeys.tsx): the user's list, registration, removal, sign-in, step-up. */
+  passkeys: "/passkeys",
+  passkeyRegisterOptions: "/passkeys/register/options",
+  passkeyRegister: "/passkeys/register",
+  passkeyRemove: "/passkeys/:credentialId/remove",
+  passkeySignInOptions: "/signin/passkey/options",
+  passkeySignIn: "/signin/passkey",
+  passkeyStepUpOptions: "/ciba/requests/:internalId/passkey-options",
+  passkeyScript: "/assets/passkeys.js",
 } as const;
 
 export type RouteName = keyof typeof PATHS;

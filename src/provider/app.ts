@@ -26,6 +26,7 @@ import { renderError, renderNotFound } from "../http/boundary";
 import { route } from "../http/route";
 import { PATHS } from "../routes";
 import { mountAdminConsole } from "../ui/admin/routes";
+import { mountPasskeys } from "../ui/passkeys";
 import { mountPwa } from "../ui/pwa";
 import { mountUserPages } from "../ui/routes";
 import type { ProviderRuntime } from "./runtime";
@@ -58,6 +59,8 @@ export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hon
     DELETE: clientConfigurationDelete,
   });
   mountAuthorization(app, runtime.pages ? undefined : runtime.interactionUrl);
+  // Passkeys before the user pages: /ciba/requests/:internalId/passkey-options and /signin/passkey.
+  if (runtime.pages) mountPasskeys(app);
   if (runtime.pages) mountUserPages(app);
   // The administration console uses the sign-in page, so it comes with the built-in pages.
   if (runtime.pages) mountAdminConsole(app);

@@ -38,13 +38,13 @@ export async function currentSession(c: Context<AppEnv>): Promise<Session | unde
  * had before, whoever it was for, ends on the server: signing in as someone else (or again)
  * must not leave the old cookie value usable, nor carry a planted id or a known CSRF token over.
  */
-export async function startSession(c: Context<AppEnv>, subject: string): Promise<Session> {
+export async function startSession(c: Context<AppEnv>, subject: string, amr: string[] = ["pwd"]): Promise<Session> {
   const settings = c.var.ctx.settings;
   const store = c.var.ctx.stores.sessions;
   const previous = await sessionIdFromCookie(c);
   if (previous) await store.delete(previous);
   await store.deleteExpired();
-  const { id, session } = await store.create(subject, settings.sessionTtl);
+  const { id, session } = await store.create(subject, settings.sessionTtl, amr);
   const { name, ...options } = cookieOptions(c);
   await setSignedCookie(c, name, id, await cookieSecret(c), { ...options, maxAge: settings.sessionTtl });
   await rotateCsrfToken(c);

@@ -1,6 +1,8 @@
 /** The authentication device's pages: the pending list and one request with Approve / Deny. */
+import { ACR_PHISHING_RESISTANT } from "../authn/acr";
 import type { BackchannelUserLoginRequest } from "../context";
 import { Layout } from "./layout";
+import { PasskeyScript } from "./passkeys";
 import { useRoutes } from "./routes-context";
 import { describeScope, isOptionalScope } from "./scopes";
 
@@ -52,6 +54,9 @@ export function PendingListPage(props: { requests: BackchannelUserLoginRequest[]
       </div>
       <script src={routes.path("liveScript")} />
       <EnableNotifications csrf={props.csrf} />
+      <p>
+        <a href={routes.path("passkeys")}>Your passkeys</a>
+      </p>
     </Layout>
   );
 }
@@ -86,13 +91,16 @@ function EnableNotifications(props: { csrf: string }) {
 export function RequestPage(props: { request: BackchannelUserLoginRequest; signedInAs: string; csrf: string }) {
   const { request } = props;
   const routes = useRoutes();
+  // EAP ACR Values §2: a phr request is approved only with a passkey, asked for right here.
+  const needsPasskey = request.authenticationContextReferenceClasses.includes(ACR_PHISHING_RESISTANT);
   return (
     <Layout title={`${request.clientName} asks you to sign in`} signedInAs={props.signedInAs} csrf={props.csrf}>
       <h1>{request.clientName} asks you to sign in</h1>
       <BindingMessage message={request.bindingMessage} />
       <p class="muted">{timeLeft(request.expiresAt)}</p>
-      <form method="post" action={routes.path("cibaRequest", { internalId: request.internalId })}>
+      <form id="answer-form" method="post" action={routes.path("cibaRequest", { internalId: request.internalId })}>
         <input type="hidden" name="csrf" value={props.csrf} />
+        <input type="hidden" name="passkey_assertion" value="" />
         <fieldset>
           <legend>It will be able to:</legend>
           <ul class="scopes">
@@ -116,15 +124,33 @@ export function RequestPage(props: { request: BackchannelUserLoginRequest; signe
         </fieldset>
         <label for="description">Note for your records (optional)</label>
         <input id="description" name="description" type="text" maxlength={200} />
+        {needsPasskey ? (
+          <p class="muted" data-testid="passkey-required">
+            This request asks you to confirm with a passkey.
+          </p>
+        ) : null}
         <div class="actions">
-          <button type="submit" name="action" value="approve" class="primary">
-            Approve
-          </button>
+          {needsPasskey ? (
+            <button type="button" id="passkey-approve" class="primary" hidden>
+              Approve with passkey
+            </button>
+          ) : (
+            <button type="submit" name="action" value="approve" class="primary">
+              Approve
+            </button>
+          )}
           <button type="submit" name="action" value="deny" class="danger">
             Deny
           </button>
         </div>
       </form>
+      <p id="passkey-status" class="error" role="status" />
+      {needsPasskey ? (
+        <PasskeyScript
+          csrf={props.csrf}
+          stepUp={routes.path("passkeyStepUpOptions", { internalId: request.internalId })}
+        />
+      ) : null}
     </Layout>
   );
 }

@@ -5,6 +5,7 @@
  * 4xx status, never a 5xx.
  */
 import type { Context, Hono } from "hono";
+import { ACR_PHISHING_RESISTANT } from "../authn/acr";
 import { BackchannelAuthenticationInteractionService } from "../ciba/interaction-service";
 import { expiresAt } from "../ciba/model";
 import { loginRequestView } from "../ciba/notifications";
@@ -20,11 +21,12 @@ import type { Session } from "../sessions/session-store";
 import { accountPage, withdrawPage } from "./account-pages";
 import { currentSession, endSession, startSession } from "./browser-session";
 import { PendingListPage, RequestPage } from "./ciba-pages";
-import { mountLive } from "./live";
 import { csrfToken, validCsrf } from "./csrf";
 import { MessagePage } from "./layout";
+import { mountLive } from "./live";
 import { endSessionPage } from "./logout-pages";
 import { page, pageSecurityHeaders, render, stylesheet } from "./page";
+import { stepUpAmr } from "./passkeys";
 import { safeReturnTo } from "./return-to";
 import { SignInPage } from "./signin-page";
 
@@ -222,11 +224,17 @@ async function answerRequest(c: Context<AppEnv>) {
   }
   const open = await openRequestFor(c, session);
   if (!open.request) return open.page;
+  // A phr request: the passkey assertion made for this approval (./passkeys.tsx), or a refusal.
+  const stepUp =
+    action === "approve" && open.request.authenticationContextReferenceClasses.includes(ACR_PHISHING_RESISTANT)
+      ? await stepUpAmr(c, open.request.internalId, session, form.get("passkey_assertion"))
+      : undefined;
   const outcome = await new BackchannelAuthenticationInteractionService(c.var.ctx).completeLoginRequest(
     {
       internalId: open.request.internalId,
       scopesValuesConsented: action === "approve" ? ["openid", ...form.getAll("scope")] : [],
       description: form.get("description")?.slice(0, 200),
+      ...(stepUp && { amr: [...stepUp] }),
     },
     { subject: session.subject, sessionId: session.sid, authTime: session.authTime, amr: session.amr },
   );

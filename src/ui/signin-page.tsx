@@ -1,5 +1,6 @@
-/** The sign-in page: Username, Password, Sign in. Works without JavaScript. */
+/** The sign-in page: Username, Password, Sign in (without JavaScript), or a passkey (with it). */
 import { Layout } from "./layout";
+import { PasskeyScript } from "./passkeys";
 import { useRoutes } from "./routes-context";
 
 export function SignInPage(props: { csrf: string; returnTo: string; error?: string; username?: string }) {
@@ -32,6 +33,13 @@ export function SignInPage(props: { csrf: string; returnTo: string; error?: stri
           </button>
         </div>
       </form>
+      <div class="actions">
+        <button type="button" class="secondary" id="passkey-sign-in" hidden>
+          Sign in with a passkey
+        </button>
+      </div>
+      <p id="passkey-status" class="error" role="status" />
+      <PasskeyScript csrf={props.csrf} returnTo={props.returnTo} />
     </Layout>
   );
 }
