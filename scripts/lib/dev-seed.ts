@@ -49,6 +49,8 @@ export const DEMO_WEB_CLIENT: DevClient = {
   token_endpoint_auth_method: "client_secret_basic",
   grant_types: [GRANT_TYPES.authorizationCode, GRANT_TYPES.refreshToken],
   redirect_uris: ["http://localhost:3000/callback"],
+  // OpenID RP-Initiated Logout: where /end-session may send the browser back to.
+  post_logout_redirect_uris: ["http://localhost:3000/signed-out"],
   scope: "openid profile email offline_access",
   backchannel_user_code_parameter: false,
   require_pushed_authorization_requests: false,
