@@ -71,6 +71,8 @@ export default defineConfig({
             // with low values and with the defaults.
             CIBA_MAX_PENDING_PER_USER: "1000",
             CIBA_MAX_PENDING_PER_USER_AND_CLIENT: "1000",
+            // RFC 9396's example type, as npm start turns it on (test/rar-endpoints.test.ts).
+            AUTHORIZATION_DETAILS_BUILTIN_TYPES: "payment_initiation",
           },
           // Realm "b" of test/worker.ts: its own database and backchannel request objects.
           d1Databases: { REALM_B_DB: "realm-b-db" },

@@ -6,6 +6,7 @@
 import { dpopSigningAlgorithms } from "./dpop/policy";
 import type { Bindings } from "./env";
 import { destinationProblem } from "./outbound/public-address";
+import { parseTypeDefinitions } from "./rar/type-settings";
 
 export class ConfigurationError extends Error {
   override name = "ConfigurationError";
@@ -463,7 +464,47 @@ export const SETTINGS = {
       "Length in seconds of a DPoP nonce's time window: a nonce is accepted in its own window and the next, so for one to two windows (RFC 9449 §8).",
     parse: integer(30, 600),
   }),
+  authorizationDetailsTypes: definition({
+    variable: "AUTHORIZATION_DETAILS_TYPES",
+    default: "[]",
+    description:
+      'Rich authorization request types (RFC 9396 §2.1) this deployment accepts besides the built-in ones, as a JSON array of `{"type", "label"?, "fields"}` in the schema language of src/rar/schema.ts (docs/fapi.md has an example). An `authorization_details` entry of any other type is refused with `invalid_authorization_details`. Checked when the provider starts: a typo in a field spec is a configuration error.',
+    parse: (raw, variable) => {
+      try {
+        return parseTypeDefinitions(raw);
+      } catch (error) {
+        throw new ConfigurationError(`${variable}: ${error instanceof Error ? error.message : "invalid"}`);
+      }
+    },
+  }),
+  authorizationDetailsBuiltinTypes: definition({
+    variable: "AUTHORIZATION_DETAILS_BUILTIN_TYPES",
+    default: "",
+    description:
+      'Space-separated built-in rich authorization request types to accept: `payment_initiation` (an amount, a payee and an IBAN, shown to the user as "Pay €42.00 to ACME Ltd, IBAN …1234"). Empty by default; `npm start` turns `payment_initiation` on.',
+    parse: (raw, variable) => {
+      const names = spaceSeparated(raw, variable);
+      const unknown = names.filter(
+        (name) => !(BUILTIN_AUTHORIZATION_DETAILS_TYPES as readonly string[]).includes(name),
+      );
+      if (unknown.length > 0) {
+        throw new ConfigurationError(
+          `${variable}: unknown type ${unknown[0]}; built in: ${BUILTIN_AUTHORIZATION_DETAILS_TYPES.join(", ")}`,
+        );
+      }
+      return [...new Set(names)];
+    },
+  }),
+  authorizationDetailsMaxLength: definition({
+    variable: "AUTHORIZATION_DETAILS_MAX_LENGTH",
+    default: "8192",
+    description: "Longest `authorization_details` parameter accepted, in characters of its JSON (RFC 9396).",
+    parse: integer(256, 65_536),
+  }),
 };
+
+/** The rich authorization request types edge-op ships (src/rar/), by name. */
+export const BUILTIN_AUTHORIZATION_DETAILS_TYPES = ["payment_initiation"] as const;
 
 export type Settings = {
   [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K] extends SettingDefinition<infer T> ? T : never;

@@ -11,9 +11,11 @@ import type { Client } from "./clients/metadata";
 import type { Settings } from "./config";
 import type { DpopPolicies } from "./dpop/policies";
 import type { Bindings } from "./env";
-import type { Routes } from "./routes";
 import type { CibaDecisionStore } from "./logout/ciba-decisions";
 import type { SessionGrantStore } from "./logout/session-grants";
+import type { AuthorizationDetailsRegistry } from "./rar/details";
+import type { StoredAuthorizationDetail } from "./rar/schema";
+import type { Routes } from "./routes";
 import type { SessionStore } from "./sessions/session-store";
 import type {
   BackchannelAuthenticationRequestStore,
@@ -64,6 +66,8 @@ export interface RequestContext {
   jwks: JwksCache;
   /** RFC 9449: how DPoP proofs are checked at /token, /par and the resource endpoints. */
   dpop: DpopPolicies;
+  /** RFC 9396: the authorization_details types this provider accepts, their checks and texts. */
+  authorizationDetails: AuthorizationDetailsRegistry;
 }
 
 // BackchannelAuthenticationUserValidator (CIBA §7.1).
@@ -115,6 +119,8 @@ export interface BackchannelUserLoginRequest {
   expiresAt: number;
   /** Where the user reviews and approves or denies the request (the provider's page). */
   approvalUrl: string;
+  /** RFC 9396: the details the request asks the user to approve (render them with the registry). */
+  authorizationDetails: StoredAuthorizationDetail[];
 }
 
 /**

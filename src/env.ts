@@ -81,6 +81,9 @@ export interface Bindings {
   VAPID_SUBJECT?: string;
   PUSH_MAX_SUBSCRIPTIONS_PER_USER?: string;
   PUSH_TIMEOUT?: string;
+  AUTHORIZATION_DETAILS_TYPES?: string;
+  AUTHORIZATION_DETAILS_BUILTIN_TYPES?: string;
+  AUTHORIZATION_DETAILS_MAX_LENGTH?: string;
 
   // Secrets.
   /** JSON `{"keys": [private JWK, …]}`; the first key signs, all are published. */

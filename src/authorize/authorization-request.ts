@@ -13,6 +13,7 @@ import { parseDpopJkt } from "../dpop/binding";
 import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../errors";
 import type { FormParams } from "../params/form-params";
 import { checkResources } from "../params/resource-indicators";
+import type { AuthorizationDetail, AuthorizationDetailsRegistry } from "../rar/details";
 
 export interface AuthorizationRequest {
   clientId: string;
@@ -32,6 +33,8 @@ export interface AuthorizationRequest {
   acrValues: string[];
   /** RFC 9449 §10: bind the code to this DPoP key (`dpop_jkt`; at /par also the proof's key). */
   dpopJkt?: string;
+  /** RFC 9396 §2: what the client asks to do in detail, checked against the declared types. */
+  authorizationDetails: AuthorizationDetail[];
 }
 
 export type Prompt = "none" | "login" | "consent";
@@ -65,6 +68,7 @@ export function checkAuthorizationParameters(
   client: Client,
   params: AuthorizationParameters,
   redirectUri: string,
+  detailsTypes: AuthorizationDetailsRegistry,
 ): AuthorizationRequest {
   checkClientMayUseCode(client);
   checkResponseType(params);
@@ -85,7 +89,21 @@ export function checkAuthorizationParameters(
     loginHint: checkLength(params, "login_hint", 256),
     acrValues: parseAcrValues(params.get("acr_values")),
     dpopJkt: parseDpopJkt(params.get("dpop_jkt")),
+    authorizationDetails: checkAuthorizationDetails(client, params, detailsTypes),
   };
+}
+
+/**
+ * RFC 9396 §2, §5: `authorization_details` of declared types only, each conforming to its type,
+ * and of the types the client registered (`authorization_details_types`, §10.2) when it did.
+ */
+function checkAuthorizationDetails(
+  client: Client,
+  params: AuthorizationParameters,
+  detailsTypes: AuthorizationDetailsRegistry,
+): AuthorizationDetail[] {
+  const allowedTypes = client.authorization_details_types;
+  return detailsTypes.parse(params.get("authorization_details"), allowedTypes ? { allowedTypes } : {});
 }
 
 function checkClientMayUseCode(client: Client): void {

@@ -16,6 +16,7 @@ import type { RequestContext } from "../context";
 import { sha256Hex } from "../crypto/hash";
 import { OAuthError } from "../errors";
 import { type FormParams, parseForm } from "../params/form-params";
+import { forStorage } from "../rar/schema";
 import type { PushedAuthorizationRequest } from "../stores";
 import { newGrantId } from "../tokens/grant";
 import { type AuthorizationRequest, checkRedirectUri } from "./authorization-request";
@@ -120,6 +121,10 @@ export async function respondWithCode(
       sid: user.sid,
       // Known to the code's object from the start, so a reuse can revoke the tokens it gave.
       grantId: newGrantId(),
+      // RFC 9396: approved with the request (the consent page showed each detail).
+      ...(request.authorizationDetails.length > 0
+        ? { authorizationDetails: forStorage(request.authorizationDetails) }
+        : {}),
     },
     redirectUri: request.redirectUri,
     codeChallenge: request.codeChallenge,

@@ -136,7 +136,12 @@ export class AuthorizationInteractionService {
       return {
         ok: true,
         resolved,
-        request: checkAuthorizationParameters(resolved.client, resolved.params, resolved.redirectUri),
+        request: checkAuthorizationParameters(
+          resolved.client,
+          resolved.params,
+          resolved.redirectUri,
+          this.ctx.authorizationDetails,
+        ),
       };
     } catch (error) {
       if (error instanceof OAuthError) return { ok: true, resolved, request: error };

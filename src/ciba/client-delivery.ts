@@ -20,7 +20,8 @@ import type { Bindings } from "../env";
 import type { TokenResponse } from "../grants/token-response";
 import { describeError, logger } from "../log";
 import { postOnce, retryAt } from "../outbound/deliver";
-import { int, isRecord, json, object, oneOf, optional, type Parser, readStored, str } from "../parse";
+import { arrayOf, int, isRecord, json, object, oneOf, optional, type Parser, readStored, str } from "../parse";
+import { storedAuthorizationDetail } from "../rar/schema";
 import { issueUserTokens } from "../tokens/issue";
 import { type BackchannelAuthenticationRequest, userGrantOf } from "./model";
 
@@ -60,11 +61,12 @@ const clientPayload: Parser<ClientPayload> = (value, at) => {
   if (isRecord(value) && typeof value.access_token === "string") {
     return object<PushedTokens>({
       access_token: str,
-      token_type: oneOf(["Bearer"]),
+      token_type: oneOf(["Bearer", "DPoP"]),
       expires_in: int,
       scope: optional(str),
       id_token: optional(str),
       refresh_token: optional(str),
+      authorization_details: optional(arrayOf(storedAuthorizationDetail)),
       auth_req_id: str,
     })(value, at);
   }

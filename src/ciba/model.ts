@@ -5,6 +5,7 @@
  */
 import { DELIVERY_MODES, type DeliveryMode } from "../clients/metadata";
 import { arrayOf, bool, int, object, oneOf, optional, type Parser, str } from "../parse";
+import { type StoredAuthorizationDetail, storedAuthorizationDetail } from "../rar/schema";
 import type { UserGrant } from "../tokens/grant";
 
 const REQUEST_STATUSES = ["pending", "approved", "denied", "consumed"] as const;
@@ -32,6 +33,8 @@ export interface BackchannelAuthenticationRequest {
   tenant?: string;
   idp?: string;
   bindingMessage?: string;
+  /** RFC 9396: the authorization_details asked for, shown to the user and approved (or not) whole. */
+  authorizationDetails?: StoredAuthorizationDetail[];
   isComplete: boolean;
   authorizedScopes?: string[];
   sessionId?: string;
@@ -92,6 +95,7 @@ export const backchannelRequestRecord: Parser<BackchannelAuthenticationRequest> 
     tenant: optional(str),
     idp: optional(str),
     bindingMessage: optional(str),
+    authorizationDetails: optional(arrayOf(storedAuthorizationDetail)),
     isComplete: bool,
     authorizedScopes: optional(strings),
     sessionId: optional(str),
@@ -127,6 +131,8 @@ export function userGrantOf(request: BackchannelAuthenticationRequest): UserGran
     amr: request.amr ?? [],
     acr: request.acr,
     sid: request.sessionId,
+    // RFC 9396: an approval approves the details the user was shown with the request.
+    ...(request.authorizationDetails?.length ? { authorizationDetails: request.authorizationDetails } : {}),
   };
 }
 

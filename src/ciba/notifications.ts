@@ -47,6 +47,7 @@ export function loginRequestView(
     idp: request.idp,
     expiresAt: expiresAt(request),
     approvalUrl: approvalUrl(settings.issuer, request.internalId),
+    authorizationDetails: request.authorizationDetails ?? [],
   };
 }
 

@@ -62,6 +62,11 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     tls_client_certificate_bound_access_tokens: true,
     // RFC 9449 §5.1: DPoP proofs at /token, /par and the resource endpoints.
     dpop_signing_alg_values_supported: [...settings.dpopSigningAlgValues],
+    // RFC 9396 §10.1: the authorization_details types accepted at /par, /authorize and /bc-authorize.
+    authorization_details_types_supported: [
+      ...settings.authorizationDetailsBuiltinTypes,
+      ...settings.authorizationDetailsTypes.map((definition) => definition.type),
+    ],
     mtls_endpoint_aliases: mtlsEndpointAliases(settings),
     claims_supported: [
       "sub",

@@ -54,7 +54,12 @@ async function authorize(c: Context<AppEnv>, interactionUrl: string | undefined)
   }
   try {
     checkPushedIfRequired(ctx.settings, resolved);
-    const request = checkAuthorizationParameters(resolved.client, resolved.params, resolved.redirectUri);
+    const request = checkAuthorizationParameters(
+      resolved.client,
+      resolved.params,
+      resolved.redirectUri,
+      ctx.authorizationDetails,
+    );
     const session = await ensureSignedIn(c, request, interactionUrl);
     if (session instanceof Response) return session;
     const consent = await ensureConsent(c, resolved.client, request, session);
@@ -125,7 +130,9 @@ async function ensureConsent(
     return undefined;
   }
   const remembered = await consents.covers(session.subject, client.client_id, request.scopes);
-  if (remembered && !request.prompt.includes("consent")) return undefined;
+  // RFC 9396: remembered consent covers scopes, never a request's details (a payment is asked each time).
+  const hasDetails = request.authorizationDetails.length > 0;
+  if (remembered && !hasDetails && !request.prompt.includes("consent")) return undefined;
   if (request.prompt.includes("none"))
     throw new OAuthError("consent_required", "the user has not approved this client");
   const user = await c.var.ctx.stores.users.findBySubject(session.subject);
@@ -134,6 +141,7 @@ async function ensureConsent(
     <ConsentPage
       clientName={client.client_name || client.client_id}
       scopes={request.scopes.filter((s) => clientScopes(client).includes(s))}
+      details={request.authorizationDetails.map((detail) => c.var.ctx.authorizationDetails.render(detail))}
       action={`${c.var.ctx.routes.path("authorization")}${new URL(c.req.url).search}`}
       csrf={await csrfToken(c)}
       signedInAs={user?.name ?? user?.username ?? "you"}

@@ -31,6 +31,7 @@ import { readForm } from "../http/form";
 import { logger } from "../log";
 import type { FormParams } from "../params/form-params";
 import { checkResources } from "../params/resource-indicators";
+import { forStorage } from "../rar/schema";
 import { endpointUrls } from "../routes";
 import type { CreateOutcome } from "../stores";
 
@@ -56,6 +57,7 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
   const notification = checkClientNotification(params, client, settings);
   const acr = parseAcrValues(params);
   const resources = checkResources(params);
+  const authorizationDetails = checkAuthorizationDetails(ctx, client, params);
   const { subject } = await ctx.services.userValidator.validateRequest({
     ctx,
     client,
@@ -79,6 +81,7 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
       tenant: acr.tenant,
       idp: acr.idp,
       bindingMessage,
+      ...(authorizationDetails.length > 0 ? { authorizationDetails: forStorage(authorizationDetails) } : {}),
       deliveryMode: mode,
       interval,
       ...notification,
@@ -255,4 +258,13 @@ function parseAcrValues(form: FormParams): { values: string[]; tenant?: string; 
     }
   }
   return result;
+}
+
+/**
+ * RFC 9396 §2, §5: `authorization_details` of declared types, each conforming to its type, and
+ * of the client's registered types (`authorization_details_types`, §10.2) when it has them.
+ */
+function checkAuthorizationDetails(ctx: RequestContext, client: Client, params: FormParams) {
+  const allowedTypes = client.authorization_details_types;
+  return ctx.authorizationDetails.parse(params.get("authorization_details"), allowedTypes ? { allowedTypes } : {});
 }

@@ -97,7 +97,7 @@ function validateAsAuthorizeWould(ctx: RequestContext, client: Client, params: F
   const redirectUri = checkRedirectUri(client, params, {
     allowUnregisteredRedirectUri: ctx.settings.parAllowUnregisteredRedirectUri,
   });
-  checkAuthorizationParameters(client, params, redirectUri);
+  checkAuthorizationParameters(client, params, redirectUri, ctx.authorizationDetails);
 }
 
 async function storePushedRequest(

@@ -2,6 +2,7 @@
 import type { AuthenticatedClient } from "../clients/authenticate";
 import type { RequestContext } from "../context";
 import type { FormParams } from "../params/form-params";
+import type { StoredAuthorizationDetail } from "../rar/schema";
 
 export interface TokenResponse {
   access_token: string;
@@ -11,6 +12,8 @@ export interface TokenResponse {
   scope?: string;
   id_token?: string;
   refresh_token?: string;
+  /** RFC 9396 §7: the authorization details the user approved. */
+  authorization_details?: StoredAuthorizationDetail[];
 }
 
 export type GrantHandler = (

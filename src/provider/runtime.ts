@@ -17,6 +17,8 @@ import { type ClientCache, D1ClientStore } from "../clients/registry";
 import { loadSettings, type Settings } from "../config";
 import type { ProviderServices, ProviderStores, RequestContext } from "../context";
 import { type DpopPolicies, dpopPolicies } from "../dpop/policies";
+import type { AuthorizationDetailsRegistry } from "../rar/details";
+import { authorizationDetailsRegistry } from "../rar/registry";
 import type { Bindings } from "../env";
 import { KvPushedAuthorizationRequestStore } from "../par/pushed-request-store";
 import { endpointUrls, Routes } from "../routes";
@@ -34,6 +36,7 @@ interface EnvScope {
   stores: ProviderStores;
   services: ProviderServices;
   dpop: DpopPolicies;
+  authorizationDetails: AuthorizationDetailsRegistry;
 }
 
 const REALM = /^[a-z0-9-]{1,32}$/;
@@ -88,6 +91,7 @@ export class ProviderRuntime<Env extends object> {
       stores: this.stores(env, storeContext),
       services: this.services(env, bindings, settings),
       dpop: dpopPolicies(settings, bindings),
+      authorizationDetails: authorizationDetailsRegistry(settings),
     };
     this.scopes.set(env, scope);
     return scope;

@@ -149,8 +149,10 @@ export function approvedDetails(
  * RFC 9396 §7 (token response) and §9.1 (JWT access token), §9.2 (introspection): the member
  * `authorization_details` holding what was approved, or nothing when there is none.
  */
-export function authorizationDetailsClaim(details: readonly AuthorizationDetail[]): {
-  authorization_details?: AuthorizationDetail[];
+export function authorizationDetailsClaim<D extends { type: string }>(
+  details: readonly D[],
+): {
+  authorization_details?: D[];
 } {
   return details.length === 0 ? {} : { authorization_details: [...details] };
 }

@@ -9,6 +9,7 @@
  * width) or separator characters, which could make the consent text say something else than the
  * data the token will carry (e.g. an IBAN reversed on screen by U+202E).
  */
+import { ParseProblem } from "../parse";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [member: string]: JsonValue };
 
@@ -106,4 +107,42 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** A pattern matches the whole value: "[A-Z]{3}" must not accept "xEURx". */
 export function anchored(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`, "u");
+}
+
+/**
+ * A stored authorization detail read back (a code, a refresh-token family, a backchannel
+ * request): an object with a string `type` whose members are JSON. It was checked against its
+ * type when the client sent it; this only guards the shape edge-op wrote.
+ */
+/**
+ * JSON to a fixed depth, for values that cross Durable Object RPC: its types cannot follow the
+ * recursive JsonValue ("type instantiation is excessively deep"). Deep enough for every field
+ * the schema language can declare (an array of objects of arrays).
+ */
+type Json0 = string | number | boolean | null;
+type Json1 = Json0 | Json0[] | { [member: string]: Json0 };
+type Json2 = Json1 | Json1[] | { [member: string]: Json1 };
+type Json3 = Json2 | Json2[] | { [member: string]: Json2 };
+export type StoredAuthorizationDetail = { type: string } & { [member: string]: Json3 };
+
+export function storedAuthorizationDetail(value: unknown, at: string): StoredAuthorizationDetail {
+  if (!isPlainObject(value) || typeof value.type !== "string" || !isJson(value)) {
+    throw new ParseProblem(`${at}: expected an authorization detail`);
+  }
+  return value as StoredAuthorizationDetail;
+}
+
+function isJson(value: unknown): boolean {
+  if (value === null || ["string", "number", "boolean"].includes(typeof value)) return true;
+  if (Array.isArray(value)) return value.every(isJson);
+  return isPlainObject(value) && Object.values(value).every(isJson);
+}
+
+/**
+ * A checked detail in the type that crosses Durable Object RPC. The same JSON value: only the
+ * TypeScript type changes (from recursive JsonValue to the fixed-depth one), so it is a widening
+ * the compiler cannot see, not an unchecked read.
+ */
+export function forStorage(details: readonly AuthorizationDetail[]): StoredAuthorizationDetail[] {
+  return details.map((detail) => detail as unknown as StoredAuthorizationDetail);
 }

@@ -4,6 +4,7 @@
  */
 import { randomHandle } from "../crypto/hash";
 import { arrayOf, int, object, optional, type Parser, str } from "../parse";
+import { type StoredAuthorizationDetail, storedAuthorizationDetail } from "../rar/schema";
 
 /** What a user granted a client: everything needed to mint tokens now and on refresh. */
 export interface UserGrant {
@@ -28,6 +29,13 @@ export interface UserGrant {
    * refresh-token family.
    */
   grantId?: string;
+  /**
+   * RFC 9396: the authorization_details the user approved, carried in the access token (§9.1)
+   * and the token response (§7), kept by the refresh-token family for every refresh. Typed
+   * loosely (StoredAuthorizationDetail) because a grant crosses Durable Object RPC, whose types
+   * cannot follow the recursive JSON type.
+   */
+  authorizationDetails?: StoredAuthorizationDetail[];
 }
 
 /** A new grant id: 128 random bits, base64url. Not a secret: it only names the grant. */
@@ -47,4 +55,5 @@ export const userGrantRecord: Parser<UserGrant> = object<UserGrant>({
   sid: optional(str),
   certificateThumbprint: optional(str),
   grantId: optional(str),
+  authorizationDetails: optional(arrayOf(storedAuthorizationDetail)),
 });

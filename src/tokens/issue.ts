@@ -8,6 +8,7 @@ import { GRANT_TYPES } from "../clients/metadata";
 import type { RequestContext } from "../context";
 import { dpopConfirmation, tokenTypeFor } from "../dpop/binding";
 import type { TokenResponse } from "../grants/token-response";
+import { authorizationDetailsClaim } from "../rar/details";
 import { newGrantId, type UserGrant } from "./grant";
 import { mintAccessToken, mintIdToken } from "./jwt";
 import { loadKeys } from "./keys";
@@ -61,6 +62,9 @@ export async function issueUserTokens(
   const claims: Record<string, unknown> = { auth_time: grant.authTime, grant_id: grant.grantId };
   if (grant.acr) claims.acr = grant.acr;
   if (grant.sid) claims.sid = grant.sid;
+  // RFC 9396 §9.1: the approved details travel in the access token (and §7 the response).
+  const details = authorizationDetailsClaim(grant.authorizationDetails ?? []);
+  Object.assign(claims, details);
   const thumbprint = client.certificateThumbprint;
   const cnf = confirmationOf(client);
   if (cnf) claims.cnf = cnf;
@@ -79,6 +83,7 @@ export async function issueUserTokens(
     token_type: tokenTypeFor(client.dpopJkt),
     expires_in: settings.accessTokenTtl,
     scope,
+    ...details,
   };
   // The refresh token comes before the ID token, which may have to carry its hash.
   if (options.refreshToken) {

@@ -88,7 +88,13 @@ function EnableNotifications(props: { csrf: string }) {
   );
 }
 
-export function RequestPage(props: { request: BackchannelUserLoginRequest; signedInAs: string; csrf: string }) {
+export function RequestPage(props: {
+  request: BackchannelUserLoginRequest;
+  /** RFC 9396: each authorization detail as a sentence ("Pay €42.00 to ACME Ltd, IBAN …1234"). */
+  details?: string[];
+  signedInAs: string;
+  csrf: string;
+}) {
   const { request } = props;
   const routes = useRoutes();
   // EAP ACR Values §2: a phr request is approved only with a passkey, asked for right here.
@@ -97,6 +103,16 @@ export function RequestPage(props: { request: BackchannelUserLoginRequest; signe
     <Layout title={`${request.clientName} asks you to sign in`} signedInAs={props.signedInAs} csrf={props.csrf}>
       <h1>{request.clientName} asks you to sign in</h1>
       <BindingMessage message={request.bindingMessage} />
+      {props.details && props.details.length > 0 ? (
+        <section>
+          <p>Approving also approves:</p>
+          <ul class="authorization-details">
+            {props.details.map((text) => (
+              <li>{text}</li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <p class="muted">{timeLeft(request.expiresAt)}</p>
       <form id="answer-form" method="post" action={routes.path("cibaRequest", { internalId: request.internalId })}>
         <input type="hidden" name="csrf" value={props.csrf} />

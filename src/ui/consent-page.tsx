@@ -5,6 +5,8 @@ import { describeScope } from "./scopes";
 export function ConsentPage(props: {
   clientName: string;
   scopes: string[];
+  /** RFC 9396: each requested authorization detail as a sentence ("Pay €42.00 to ACME Ltd, …"). */
+  details?: string[];
   /** Where the form posts: the same /authorize URL, so the request is validated again. */
   action: string;
   csrf: string;
@@ -19,6 +21,16 @@ export function ConsentPage(props: {
           <li>{describeScope(scope)}</li>
         ))}
       </ul>
+      {props.details && props.details.length > 0 ? (
+        <>
+          <p>And it asks you to approve:</p>
+          <ul class="authorization-details">
+            {props.details.map((text) => (
+              <li>{text}</li>
+            ))}
+          </ul>
+        </>
+      ) : null}
       <form method="post" action={props.action}>
         <input type="hidden" name="csrf" value={props.csrf} />
         <div class="actions">

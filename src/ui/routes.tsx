@@ -199,7 +199,9 @@ async function showRequest(c: Context<AppEnv>) {
   const open = await openRequestFor(c, session);
   if (!open.request) return open.page;
   const view = loginRequestView(c.var.ctx.settings, open.request);
-  return render(c, <RequestPage request={view} {...open.frame} />);
+  // RFC 9396: each detail as the sentence the user approves.
+  const details = view.authorizationDetails.map((detail) => c.var.ctx.authorizationDetails.render(detail));
+  return render(c, <RequestPage request={view} details={details} {...open.frame} />);
 }
 
 async function answerRequest(c: Context<AppEnv>) {
