@@ -8,7 +8,11 @@ import * as oauth from "oauth4webapi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { randomHandle } from "../src/crypto/hash";
 import { storeInitialAccessToken } from "../src/registration/registration-store";
-import { clientKeyPair } from "./helpers/fixtures";
+import { newGrantId } from "../src/tokens/grant";
+import { issueUserTokens } from "../src/tokens/issue";
+import { isGrantRevoked } from "../src/tokens/revoked-grants";
+import { testContext } from "./helpers/context";
+import { clientKeyPair, registerUser } from "./helpers/fixtures";
 import { basic, call, ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
 
 const viaWorker = ((url: string, options: RequestInit) =>
@@ -261,6 +265,44 @@ describe("RFC 7592: the client configuration endpoint", () => {
     const row = await env.DB.prepare("SELECT 1 FROM clients WHERE client_id = ?").bind(client.client_id).first();
     expect(row).toBeNull();
     expect((await manage(client.registration_client_uri, client.registration_access_token)).status).toBe(401);
+  });
+
+  it("§2.3 DELETE also revokes the client's grants and forgets its consents", async () => {
+    const { body } = await jsonOf(await register({ ...WEB_APP, grant_types: ["authorization_code", "refresh_token"] }));
+    const clientId = String(body.client_id);
+    const ctx = testContext();
+    const registeredClient = await ctx.stores.clients.find(clientId);
+    if (!registeredClient) throw new Error("the registered client is not found");
+    const subject = await registerUser({ username: `dcr-${clientId}`, password: "dcr-user-password" });
+    const grantId = newGrantId();
+    const scopes = ["openid", "offline_access"];
+    const tokens = await issueUserTokens(ctx, registeredClient, {
+      clientId,
+      subject,
+      scopes,
+      resources: [],
+      authTime: Math.floor(Date.now() / 1000),
+      amr: ["pwd"],
+      sid: "dcr-session",
+      grantId,
+    });
+    const familyId = tokens.refresh_token?.split(".")[0];
+    await ctx.stores.sessionGrants.record(
+      { sid: "dcr-session", subject, clientId, grantId, familyId, offlineAccess: true, scopes },
+      3600,
+    );
+    await env.DB.prepare("INSERT INTO consents (subject, client_id, scopes, granted_at) VALUES (?, ?, ?, ?)")
+      .bind(subject, clientId, "openid", Math.floor(Date.now() / 1000))
+      .run();
+    const uri = String(body.registration_client_uri);
+    expect((await manage(uri, String(body.registration_access_token), "DELETE")).status).toBe(204);
+    expect(await isGrantRevoked(env.DB, grantId)).toBe(true);
+    const left = await env.DB.prepare(
+      "SELECT (SELECT COUNT(*) FROM consents WHERE client_id = ?1) + (SELECT COUNT(*) FROM session_grants WHERE client_id = ?1) AS n",
+    )
+      .bind(clientId)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
   });
 
   it("§2.1: a wrong registration access token, or another client's: 401 invalid_token", async () => {

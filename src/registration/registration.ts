@@ -22,6 +22,7 @@ import { CLIENT_COLUMNS, clientRow, D1ClientStore } from "../clients/registry";
 import type { RequestContext } from "../context";
 import { randomHandle, sha256Hex, timingSafeEqual } from "../crypto/hash";
 import { InvalidClientMetadata, InvalidRedirectUri, InvalidToken } from "../errors";
+import { revokeGrants } from "../logout/sign-out";
 import { readClientMetadata } from "./client-metadata";
 import { findManagedClient, isInitialAccessToken } from "./registration-store";
 
@@ -116,7 +117,14 @@ export async function updateRegistration(
   return secret.kind === "kept" ? { ...information, client_secret_expires_at: 0 } : information;
 }
 
-/** RFC 7592 §2.3: deletes the client; its registration access token goes with the row. */
+/**
+ * RFC 7592 §2.3: deletes the client (its registration access token goes with the row), then, as
+ * the admin tool's `client remove` does, what it was granted: §2.3 "SHOULD immediately
+ * invalidate all existing authorization grants and currently-active tokens associated with this
+ * client". Its grants recorded in session_grants are revoked (refresh-token families and access
+ * tokens), and those rows and its remembered consents deleted. The row goes first, so the client
+ * can no longer authenticate to get new tokens while the rest is cleared.
+ */
 export async function deleteRegistration(
   ctx: RequestContext,
   clientId: string,
@@ -126,6 +134,10 @@ export async function deleteRegistration(
   await ctx.env.DB.prepare("DELETE FROM clients WHERE client_id = ? AND registration_access_token_hash = ?")
     .bind(clientId, await sha256Hex(registrationAccessToken))
     .run();
+  const grants = await ctx.stores.sessionGrants.forClient(clientId);
+  await revokeGrants(ctx, grants, "client_removed");
+  await ctx.stores.sessionGrants.deleteGrants(grants.map((grant) => grant.grantId));
+  await ctx.env.DB.prepare("DELETE FROM consents WHERE client_id = ?").bind(clientId).run();
 }
 
 /**
