@@ -64,6 +64,11 @@ export const PATHS = {
   adminUserPassword: "/admin/users/:sub/password",
   adminUserCode: "/admin/users/:sub/user-code",
   adminKeys: "/admin/keys",
+  /** The console's JSON API (docs/admin-console.md): its prefix, and its routes. */
+  adminApi: "/admin/api",
+  adminApiClients: "/admin/api/clients",
+  adminApiClient: "/admin/api/clients/:clientId",
+  adminApiAudit: "/admin/api/audit",
   /** The console's extra styles (wider tables and forms); public like the user pages' stylesheet. */
   adminStylesheet: "/assets/admin.css",
   /** Web Push (issue 16): the VAPID public key, and the signed-in user's subscriptions. */

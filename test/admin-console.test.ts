@@ -64,9 +64,14 @@ describe("who may use the console", () => {
     ).toBe(0);
   });
 
-  it("without a session every console page sends the browser to sign in, coming back to it", async () => {
+  it("without a session every console page sends the browser to sign in, and the API answers 401", async () => {
     for (const { path } of CONSOLE_ROUTES) {
       const response = await new Browser().get(path);
+      if (path === "/admin/api" || path.startsWith("/admin/api/")) {
+        expect([path, response.status]).toEqual([path, 401]);
+        expect(response.headers.get("www-authenticate")).toContain("Bearer");
+        continue;
+      }
       expect(response.status).toBe(303);
       expect(response.headers.get("location")).toBe(`/signin?return_to=${encodeURIComponent(path)}`);
     }

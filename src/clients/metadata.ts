@@ -117,6 +117,13 @@ export function usesSecret(method: AuthMethod): boolean {
  */
 export const AUTHENTICATOR_SCOPE = "ciba:approve";
 
+/**
+ * The scope of the console's JSON API (/admin/api, docs/admin-console.md) for operator clients:
+ * only a client whose one grant is client_credentials may hold it, so no user's token ever
+ * carries it. The provider must list it in SCOPES_SUPPORTED.
+ */
+export const ADMIN_SCOPE = "admin";
+
 export function clientScopes(client: Pick<Client, "scope">): string[] {
   return client.scope.split(" ").filter(Boolean);
 }
@@ -178,6 +185,12 @@ export function validateClientRegistration(
   }
   if (reg.grant_types.includes(GRANT_TYPES.ciba) && clientScopes(reg).includes(AUTHENTICATOR_SCOPE)) {
     fail(`a CIBA client may not have the ${AUTHENTICATOR_SCOPE} scope: it could approve its own requests`);
+  }
+  if (
+    clientScopes(reg).includes(ADMIN_SCOPE) &&
+    (reg.grant_types.length !== 1 || reg.grant_types[0] !== GRANT_TYPES.clientCredentials)
+  ) {
+    fail(`only operator clients (client_credentials and no other grant) may have the ${ADMIN_SCOPE} scope`);
   }
   validateBackchannel(reg, fail, options.allowHttpNotificationEndpoints ?? false);
   validateLogout(reg, fail, options.allowHttpNotificationEndpoints ?? false);

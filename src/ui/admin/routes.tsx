@@ -15,6 +15,7 @@ import { PATHS } from "../../routes";
 import { validCsrf } from "../csrf";
 import { MessagePage } from "../layout";
 import { page, pageSecurityHeaders, render } from "../page";
+import { apiCaller, mountAdminApi } from "./api";
 import { ADMIN_CSS } from "./assets";
 import { ClientFormPage, ClientListPage, ClientPage, TemplatePage } from "./client-pages";
 import { type Admin, reauthenticated, requireAdmin } from "./guard";
@@ -67,6 +68,12 @@ export function mountAdminConsole(app: Hono<AppEnv>): void {
     // for every method on every console path, never a 404 or 405 that would map the console.
     // Each handler checks again and gets the admin from that check.
     app.use(path, async (c, next) => {
+      const api = c.var.ctx.routes.path("adminApi");
+      if (c.req.path === api || c.req.path.startsWith(`${api}/`)) {
+        // The API's callers (session or operator token) are checked by apiCaller; refusals are JSON.
+        await apiCaller(c);
+        return next();
+      }
       const check = await requireAdmin(c);
       if (check.refusal) return check.refusal;
       await next();
@@ -86,6 +93,7 @@ export function mountAdminConsole(app: Hono<AppEnv>): void {
   route(app, PATHS.adminClientRemove, { POST: adminForm(removeClient) });
   mountCertificatePages(app, adminPage, adminForm);
   mountUserAndKeyPages(app, adminPage, adminForm);
+  mountAdminApi(app);
 }
 
 function clients(c: Context<AppEnv>, admin: Admin): ClientAdmin {
