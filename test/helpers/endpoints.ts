@@ -18,7 +18,17 @@ export const ENDPOINTS = [
 ] as const;
 
 /** Server-rendered pages: their errors are HTML pages, but never a 5xx. */
-export const PAGES = ["/signin", "/signout", "/ciba", "/ciba/requests/abc", "/assets/app.css", "/authorize"] as const;
+export const PAGES = [
+  "/signin",
+  "/signout",
+  "/ciba",
+  "/ciba/requests/abc",
+  "/assets/app.css",
+  "/authorize",
+  "/end-session",
+  "/account",
+  "/account/clients/abc/withdraw",
+] as const;
 
 /** Parameter names the endpoints read, so random forms hit real code paths. */
 export const PARAMETER_NAMES = [
