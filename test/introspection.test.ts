@@ -4,7 +4,7 @@
  * issue them (issueUserTokens), client_credentials tokens through the token endpoint.
  */
 import { env } from "cloudflare:workers";
-import { decodeProtectedHeader } from "jose";
+import { decodeProtectedHeader, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ClientRegistration } from "../src/clients/metadata";
 import { loadSettings } from "../src/config";
@@ -15,7 +15,7 @@ import { mintAccessToken } from "../src/tokens/jwt";
 import { loadKeys } from "../src/tokens/keys";
 import { revokeGrant } from "../src/tokens/revoked-grants";
 import { testContext } from "./helpers/context";
-import { registerClient, registerUser } from "./helpers/fixtures";
+import { clientKeyPair, registerClient, registerUser } from "./helpers/fixtures";
 import { basic, call, ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
 import { client, discoverAs } from "./helpers/rp";
 
@@ -99,6 +99,47 @@ describe("RFC 7662 §2.2: an active token's answer", () => {
     const { access_token } = await client.clientCredentialsGrant(config, { scope: "api:read" });
     const answer = await client.tokenIntrospection(config, access_token);
     expect(answer).toMatchObject({ active: true, sub: "in-owner", client_id: "in-owner", scope: "api:read" });
+  });
+
+  it("§2.1: authenticates the caller with any method edge-op supports (private_key_jwt)", async () => {
+    const { privateKey, publicJwk } = await clientKeyPair();
+    await registerClient({
+      client_id: "in-key",
+      token_endpoint_auth_method: "private_key_jwt",
+      client_secret: undefined,
+      jwks: { keys: [publicJwk] },
+      scope: "api:read",
+    });
+    const config = await discoverAs("in-key", undefined, client.PrivateKeyJwt(privateKey));
+    const { access_token } = await client.clientCredentialsGrant(config);
+    expect(await client.tokenIntrospection(config, access_token)).toMatchObject({ active: true, client_id: "in-key" });
+    await client.tokenRevocation(config, access_token);
+    expect((await client.tokenIntrospection(config, access_token)).active).toBe(false);
+  });
+
+  it("§2.1: a client assertion may name the introspection endpoint as its audience", async () => {
+    const { privateKey, publicJwk } = await clientKeyPair();
+    await registerClient({
+      client_id: "in-key-aud",
+      token_endpoint_auth_method: "private_key_jwt",
+      client_secret: undefined,
+      jwks: { keys: [publicJwk] },
+      scope: "api:read",
+    });
+    const assertion = await new SignJWT({ jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: "ES256", kid: publicJwk.kid })
+      .setIssuer("in-key-aud")
+      .setSubject("in-key-aud")
+      .setAudience(`${ISSUER}/introspect`)
+      .setIssuedAt()
+      .setExpirationTime("1m")
+      .sign(privateKey);
+    const response = await postForm("/introspect", {
+      token: "not-a-token",
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
+    });
+    expect(await jsonOf(response)).toEqual({ status: 200, body: { active: false } });
   });
 
   it("§2.1: authenticates the caller with any method edge-op supports (client_secret_post)", async () => {
