@@ -114,3 +114,17 @@ describe("admin tool removals cascade", () => {
     for (const sql of statements) expect(sql).toContain("'o''brien; DROP TABLE users; --'");
   });
 });
+
+describe("administration console removal cascades", () => {
+  it("ClientAdmin.remove takes the client's consents and token families with it", async () => {
+    const { ClientAdmin } = await import("../src/admin/clients");
+    const { AdminStore } = await import("../src/admin/store");
+    const id = `rm-${crypto.randomUUID().slice(0, 8)}`;
+    const { tokens } = await grantedSession(id);
+    await new ClientAdmin(env.DB, new AdminStore(env.DB), env.DATA_ENCRYPTION_KEY).remove(id, "test-admin");
+    expect(await rows("clients", "client_id", id)).toBe(0);
+    expect(await rows("consents", "client_id", id)).toBe(0);
+    expect(await rows("session_grants", "client_id", id)).toBe(0);
+    expect(await userinfo(tokens.access_token)).toBe(401);
+  });
+});

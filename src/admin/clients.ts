@@ -5,6 +5,7 @@
 import type { Client, ClientRegistration } from "../clients/metadata";
 import { CLIENT_COLUMNS, clientRow, readClientRow } from "../clients/registry";
 import { randomHandle } from "../crypto/hash";
+import { clientRemovalStatements } from "../logout/removal";
 import type { AdminStore } from "./store";
 
 export interface AdminClient {
@@ -87,6 +88,8 @@ export class ClientAdmin {
 
   async remove(clientId: string, actor: string): Promise<void> {
     await this.db.batch([
+      // Its consents and token families go with it (issue 15).
+      ...clientRemovalStatements(this.db, clientId),
       this.db.prepare("DELETE FROM clients WHERE client_id = ?").bind(clientId),
       this.admin.auditStatement(actor, "client.remove", clientId),
     ]);
