@@ -208,6 +208,9 @@ const LOCAL_VARS = [
   "VAPID_SUBJECT:mailto:dev@localhost",
   "--var",
   "ALLOW_HTTP_NOTIFICATION_ENDPOINTS:true",
+  // RFC 9396's example type, so the demo clients can ask to approve a payment (README).
+  "--var",
+  "AUTHORIZATION_DETAILS_BUILTIN_TYPES:payment_initiation",
 ];
 /** And for --mtls: trust the proxy's header, list the proxy as the mTLS aliases. */
 const MTLS_VARS = ["--var", "TRUST_CLIENT_CERT_HEADER:true", "--var", `MTLS_ENDPOINT_ORIGIN:${MTLS_ORIGIN}`];

@@ -39,6 +39,8 @@ export const DEMO_CIBA_CLIENT: DevClient = {
   backchannel_token_delivery_mode: "poll",
   backchannel_user_code_parameter: false,
   require_pushed_authorization_requests: false,
+  // RFC 9396: it may ask the user to approve a payment (npm start turns the type on).
+  authorization_details_types: ["payment_initiation"],
 };
 
 /** A web application using the authorization code flow, listening on localhost:3000. */

@@ -10,6 +10,7 @@
  * RFC 6749 §4.1.2.1); after that they go to the client, with `state` and `iss` (RFC 9207).
  */
 import { satisfiedAcr } from "../authn/acr";
+import { codeLifetimeFor, isFapi2 } from "../clients/fapi2";
 import type { Client } from "../clients/metadata";
 import type { Settings } from "../config";
 import type { RequestContext } from "../context";
@@ -85,7 +86,11 @@ async function resolvePushed(ctx: RequestContext, client: Client, requestUri: st
 
 /** RFC 9126 §5: server-wide or per client, only pushed requests are accepted. */
 export function checkPushedIfRequired(settings: Settings, resolved: Resolved): void {
-  const required = settings.requirePushedAuthorizationRequests || resolved.client.require_pushed_authorization_requests;
+  const required =
+    settings.requirePushedAuthorizationRequests ||
+    resolved.client.require_pushed_authorization_requests ||
+    // FAPI 2.0 §5.3.2.2: PAR is required of fapi2 clients.
+    isFapi2(resolved.client);
   if (required && !resolved.pushed) {
     throw new OAuthError("invalid_request", "this client must use pushed authorization requests (/par)");
   }
@@ -129,7 +134,7 @@ export async function respondWithCode(
     redirectUri: request.redirectUri,
     codeChallenge: request.codeChallenge,
     nonce: request.nonce,
-    expiresAt: Math.floor(Date.now() / 1000) + ctx.settings.authorizationCodeTtl,
+    expiresAt: Math.floor(Date.now() / 1000) + codeLifetimeFor(resolved.client, ctx.settings.authorizationCodeTtl),
     ...(request.dpopJkt === undefined ? {} : { dpopJkt: request.dpopJkt }),
   });
   return responseUrl(ctx.settings, request.redirectUri, { code, state: request.state });

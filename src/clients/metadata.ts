@@ -3,6 +3,7 @@
  * registration must meet. The admin tool and the dev seed both go through
  * `validateClientRegistration`, so a client in D1 is always one the provider can serve.
  */
+import { validateFapi2Registration } from "./fapi2";
 import { destinationProblem, nonPublicHost } from "../outbound/public-address";
 
 export const AUTH_METHODS = [
@@ -226,6 +227,7 @@ function validateIssue14Metadata(reg: ClientRegistration, fail: (m: string) => n
   if (jarmAlg && !(ASYMMETRIC_ALGS as readonly string[]).includes(jarmAlg)) {
     fail(`authorization_signed_response_alg must be one of ${ASYMMETRIC_ALGS.join(", ")}`);
   }
+  validateFapi2Registration(reg, fail);
 }
 
 function validateBackchannel(reg: ClientRegistration, fail: (m: string) => never, allowHttp: boolean): void {

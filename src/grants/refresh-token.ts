@@ -4,6 +4,7 @@
  * `scope` may only narrow the original grant, and narrows this response's tokens only: the
  * family keeps its original scopes for later refreshes (RFC 6749 §6).
  */
+import { isFapi2 } from "../clients/fapi2";
 import { InvalidScope } from "../errors";
 import type { FormParams } from "../params/form-params";
 import { issueUserTokens } from "../tokens/issue";
@@ -20,6 +21,8 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
     client.client_id,
     requested,
     client.certificateThumbprint,
+    // FAPI 2.0 §5.3.2.1: no rotation for fapi2 clients ("except in extraordinary circumstances").
+    isFapi2(client),
   );
   // Keep the grant's order so the narrowed `scope` reads like the original.
   const scopes = requested ? grant.scopes.filter((scope) => requested.includes(scope)) : grant.scopes;

@@ -117,7 +117,7 @@ export class RefreshTokenFamily extends DurableObject<object> {
     clientId: string,
     newHash: string,
     now: number,
-    options: { requestedScopes?: string[]; certificateThumbprint?: string } = {},
+    options: { requestedScopes?: string[]; certificateThumbprint?: string; keep?: boolean } = {},
   ): Promise<RotationResult> {
     const family = this.family();
     if (!family) return { ok: false, reason: "unknown" };
@@ -139,6 +139,8 @@ export class RefreshTokenFamily extends DurableObject<object> {
     if (options.requestedScopes?.some((scope) => !grant.scopes.includes(scope))) {
       return { ok: false, reason: "scope_exceeds_grant" };
     }
+    // FAPI 2.0 §5.3.2.1: a fapi2 client's refresh token is not rotated; it stays the current one.
+    if (options.keep) return { ok: true, grant };
     this.sql.exec("INSERT INTO rotated_token (token_hash, rotated_at) VALUES (?, ?)", presentedHash, now);
     this.sql.exec("UPDATE family SET current_hash = ?", newHash);
     return { ok: true, grant };

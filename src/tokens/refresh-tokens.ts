@@ -58,14 +58,17 @@ export async function rotateRefreshToken(
   clientId: string,
   requestedScopes?: string[],
   certificateThumbprint?: string,
+  keep = false,
 ): Promise<{ grant: UserGrant; refreshToken: string }> {
   const familyId = parseFamilyId(presented);
-  const refreshToken = `${familyId}.${randomHandle(SECRET_BYTES)}`;
+  // keep (FAPI 2.0 §5.3.2.1, fapi2 clients): the presented token stays valid and is returned.
+  const refreshToken = keep ? presented : `${familyId}.${randomHandle(SECRET_BYTES)}`;
   const [presentedHash, newHash] = await Promise.all([sha256Hex(presented), sha256Hex(refreshToken)]);
   const now = Math.floor(Date.now() / 1000);
   const result = await familyStub(ctx.env, familyId).rotate(presentedHash, clientId, newHash, now, {
     requestedScopes,
     certificateThumbprint,
+    keep,
   });
   if (result.ok) {
     await checkGrantNotRevoked(ctx, familyId, result.grant);

@@ -187,6 +187,9 @@ export default async function setup(project: TestProject) {
         "TRUST_CF_TLS_CLIENT_AUTH:false",
         "--var",
         "TRUST_CLIENT_CERT_HEADER:true",
+        // As scripts/start.ts: the payment_initiation type of RFC 9396 (test/e2e/rar-payment.e2e.ts).
+        "--var",
+        "AUTHORIZATION_DETAILS_BUILTIN_TYPES:payment_initiation",
       ],
       { stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
