@@ -86,6 +86,9 @@ Clients
       --ciba-interval N                   ciba_polling_interval, seconds (1–60)
       --fapi-ciba                         the FAPI-CIBA profile: private_key_jwt or mTLS, PS256/ES256/EdDSA, keys,
                                           signed requests with binding_message, poll or ping
+      --introspection-resources u1,u2     resources (absolute URIs) this client serves as a resource
+                                          server: it may introspect tokens whose aud names one
+                                          (docs/token-lifecycle.md)
       --replace                           overwrite an existing client with this id
   client list                             id, name, auth method, grants, delivery mode
   client remove --client-id ID
@@ -190,6 +193,7 @@ const OPTIONS = {
   "ciba-lifetime": { type: "string" },
   "ciba-interval": { type: "string" },
   "fapi-ciba": { type: "boolean" },
+  "introspection-resources": { type: "string" },
   replace: { type: "boolean" },
   // user
   username: { type: "string" },
@@ -252,6 +256,7 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
       "ciba-lifetime",
       "ciba-interval",
       "fapi-ciba",
+      "introspection-resources",
       "replace",
     ],
     run: clientAdd,
@@ -453,6 +458,8 @@ async function clientAdd(values: Values): Promise<void> {
     ciba_polling_interval: integer(values["ciba-interval"], "ciba-interval"),
     fapi_ciba: values["fapi-ciba"] ?? false,
   };
+  const introspectionResources = list(values["introspection-resources"]);
+  if (introspectionResources.length > 0) reg.introspection_resources = introspectionResources;
   validateClientRegistration(reg, await supportedScopes(t), {
     allowHttpNotificationEndpoints: await httpNotificationEndpointsAllowed(t),
   });
