@@ -18,6 +18,7 @@ import {
   AUTH_METHODS,
   type AuthMethod,
   type ClientRegistration,
+  CLIENT_PROFILES,
   DELIVERY_MODES,
   type DeliveryMode,
   type PublicJwk,
@@ -86,6 +87,13 @@ Clients
       --ciba-interval N                   ciba_polling_interval, seconds (1–60)
       --fapi-ciba                         the FAPI-CIBA profile: private_key_jwt or mTLS, PS256/ES256/EdDSA, keys,
                                           signed requests with binding_message, poll or ping
+      --profile fapi2                     the FAPI 2.0 Security Profile (docs/fapi.md): private_key_jwt
+                                          (PS256/ES256/EdDSA) or mTLS, PAR, DPoP or mTLS-bound tokens,
+                                          codes of at most 60 s, refresh tokens not rotated
+      --dpop-bound                        dpop_bound_access_tokens: every token request needs a DPoP proof
+      --authorization-details-types t1,t2 authorization_details_types (RFC 9396), e.g. payment_initiation
+      --authorization-signed-response-alg ALG
+                                          authorization_signed_response_alg (JARM), e.g. ES256
       --introspection-resources u1,u2     resources (absolute URIs) this client serves as a resource
                                           server: it may introspect tokens whose aud names one
                                           (docs/token-lifecycle.md)
@@ -193,6 +201,10 @@ const OPTIONS = {
   "ciba-lifetime": { type: "string" },
   "ciba-interval": { type: "string" },
   "fapi-ciba": { type: "boolean" },
+  profile: { type: "string" },
+  "dpop-bound": { type: "boolean" },
+  "authorization-details-types": { type: "string" },
+  "authorization-signed-response-alg": { type: "string" },
   "introspection-resources": { type: "string" },
   replace: { type: "boolean" },
   // user
@@ -256,6 +268,10 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
       "ciba-lifetime",
       "ciba-interval",
       "fapi-ciba",
+      "profile",
+      "dpop-bound",
+      "authorization-details-types",
+      "authorization-signed-response-alg",
       "introspection-resources",
       "replace",
     ],
@@ -457,7 +473,12 @@ async function clientAdd(values: Values): Promise<void> {
     ciba_request_lifetime: integer(values["ciba-lifetime"], "ciba-lifetime"),
     ciba_polling_interval: integer(values["ciba-interval"], "ciba-interval"),
     fapi_ciba: values["fapi-ciba"] ?? false,
+    profile: values.profile === undefined ? undefined : oneOf(CLIENT_PROFILES, values.profile, "profile"),
+    dpop_bound_access_tokens: values["dpop-bound"] ?? false,
+    authorization_signed_response_alg: values["authorization-signed-response-alg"],
   };
+  const detailsTypes = list(values["authorization-details-types"]);
+  if (detailsTypes.length > 0) reg.authorization_details_types = detailsTypes;
   const introspectionResources = list(values["introspection-resources"]);
   if (introspectionResources.length > 0) reg.introspection_resources = introspectionResources;
   validateClientRegistration(reg, await supportedScopes(t), {
