@@ -3,7 +3,7 @@
  * does; docs/configuration.md is generated from this table (`npm run docs:config`), and CI's
  * `npm run docs:check` fails when the two differ.
  */
-import { dpopSigningAlgorithms } from "./dpop/policy";
+import { dpopSigningAlgorithms } from "./dpop/algorithms";
 import type { Bindings } from "./env";
 import { destinationProblem } from "./outbound/public-address";
 import { parseTypeDefinitions } from "./rar/type-settings";

@@ -4,7 +4,20 @@
  * them all, with what is enforced where). Registration refuses what the profile forbids
  * outright; the endpoints ask `isFapi2` where the profile changes their behaviour.
  */
-import type { Client, ClientRegistration } from "./metadata";
+
+/**
+ * The registration fields the profile reads: a ClientRegistration has them. Declared here so
+ * that this module and ./metadata.ts (which calls validateFapi2Registration) import nothing of
+ * each other's.
+ */
+interface Fapi2Registration {
+  profile?: string;
+  token_endpoint_auth_method: string;
+  token_endpoint_auth_signing_alg?: string;
+  request_object_signing_alg?: string;
+  redirect_uris: readonly string[];
+  backchannel_token_delivery_mode?: string;
+}
 
 /** FAPI 2.0 §5.4.1 (cryptography): the JWS algorithms a fapi2 client may sign with. */
 export const FAPI2_SIGNING_ALGS = ["PS256", "ES256", "EdDSA"] as const;
@@ -15,17 +28,17 @@ const FAPI2_AUTH_METHODS = ["private_key_jwt", "tls_client_auth", "self_signed_t
 /** FAPI 2.0 §5.3.2.2: authorization codes live at most 60 seconds. */
 export const FAPI2_MAX_CODE_LIFETIME = 60;
 
-export function isFapi2(client: Pick<Client, "profile">): boolean {
+export function isFapi2(client: { profile?: string }): boolean {
   return client.profile === "fapi2";
 }
 
 /** FAPI 2.0 §5.3.2.2: the code lifetime for this client: the setting, capped at 60 s for fapi2. */
-export function codeLifetimeFor(client: Pick<Client, "profile">, configured: number): number {
+export function codeLifetimeFor(client: { profile?: string }, configured: number): number {
   return isFapi2(client) ? Math.min(configured, FAPI2_MAX_CODE_LIFETIME) : configured;
 }
 
 /** What registration refuses for a fapi2 client; `fail` throws. */
-export function validateFapi2Registration(reg: ClientRegistration, fail: (message: string) => never): void {
+export function validateFapi2Registration(reg: Fapi2Registration, fail: (message: string) => never): void {
   if (!isFapi2(reg)) return;
   if (!FAPI2_AUTH_METHODS.includes(reg.token_endpoint_auth_method)) {
     fail(`FAPI 2.0 §5.3.2.1: a fapi2 client authenticates with ${FAPI2_AUTH_METHODS.join(", ")}`);
