@@ -11,6 +11,7 @@ import { type Client, GRANT_TYPES, isLoopback } from "../clients/metadata";
 import { checkClientMayHave, parseScope } from "../clients/scopes";
 import { parseDpopJkt } from "../dpop/binding";
 import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../errors";
+import { jarmResponseMode } from "../jarm/response";
 import type { FormParams } from "../params/form-params";
 import { checkResources } from "../params/resource-indicators";
 import type { AuthorizationDetail, AuthorizationDetailsRegistry } from "../rar/details";
@@ -117,8 +118,8 @@ function checkResponseType(params: AuthorizationParameters): void {
   const responseType = params.get("response_type");
   if (!responseType) throw new InvalidRequest("response_type is required");
   if (responseType !== "code") throw new UnsupportedResponseType("only response_type=code is supported");
-  const mode = params.get("response_mode");
-  if (mode !== undefined && mode !== "query") throw new InvalidRequest("only response_mode=query is supported");
+  // query, or JARM's jwt / query.jwt (JARM §2.3); anything else is invalid_request.
+  jarmResponseMode(params.get("response_mode"));
 }
 
 /** RFC 9101 request objects are accepted at /par only; RFC 9126 §3 says request_uri is PAR's. */

@@ -16,10 +16,12 @@ import type { Settings } from "../config";
 import type { RequestContext } from "../context";
 import { sha256Hex } from "../crypto/hash";
 import { OAuthError } from "../errors";
+import { jarmRedirect, jarmResponseMode } from "../jarm/response";
 import { type FormParams, parseForm } from "../params/form-params";
 import { forStorage } from "../rar/schema";
 import type { PushedAuthorizationRequest } from "../stores";
 import { newGrantId } from "../tokens/grant";
+import { loadKeys } from "../tokens/keys";
 import { type AuthorizationRequest, checkRedirectUri } from "./authorization-request";
 import { issueCode } from "./codes";
 
@@ -137,7 +139,7 @@ export async function respondWithCode(
     expiresAt: Math.floor(Date.now() / 1000) + codeLifetimeFor(resolved.client, ctx.settings.authorizationCodeTtl),
     ...(request.dpopJkt === undefined ? {} : { dpopJkt: request.dpopJkt }),
   });
-  return responseUrl(ctx.settings, request.redirectUri, { code, state: request.state });
+  return responseUrl(ctx, resolved, request.redirectUri, { code, state: request.state });
 }
 
 /**
@@ -147,15 +149,45 @@ export async function respondWithCode(
  */
 export async function respondWithError(ctx: RequestContext, resolved: Resolved, error: OAuthError): Promise<string> {
   if (!(await spendPushed(ctx, resolved))) throw ALREADY_USED;
-  return responseUrl(ctx.settings, resolved.redirectUri, {
+  return responseUrl(ctx, resolved, resolved.redirectUri, {
     error: error.code,
     error_description: error.description,
     state: resolved.params.get("state"),
   });
 }
 
-/** RFC 6749 §4.1.2 with RFC 9207 `iss`: parameters added to the redirect URI's query. */
-function responseUrl(settings: Settings, redirectUri: string, params: Record<string, string | undefined>): string {
+/**
+ * RFC 6749 §4.1.2 with RFC 9207 `iss`: parameters added to the redirect URI's query; or, for
+ * `response_mode=jwt`/`query.jwt` or a client registered with `authorization_signed_response_alg`
+ * (JARM §2.3.1, §3; FAPI 2.0 Message Signing §5.4), one `response` JWT signed with the
+ * provider's key that holds them, `iss` and `aud` included.
+ */
+async function responseUrl(
+  ctx: RequestContext,
+  resolved: Resolved,
+  redirectUri: string,
+  params: Record<string, string | undefined>,
+): Promise<string> {
+  if (signedResponseWanted(resolved)) {
+    const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+    const input = { issuer: ctx.settings.issuer, clientId: resolved.client.client_id, params };
+    return jarmRedirect(keys, resolved.client.authorization_signed_response_alg, redirectUri, input);
+  }
+  return plainResponseUrl(ctx.settings, redirectUri, params);
+}
+
+/** JARM §2.3: a signed response was asked for, or the client registered for them. */
+function signedResponseWanted(resolved: Resolved): boolean {
+  if (resolved.client.authorization_signed_response_alg !== undefined) return true;
+  try {
+    return jarmResponseMode(resolved.params.get("response_mode")) !== undefined;
+  } catch {
+    // An unsupported response_mode is itself the error being sent: in the plain mode.
+    return false;
+  }
+}
+
+function plainResponseUrl(settings: Settings, redirectUri: string, params: Record<string, string | undefined>): string {
   const url = new URL(redirectUri);
   for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
   url.searchParams.set("iss", settings.issuer);

@@ -34,7 +34,9 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     scopes_supported: settings.scopesSupported,
     grant_types_supported: SUPPORTED_GRANT_TYPES,
     response_types_supported: ["code"],
-    response_modes_supported: ["query"],
+    // JARM §4: signed authorization responses (jwt is query.jwt for response_type=code).
+    response_modes_supported: ["query", "jwt", "query.jwt"],
+    authorization_signing_alg_values_supported: signingAlgs,
     code_challenge_methods_supported: ["S256"],
     prompt_values_supported: ["none", "login", "consent"],
     // OIDC Discovery §3: the classes some sign-in can meet (src/authn/acr.ts); others are never stated.
