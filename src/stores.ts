@@ -132,8 +132,11 @@ export interface PushedAuthorizationRequestStore {
    * read before `expiresAtUtc` opens it for the user's interaction (PAR_INTERACTION_LIFETIME):
    * sign-in and consent may outlast the request_uri's own short lifetime. Strongly consistent
    * about consumption: once `consumeByHash` succeeded anywhere, this returns undefined.
+   * `clientId`, when given, is the client_id sent with the request_uri (RFC 9126 §4): a store
+   * may use it to find the request where its fast copy lags (the default does; see
+   * docs/reliability.md "KV lag"). It never makes another client's request readable.
    */
-  getByHash(referenceValueHash: string): Promise<PushedAuthorizationRequest | undefined>;
+  getByHash(referenceValueHash: string, clientId?: string): Promise<PushedAuthorizationRequest | undefined>;
 
   /**
    * Marks the request used: exactly once, atomically, at every location. False when it had

@@ -77,22 +77,39 @@ async function fenceExpiries(...args: (string | { setTo: number })[]): Promise<(
   const guard = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName("jti:web-app"));
   const keys = args.filter((a): a is string => typeof a === "string");
   const setTo = args.find((a): a is { setTo: number } => typeof a !== "string")?.setTo;
+  // A request pushed now is fenced in one held_request row (par:<hash>) that carries its opening
+  // and its spending; the seen_jti keys are those of requests pushed before copies were held.
+  const heldKey = (key: string) => key.replace(/^par-open:/, "par:");
   return runInDurableObject(guard, (_, state) =>
     keys.map((key) => {
-      if (setTo !== undefined)
-        state.storage.sql.exec("UPDATE seen_jti SET expires_at = ? WHERE jti_hash = ?", setTo, key);
-      return state.storage.sql
-        .exec<{ expires_at: number }>("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", key)
-        .toArray()[0]?.expires_at;
+      const sql = state.storage.sql;
+      if (setTo !== undefined) {
+        sql.exec("UPDATE seen_jti SET expires_at = ? WHERE jti_hash = ?", setTo, key);
+        sql.exec("UPDATE held_request SET expires_at = ? WHERE ref_hash = ?", setTo, heldKey(key));
+      }
+      const held = sql
+        .exec<{ expires_at: number }>("SELECT expires_at FROM held_request WHERE ref_hash = ?", heldKey(key))
+        .toArray()[0];
+      return (
+        held?.expires_at ??
+        sql.exec<{ expires_at: number }>("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", key).toArray()[0]
+          ?.expires_at
+      );
     }),
   );
 }
 
-/** Moves a pushed request's expiry into the past, as if its lifetime had passed. */
-async function letLifetimePass(requestUri: string): Promise<void> {
+/** Moves a pushed request's expiry into the past, as if its lifetime had passed (in KV and in the fence's copy). */
+async function letLifetimePass(requestUri: string, clientId = "web-app"): Promise<void> {
+  const { runInDurableObject } = await import("cloudflare:test");
   const kvKey = `par:${await sha256Hex(requestUri.split(":").pop() ?? "")}`;
+  const past = Math.floor(Date.now() / 1000) - 1;
   const value = JSON.parse((await env.PAR_REQUESTS.get(kvKey)) ?? "{}");
-  await env.PAR_REQUESTS.put(kvKey, JSON.stringify({ ...value, expiresAtUtc: Math.floor(Date.now() / 1000) - 1 }));
+  await env.PAR_REQUESTS.put(kvKey, JSON.stringify({ ...value, expiresAtUtc: past }));
+  const guard = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`jti:${clientId}`));
+  await runInDurableObject(guard, (_, state) => {
+    state.storage.sql.exec("UPDATE held_request SET open_by = ? WHERE ref_hash = ?", past, kvKey);
+  });
 }
 
 async function pushed(clientId = "web-app", overrides: Record<string, string> = {}) {

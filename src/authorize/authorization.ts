@@ -74,7 +74,7 @@ export async function resolveAuthorization(ctx: RequestContext, query: string): 
 async function resolvePushed(ctx: RequestContext, client: Client, requestUri: string): Promise<Resolved> {
   const reference = requestUri.startsWith(REQUEST_URI_PREFIX) ? requestUri.slice(REQUEST_URI_PREFIX.length) : "";
   const pushed = /^[A-Za-z0-9_-]{43}$/.test(reference)
-    ? await ctx.stores.pushedRequests.getByHash(await sha256Hex(reference))
+    ? await ctx.stores.pushedRequests.getByHash(await sha256Hex(reference), client.client_id)
     : undefined;
   if (!pushed || pushed.clientId !== client.client_id) {
     throw new ShownError("invalid_request_uri", "the request_uri is unknown, expired or already used");

@@ -13,6 +13,12 @@
  * `consumeByHash` wins everywhere, and `getByHash` asks the same object whether it is spent.
  * The KV entry is deleted afterwards as clean-up only.
  *
+ * KV can also lag the other way: at the location the browser reaches /authorize from, a key
+ * written a second ago elsewhere may be missing (and the miss cached) for up to 60 s. So the
+ * push also holds the same encrypted value in that ReplayGuard (`hold`), in the row that then
+ * records the request's opening and its spending; a KV miss reads that copy. KV stays the fast
+ * path for the client id; the fence is asked on every read anyway.
+ *
  * KV's TTL floor is 60 s, while a pushed request may live less: the expiry is kept in the value
  * and checked on every read; the TTL only lets KV drop the entry eventually.
  *
@@ -59,33 +65,55 @@ export class KvPushedAuthorizationRequestStore implements PushedAuthorizationReq
       clientId: request.clientId,
       parameters: await encrypt(this.env.DATA_ENCRYPTION_KEY, request.parameters, aad(request.referenceValueHash)),
     };
+    const text = JSON.stringify(value);
     const lifetime = request.expiresAtUtc - Math.floor(Date.now() / 1000);
-    await this.env.PAR_REQUESTS.put(this.key(request.referenceValueHash), JSON.stringify(value), {
-      expirationTtl: Math.max(KV_TTL_FLOOR, lifetime + this.interactionSeconds) + TTL_MARGIN,
-    });
+    const ttl = Math.max(KV_TTL_FLOOR, lifetime + this.interactionSeconds) + TTL_MARGIN;
+    // The copy beside the fence is written first: once /par answers, /authorize finds it anywhere.
+    await this.fence(request.clientId).hold(
+      fenceKey(request.referenceValueHash),
+      text,
+      request.expiresAtUtc,
+      request.expiresAtUtc + this.interactionSeconds + TTL_MARGIN,
+    );
+    await this.env.PAR_REQUESTS.put(this.key(request.referenceValueHash), text, { expirationTtl: ttl });
   }
 
   /**
    * The request, or undefined if unknown, expired (never opened within its lifetime, or its
    * interaction ran out), unreadable or already consumed. The first read within the lifetime
-   * opens the request for the user's interaction (see above).
+   * opens the request for the user's interaction (see above). `clientId` (the client_id that
+   * came with the request_uri) lets a KV miss be answered from the copy in that client's fence;
+   * without it a KV miss is a miss.
    */
-  async getByHash(referenceValueHash: string): Promise<PushedAuthorizationRequest | undefined> {
+  async getByHash(referenceValueHash: string, clientId?: string): Promise<PushedAuthorizationRequest | undefined> {
     // Only the shape of a hash edge-op makes reaches KV (a longer key would make KV throw).
     if (!REFERENCE_VALUE_HASH.test(referenceValueHash)) return undefined;
     const text = await this.env.PAR_REQUESTS.get(this.key(referenceValueHash));
     // A value that does not parse is no request (logged): the request_uri is then unknown.
-    const stored = text === null ? undefined : readStored("pushed requests", json(storedValue), text);
-    if (!stored) return undefined;
+    const cached = text === null ? undefined : readStored("pushed requests", json(storedValue), text);
+    const owner = cached?.clientId ?? clientId;
+    if (owner === undefined) return undefined;
     const openUntil = Math.floor(Date.now() / 1000) + this.interactionSeconds;
-    const fence = this.fence(stored.clientId);
-    const state = await fence.open(
-      fenceKey(referenceValueHash),
-      openKey(referenceValueHash),
-      stored.expiresAtUtc,
-      openUntil,
-    );
-    if (state !== "open") return undefined;
+    const fence = this.fence(owner);
+    const held = await fence.openHeld(fenceKey(referenceValueHash), openUntil);
+    let stored: StoredValue | undefined;
+    if (held !== undefined) {
+      // The fence's own copy is authoritative: KV may lag behind it, never ahead of it.
+      if (held.state !== "open" || held.value === undefined) return undefined;
+      stored = readStored("pushed requests", json(storedValue), held.value);
+    } else {
+      // Pushed before copies were held beside the fence: KV alone has it.
+      if (!cached) return undefined;
+      const state = await fence.open(
+        fenceKey(referenceValueHash),
+        openKey(referenceValueHash),
+        cached.expiresAtUtc,
+        openUntil,
+      );
+      if (state !== "open") return undefined;
+      stored = cached;
+    }
+    if (!stored || stored.clientId !== owner) return undefined;
     const parameters = await decrypt(this.env.DATA_ENCRYPTION_KEY, stored.parameters, aad(referenceValueHash));
     if (parameters === undefined) return undefined;
     return { referenceValueHash, expiresAtUtc: stored.expiresAtUtc, parameters, clientId: stored.clientId };
@@ -99,7 +127,9 @@ export class KvPushedAuthorizationRequestStore implements PushedAuthorizationReq
     // Remembered as spent for as long as an opened request could still be read (see getByHash).
     const now = Math.floor(Date.now() / 1000);
     const spentUntil = Math.max(request.expiresAtUtc, now) + this.interactionSeconds;
-    const won = await this.fence(request.clientId).claim(fenceKey(request.referenceValueHash), spentUntil);
+    const fence = this.fence(request.clientId);
+    const key = fenceKey(request.referenceValueHash);
+    const won = (await fence.claimHeld(key, spentUntil)) ?? (await fence.claim(key, spentUntil));
     if (won) await this.env.PAR_REQUESTS.delete(this.key(request.referenceValueHash));
     return won;
   }

@@ -9,9 +9,17 @@
  * read-check-write, which the runtime runs atomically.
  */
 import { DurableObject } from "cloudflare:workers";
-import { int, object, readStored } from "../parse";
+import { int, object, readStored, str } from "../parse";
 
 const expiryRow = object<{ expires_at: number }>({ expires_at: int });
+
+interface HeldRow {
+  value: string;
+  open_by: number;
+  state: string;
+  expires_at: number;
+}
+const heldRow = object<HeldRow>({ value: str, open_by: int, state: str, expires_at: int });
 
 export type OpenState = "open" | "spent" | "expired";
 
@@ -23,6 +31,73 @@ export class ReplayGuard extends DurableObject<object> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS seen_jti (jti_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
+    // A pushed request's encrypted copy and its fence in one row (hold, openHeld, claimHeld).
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS held_request (ref_hash TEXT PRIMARY KEY, value TEXT NOT NULL, open_by INTEGER NOT NULL, state TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+    );
+  }
+
+  /**
+   * Holds a pushed request's encrypted value beside its fence, the strongly consistent copy
+   * /authorize reads when KV misses (KV may lag, and cache the miss, for up to 60 s at another
+   * location). One row, which the open and spend steps then update in place, so a request costs
+   * one stored row here and one clean-up delete. Kept until `keepUntil` (epoch seconds).
+   */
+  async hold(refHash: string, value: string, openBy: number, keepUntil: number): Promise<void> {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO held_request (ref_hash, value, open_by, state, expires_at) VALUES (?, ?, ?, 'pushed', ?)",
+      refHash,
+      value,
+      openBy,
+      keepUntil,
+    );
+    void this.scheduleCleanup(keepUntil);
+  }
+
+  /**
+   * `open` for a held request: the state and, when open, the held value. Undefined when nothing
+   * is held (a request pushed before copies were held: the caller uses `open`). One atomic step.
+   */
+  async openHeld(refHash: string, openUntil: number): Promise<{ state: OpenState; value?: string } | undefined> {
+    const row = this.heldRow(refHash);
+    if (row === undefined) return undefined;
+    const now = Math.floor(Date.now() / 1000);
+    if (row.state !== "pushed" && row.state !== "open") return { state: "spent" };
+    if (row.state === "open") return row.expires_at >= now ? { state: "open", value: row.value } : { state: "expired" };
+    if (row.open_by <= now) return { state: "expired" };
+    this.sql.exec(
+      "UPDATE held_request SET state = 'open', expires_at = MAX(expires_at, ?) WHERE ref_hash = ?",
+      openUntil,
+      refHash,
+    );
+    void this.scheduleCleanup(openUntil);
+    return { state: "open", value: row.value };
+  }
+
+  /**
+   * `claim` for a held request: false if already spent, undefined when nothing is held. The
+   * value is dropped with the spend: only the fence is still needed.
+   */
+  async claimHeld(refHash: string, spentUntil: number): Promise<boolean | undefined> {
+    const row = this.heldRow(refHash);
+    if (row === undefined) return undefined;
+    if (row.state !== "pushed" && row.state !== "open") return false;
+    this.sql.exec(
+      "UPDATE held_request SET state = 'spent', value = '', expires_at = MAX(expires_at, ?) WHERE ref_hash = ?",
+      spentUntil,
+      refHash,
+    );
+    void this.scheduleCleanup(spentUntil);
+    return true;
+  }
+
+  /** Fails closed: a row that does not parse reads as spent. */
+  private heldRow(refHash: string): HeldRow | undefined {
+    const row = this.sql
+      .exec("SELECT value, open_by, state, expires_at FROM held_request WHERE ref_hash = ?", refHash)
+      .toArray()[0];
+    if (row === undefined) return undefined;
+    return readStored("replay guard", heldRow, row) ?? { value: "", open_by: 0, state: "spent", expires_at: 0 };
   }
 
   /**
@@ -64,7 +139,12 @@ export class ReplayGuard extends DurableObject<object> {
   override async alarm(): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     this.sql.exec("DELETE FROM seen_jti WHERE expires_at < ?", now);
-    const { next } = this.sql.exec("SELECT MIN(expires_at) AS next FROM seen_jti").one();
+    this.sql.exec("DELETE FROM held_request WHERE expires_at < ?", now);
+    const { next } = this.sql
+      .exec(
+        "SELECT MIN(expires_at) AS next FROM (SELECT expires_at FROM seen_jti UNION ALL SELECT expires_at FROM held_request)",
+      )
+      .one();
     if (typeof next === "number") await this.ctx.storage.setAlarm((next + 1) * 1000);
   }
 
