@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { D1ClientStore as ClientRegistry } from "../src/clients/registry";
 import { sha256Hex } from "../src/crypto/hash";
-import { ageRequest, backchannel, CIBA_GRANT, poll, requestFor, stubFor } from "./helpers/ciba";
+import { ageRequest, backchannel, CIBA_GRANT, poll, requestFor, store, stubFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
 
 const SECRET = "hot-path-secret-0123456789";
@@ -67,5 +67,30 @@ describe("per-request objects", () => {
     await runDurableObjectAlarm(stubFor(internalId));
     expect(await storageOf(internalId)).toEqual({ tables: [], keys: [] });
     expect((await poll("hot-path", SECRET, body.auth_req_id)).body.error).toBe("invalid_grant");
+  });
+
+  it("a request stored before issue 18 (in the old request table) is still read, answered and used once", async () => {
+    // A live request copied into an object of its own, the way the previous version stored it.
+    const { body } = await backchannel("hot-path", SECRET, { scope: "openid", login_hint: "nina" });
+    const record = await requestFor(body.auth_req_id);
+    const authReqId = "L".repeat(43);
+    const id = env.BACKCHANNEL_REQUESTS.idFromName(await sha256Hex(authReqId));
+    const legacy = { ...record, internalId: id.toString() };
+    await runInDurableObject(env.BACKCHANNEL_REQUESTS.get(id), (_instance, state) => {
+      state.storage.sql.exec(
+        "CREATE TABLE request (id INTEGER PRIMARY KEY CHECK (id = 1), auth_req_id_hash TEXT NOT NULL, record TEXT NOT NULL)",
+      );
+      state.storage.sql.exec("INSERT INTO request VALUES (1, 'hash', ?)", JSON.stringify(legacy));
+    });
+    expect((await store().getByAuthenticationRequestId(authReqId))?.internalId).toBe(legacy.internalId);
+    const answered = await store().completeByInternalId({
+      internalId: legacy.internalId,
+      subject: legacy.subject,
+      scopesValuesConsented: ["openid"],
+    });
+    expect(answered.ok).toBe(true);
+    expect((await poll("hot-path", SECRET, authReqId)).status).toBe(200);
+    expect((await poll("hot-path", SECRET, authReqId)).body.error).toBe("invalid_grant");
+    expect(await storageOf(legacy.internalId)).toEqual({ tables: [], keys: [] });
   });
 });

@@ -82,6 +82,8 @@ export function defineBackchannelRequestObject(
     private firstNoticeSent = false;
     /** Used up by a token response in this instance: nothing answers for it any more. */
     private spent = false;
+    /** Whether a pre-issue-18 `request` table exists; undefined until first asked. */
+    private legacyTable: boolean | undefined;
     /** The alarm run in progress, so that overlapping runs queue instead of interleaving. */
     private alarmRun: Promise<void> = Promise.resolve();
 
@@ -95,6 +97,8 @@ export function defineBackchannelRequestObject(
      * one alarm (clean-up, or a push request's expiry) and notifies the user in the background.
      */
     async create(record: BackchannelAuthenticationRequest, _authReqIdHash: string): Promise<boolean> {
+      // A new object (an older one would have been created under the old table, never twice).
+      this.legacyTable = false;
       if (this.load()) return false;
       this.kv.put(RECORD, JSON.stringify(record));
       const ctx = contextOf(this.env);
@@ -284,6 +288,7 @@ export function defineBackchannelRequestObject(
     /** Deletes the request and everything the object stored (the alarm included). */
     private async deleteEverything(): Promise<void> {
       await this.ctx.storage.deleteAll();
+      this.legacyTable = false;
     }
 
     /**
@@ -307,9 +312,11 @@ export function defineBackchannelRequestObject(
      * deploy keep working; written back to the key-value API at their next change.
      */
     private legacyRecord(): unknown {
-      const tables = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request'");
-      if (tables.toArray().length === 0) return undefined;
-      return this.ctx.storage.sql.exec("SELECT record FROM request WHERE id = 1").toArray()[0]?.record;
+      const sql = this.ctx.storage.sql;
+      this.legacyTable ??=
+        sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request'").toArray().length > 0;
+      if (!this.legacyTable) return undefined;
+      return sql.exec("SELECT record FROM request WHERE id = 1").toArray()[0]?.record;
     }
 
     private save(request: BackchannelAuthenticationRequest): void {
