@@ -43,6 +43,8 @@ export interface LogEvents {
   client_secret_unreadable: { client_id: string };
   /** A record read from storage did not have the shape edge-op writes: treated as absent. */
   storage_record_malformed: { store: string; problem: string };
+  /** D1 or a Durable Object failed or timed out: answered 503 with Retry-After, not a 500. */
+  storage_unavailable: { path: string; error: string; message: string };
   /** A bug: what was thrown, by name, and a bounded message with anything token-like removed. */
   unhandled_error: { path: string; error: string; message: string };
 }
@@ -72,6 +74,7 @@ const LEVELS = {
   grant_revoked: "warn",
   client_secret_unreadable: "error",
   storage_record_malformed: "error",
+  storage_unavailable: "error",
   unhandled_error: "error",
 } as const satisfies Record<LogEvent, Level>;
 
