@@ -196,13 +196,13 @@ function PasskeysPage(props: { passkeys: PasskeyCredential[]; csrf: string; sign
           </div>
         </form>
       ))}
-      <PasskeyScript csrf={props.csrf} />
       <div class="actions">
         <button type="button" class="primary" id="passkey-add" hidden>
           Add a passkey
         </button>
       </div>
       <p id="passkey-status" class="muted" role="status" />
+      <PasskeyScript csrf={props.csrf} />
       <p>
         <a href={routes.path("cibaRequests")}>Your requests</a>
       </p>
@@ -225,7 +225,8 @@ export function PasskeyScript(props: { csrf: string; stepUp?: string; returnTo?:
       data-step-up-options={props.stepUp}
       data-return-to={props.returnTo}
     >
-      <script src={routes.path("passkeyScript")} />
+      {/* defer: it runs once the whole page, buttons included, is parsed. */}
+      <script src={routes.path("passkeyScript")} defer />
     </div>
   );
 }

@@ -46,7 +46,7 @@ function log(message: string): void {
 }
 
 /** A port nobody listens on right now (the OS picks it; wrangler binds it a moment later). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -60,7 +60,7 @@ function freePort(): Promise<number> {
 }
 
 /** D1 migrations and the dev seed, into `stateDir`, with the helpers `npm start` uses. */
-async function prepareState(stateDir: string, dataEncryptionKey: string): Promise<void> {
+export async function prepareState(stateDir: string, dataEncryptionKey: string): Promise<void> {
   await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir]);
   const sql = await devSeedSql({
     scopesSupported: scopesSupported(await wranglerTomlVars()),
@@ -82,7 +82,7 @@ function groupAlive(pid: number): boolean {
 }
 
 /** SIGTERM to wrangler's whole process group, then SIGKILL for whatever is left after a while. */
-async function stopGroup(child: ChildProcess): Promise<void> {
+export async function stopGroup(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined) return;
   try {
@@ -103,7 +103,7 @@ async function stopGroup(child: ChildProcess): Promise<void> {
   }
 }
 
-async function waitForDiscovery(issuer: string, child: ChildProcess): Promise<void> {
+export async function waitForDiscovery(issuer: string, child: ChildProcess): Promise<void> {
   const url = `${issuer}/.well-known/openid-configuration`;
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   let last = "no answer yet";
