@@ -3,6 +3,7 @@
  * describes it, plus what edge-op needs to run it at the edge (expiry, polling interval,
  * status, notification state). One of these lives in each request's Durable Object.
  */
+
 import { DELIVERY_MODES, type DeliveryMode } from "../clients/metadata";
 import { arrayOf, bool, int, object, oneOf, optional, type Parser, str } from "../parse";
 import { type StoredAuthorizationDetail, storedAuthorizationDetail } from "../rar/schema";

@@ -2,6 +2,7 @@
  * The backchannel authentication endpoint (CIBA §7). Each step below is one rule of the spec;
  * reading the pipeline in `backchannelAuthenticationEndpoint` tells the protocol.
  */
+
 import type { Context } from "hono";
 import type { BackchannelAuthenticationRequest } from "../ciba/model";
 import { type AuthenticationRequest, readAuthenticationRequest } from "../ciba/signed-request";

@@ -11,13 +11,7 @@ import * as client from "openid-client";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { DEV_USERS } from "../../scripts/lib/dev-seed.ts";
-import {
-  demoCibaClient,
-  launchChromium,
-  phoneContext,
-  randomBindingMessage,
-  signInThroughCibaList,
-} from "./helpers.ts";
+import { demoCibaClient, launchChromium, phoneContext, randomBindingMessage } from "./helpers.ts";
 
 const issuer = inject("e2eIssuer");
 const bob = DEV_USERS.find((u) => u.username === "bob");
