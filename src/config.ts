@@ -72,7 +72,9 @@ const notifierList: Parse<Notifier[]> = (raw, variable) => {
   const known = (name: string): name is Notifier => (NOTIFIERS as readonly string[]).includes(name);
   const unknown = names.filter((name) => !known(name));
   if (names.length === 0 || unknown.length > 0) {
-    throw new ConfigurationError(`${variable} must be a comma-separated list of ${NOTIFIERS.join(", ")}, got "${raw}"`);
+    throw new ConfigurationError(
+      `${variable} must be a comma-separated list, each one of ${NOTIFIERS.join(", ")}, got "${raw}"`,
+    );
   }
   return [...new Set(names.filter(known))];
 };

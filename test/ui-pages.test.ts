@@ -51,7 +51,9 @@ describe("sign-in page", () => {
     expect(html).toMatch(/<label for="username">Username<\/label>/);
     expect(html).toMatch(/<label for="password">Password<\/label>/);
     expect(html).toMatch(/<button type="submit" class="primary">Sign in<\/button>/);
-    expect(html).not.toMatch(/<script/);
+    // No inline code: the one script is the passkey sign-in's, a file of this provider (script-src 'self').
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc="\/assets\/)/);
+    expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");
     expect(response.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(response.headers.get("x-frame-options")).toBe("DENY");
