@@ -93,6 +93,8 @@ const FULL: Plan = {
       code: [100, 400, 700],
       par: [200, 800, 1200],
       client_credentials: [400, 1500, 2500],
+      dpop_code: [100, 400, 700],
+      dpop_client_credentials: [400, 1500, 2500],
     };
     return table[scenario][level === 1 ? 0 : level <= 8 ? 1 : 2];
   },

@@ -101,6 +101,8 @@ const SHORT: Record<ScenarioId, string> = {
   code: "Code flow (PAR → authorize → token → userinfo)",
   par: "PAR push + /authorize",
   client_credentials: "client_credentials",
+  dpop_code: "Code flow with DPoP (proofs at par, token, userinfo)",
+  dpop_client_credentials: "client_credentials with DPoP",
 };
 
 function headline(v: View): string {

@@ -61,9 +61,16 @@ function cibaRequest(ctx: ScenarioContext, index: number, bindingMessage: string
   };
 }
 
-export type ScenarioId = "ciba" | "par" | "code" | "client_credentials";
+export type ScenarioId = "ciba" | "par" | "code" | "client_credentials" | "dpop_code" | "dpop_client_credentials";
 
-export const SCENARIO_ORDER: readonly ScenarioId[] = ["ciba", "code", "par", "client_credentials"];
+export const SCENARIO_ORDER: readonly ScenarioId[] = [
+  "ciba",
+  "code",
+  "dpop_code",
+  "par",
+  "client_credentials",
+  "dpop_client_credentials",
+];
 
 export interface Scenario {
   id: ScenarioId;
@@ -125,6 +132,127 @@ async function* cibaFlow(ctx: ScenarioContext, index: number, io: FlowIO): Flow 
   );
   yield CIBA_POLL_WAIT_MS;
   await io.request("token (tokens)", poll, { status: 200, has: ["access_token", "id_token"] });
+}
+
+// ------------------------------------------------------------------ DPoP (RFC 9449)
+
+interface DpopKey {
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
+
+/** One ES256 key for every DPoP flow of a run: a client keeps its key, it does not make one per request. */
+let dpopKey: Promise<DpopKey> | undefined;
+function benchDpopKey(): Promise<DpopKey> {
+  dpopKey ??= generateKeyPair("ES256").then(async (pair) => ({
+    privateKey: pair.privateKey,
+    jwk: await exportJWK(pair.publicKey),
+  }));
+  return dpopKey;
+}
+
+/**
+ * Each target's issuer origin, from its discovery document, by base URL (read once, outside the
+ * measurement): a proof's `htu` names the endpoint as the server publishes it (RFC 9449 §4.3
+ * (9)), which for edge-op in the bench is its ISSUER, not the loopback URL the bench uses.
+ */
+const issuerOrigins = new Map<string, Promise<string>>();
+
+function issuerOrigin(ctx: ScenarioContext): Promise<string> {
+  const key = ctx.baseUrl.href;
+  let origin = issuerOrigins.get(key);
+  if (origin === undefined) {
+    origin = fetch(new URL("/.well-known/openid-configuration", ctx.baseUrl))
+      .then((response) => (response.ok ? response.json() : undefined))
+      .then((metadata: unknown) => {
+        const issuer = typeof metadata === "object" && metadata !== null ? Reflect.get(metadata, "issuer") : undefined;
+        return typeof issuer === "string" ? new URL(issuer).origin : ctx.baseUrl.origin;
+      })
+      .catch(() => ctx.baseUrl.origin);
+    issuerOrigins.set(key, origin);
+  }
+  return origin;
+}
+
+async function publishedUrl(ctx: ScenarioContext, url: URL): Promise<string> {
+  return `${await issuerOrigin(ctx)}${url.pathname}`;
+}
+
+/** RFC 9449 §4.2: a fresh proof for this method and URL (with `ath` for an access token). */
+async function dpopProof(htu: string, method: string, accessToken?: string): Promise<string> {
+  const key = await benchDpopKey();
+  const claims: Record<string, string | number> = {
+    jti: crypto.randomUUID(),
+    htm: method,
+    htu,
+    iat: Math.floor(Date.now() / 1000),
+  };
+  if (accessToken !== undefined) claims.ath = createHash("sha256").update(accessToken).digest("base64url");
+  return new SignJWT(claims).setProtectedHeader({ typ: "dpop+jwt", alg: "ES256", jwk: key.jwk }).sign(key.privateKey);
+}
+
+async function withDpop(ctx: ScenarioContext, request: HttpRequest): Promise<HttpRequest> {
+  const dpop = await dpopProof(await publishedUrl(ctx, request.url), request.method);
+  return { ...request, headers: { ...request.headers, dpop } };
+}
+
+/** client_credentials with a DPoP proof: the token endpoint checks it (and fences its jti) before minting. */
+async function dpopClientCredentialsFlow(ctx: ScenarioContext, _index: number, io: FlowIO): Promise<void> {
+  const request = post(ctx, "/token", basicAuth(ctx.cibaClient.id, ctx.cibaClient.secret), {
+    grant_type: "client_credentials",
+  });
+  await io.request("token (client_credentials, DPoP)", await withDpop(ctx, request), {
+    status: 200,
+    has: ["access_token"],
+  });
+}
+
+/** The code flow with DPoP: a proof at /par (binding the code), at /token, and at /userinfo (with ath). */
+async function dpopCodeFlow(ctx: ScenarioContext, index: number, io: FlowIO): Promise<void> {
+  const pushed = await io.request("par", await withDpop(ctx, parPush(ctx, index)), {
+    status: 201,
+    has: ["request_uri"],
+  });
+  const authorize = new URL("/authorize", ctx.baseUrl);
+  authorize.search = form({ client_id: ctx.webClient.id, request_uri: json(pushed.body).request_uri as string });
+  const answer = await io.request(
+    "authorize",
+    { method: "GET", url: authorize, headers: { cookie: sessionFor(ctx, index) } },
+    { status: [302, 303] },
+  );
+  const tokenRequest = post(ctx, "/token", basicAuth(ctx.webClient.id, ctx.webClient.secret), {
+    grant_type: "authorization_code",
+    code: codeFrom(ctx, locationOf(answer)),
+    redirect_uri: ctx.webClient.redirectUri,
+    code_verifier: CODE_VERIFIER,
+  });
+  const tokens = await io.request("token (code, DPoP)", await withDpop(ctx, tokenRequest), {
+    status: 200,
+    has: ["access_token", "id_token"],
+  });
+  const accessToken = json(tokens.body).access_token as string;
+  const userinfo = new URL("/userinfo", ctx.baseUrl);
+  await io.request(
+    "userinfo (DPoP)",
+    {
+      method: "GET",
+      url: userinfo,
+      headers: {
+        authorization: `DPoP ${accessToken}`,
+        dpop: await dpopProof(await publishedUrl(ctx, userinfo), "GET", accessToken),
+      },
+    },
+    { status: 200, has: ["sub"] },
+  );
+}
+
+/** A target serves DPoP when a client_credentials request with a proof gets a DPoP token. */
+async function dpopAvailable(ctx: ScenarioContext, client: HttpClient): Promise<boolean> {
+  const request = post(ctx, "/token", basicAuth(ctx.cibaClient.id, ctx.cibaClient.secret), {
+    grant_type: "client_credentials",
+  });
+  const response = await client.send(await withDpop(ctx, request));
+  return response.status === 200 && json(response.body).token_type === "DPoP";
 }
 
 async function clientCredentialsFlow(ctx: ScenarioContext, _index: number, io: FlowIO): Promise<void> {
@@ -317,6 +445,28 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     flow: clientCredentialsFlow,
     floorFlow: clientCredentialsFloorFlow,
     floorDoes: "1 request (a bare Hono route); no storage",
+  },
+  dpop_code: {
+    id: "dpop_code",
+    title: "Authorization code flow with DPoP: PAR (proof) → /authorize → token (proof) → userinfo (DPoP)",
+    unit: "flow",
+    endpoints: ["par", "authorize", "token (code, DPoP)", "userinfo (DPoP)"],
+    requestsPerFlow: 4,
+    flow: dpopCodeFlow,
+    floorFlow: codeFloorFlow,
+    floorDoes: "as the code flow's floor: the platform cost of a proof check is one ReplayGuard RPC per proof",
+    available: async (ctx, client) => (await parAvailable(ctx, client)) && (await dpopAvailable(ctx, client)),
+  },
+  dpop_client_credentials: {
+    id: "dpop_client_credentials",
+    title: "client_credentials token request with a DPoP proof",
+    unit: "request",
+    endpoints: ["token (client_credentials, DPoP)"],
+    requestsPerFlow: 1,
+    flow: dpopClientCredentialsFlow,
+    floorFlow: clientCredentialsFloorFlow,
+    floorDoes: "as client_credentials' floor: 1 request (a bare Hono route); no storage",
+    available: (ctx, client) => dpopAvailable(ctx, client),
   },
 };
 
