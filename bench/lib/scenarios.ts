@@ -8,6 +8,8 @@
  * and its endpoint labels, and list it in SCENARIOS. A scenario whose `available` probe fails on
  * a target is reported as pending for that target instead of failing the run.
  */
+import { createHash } from "node:crypto";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { basicAuth, FORM_HEADERS, form, type HttpClient, type HttpRequest, locationOf } from "./http";
 import { type Flow, FlowError, type FlowIO, type FlowLike } from "./load";
 
