@@ -202,18 +202,28 @@ describe("clients", () => {
   });
 
   it("edits a client through the registry's validation, keeping its secret", async () => {
-    const reg = await registerClient({ client_id: "editable", scope: "openid" });
+    const reg = await registerClient({
+      client_id: "editable",
+      scope: "openid",
+      grant_types: ["authorization_code"],
+      redirect_uris: ["https://app.example/cb"],
+      par_request_lifetime: 30,
+    });
     const csrf = await csrfOf("/admin/clients/editable/edit");
     const response = await admin.browser.post("/admin/clients/editable/edit", {
       csrf,
       client_name: "Edited",
       token_endpoint_auth_method: "client_secret_basic",
-      grant_types: "client_credentials",
+      grant_types: ["authorization_code", "client_credentials"],
+      redirect_uris: "https://app.example/cb",
       scope: "openid profile",
     });
     expect(response.status).toBe(303);
-    const row = await env.DB.prepare("SELECT client_name, scope FROM clients WHERE client_id = 'editable'").first();
-    expect(row).toEqual({ client_name: "Edited", scope: "openid profile" });
+    const row = await env.DB.prepare(
+      "SELECT client_name, scope, par_request_lifetime FROM clients WHERE client_id = 'editable'",
+    ).first();
+    // What the form does not show (par_request_lifetime) is kept.
+    expect(row).toEqual({ client_name: "Edited", scope: "openid profile", par_request_lifetime: 30 });
     const token = await postForm(
       "/token",
       { grant_type: "client_credentials" },

@@ -100,6 +100,8 @@ export function registrationFromForm(
   secret: string | undefined,
   scopesSupported: readonly string[],
   allowHttpNotificationEndpoints: boolean,
+  /** An edited client: what the form does not show (lifetimes, SANs, jwks_uri, …) is kept from it. */
+  stored?: Client,
 ): ClientFormResult {
   const method = values.token_endpoint_auth_method;
   if (!(AUTH_METHODS as readonly string[]).includes(method)) {
@@ -116,7 +118,9 @@ export function registrationFromForm(
     jwks = parsed;
   }
   const optional = (value: string) => (value === "" ? undefined : value);
+  const kept = stored ? withoutSecrets(stored) : undefined;
   const registration: ClientRegistration = {
+    ...kept,
     client_id: values.client_id,
     client_name: values.client_name || values.client_id,
     token_endpoint_auth_method: method as AuthMethod,
@@ -143,6 +147,11 @@ export function registrationFromForm(
     return { ok: false, field: fieldOf(message), message };
   }
   return { ok: true, registration };
+}
+
+function withoutSecrets(client: Client): ClientRegistration {
+  const { client_secret_hash: _hash, client_secret_encrypted: _encrypted, ...metadata } = client;
+  return metadata;
 }
 
 function parseJwks(text: string): { keys: PublicJwk[] } | undefined {

@@ -204,7 +204,14 @@ async function updateClient(c: Context<AppEnv>, admin: Admin, form: Form) {
     return render(c, <ClientFormPage {...frame(admin)} mode="edit" values={values} error={error} />, 400);
   }
   // The stored secret is kept; validation only needs to know there is one.
-  const result = validate(c, values, usesSecret(method) ? "x".repeat(64) : undefined);
+  const settings = c.var.ctx.settings;
+  const result = registrationFromForm(
+    values,
+    usesSecret(method) ? "x".repeat(64) : undefined,
+    settings.scopesSupported,
+    settings.allowHttpNotificationEndpoints,
+    found.entry.client,
+  );
   if (!result.ok) {
     const error = { field: result.field, message: result.message };
     return render(c, <ClientFormPage {...frame(admin)} mode="edit" values={values} error={error} />, 400);
