@@ -289,6 +289,8 @@ describe("discovery", () => {
       pushed_authorization_request_endpoint: `${ISSUER}/par`,
       backchannel_authentication_endpoint: `${ISSUER}/bc-authorize`,
       userinfo_endpoint: `${ISSUER}/userinfo`,
+      introspection_endpoint: `${ISSUER}/introspect`,
+      revocation_endpoint: `${ISSUER}/revoke`,
     });
   });
 });
