@@ -17,8 +17,8 @@ import { exportJWK, generateKeyPair } from "jose";
 import {
   AUTH_METHODS,
   type AuthMethod,
-  type ClientRegistration,
   CLIENT_PROFILES,
+  type ClientRegistration,
   DELIVERY_MODES,
   type DeliveryMode,
   type PublicJwk,

@@ -3,8 +3,9 @@
  * registration must meet. The admin tool and the dev seed both go through
  * `validateClientRegistration`, so a client in D1 is always one the provider can serve.
  */
-import { validateFapi2Registration } from "./fapi2";
+
 import { destinationProblem, nonPublicHost } from "../outbound/public-address";
+import { validateFapi2Registration } from "./fapi2";
 
 export const AUTH_METHODS = [
   "client_secret_basic",
