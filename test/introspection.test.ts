@@ -107,7 +107,7 @@ describe("RFC 7662 §2.2: an active token's answer", () => {
       client_id: "in-key",
       token_endpoint_auth_method: "private_key_jwt",
       client_secret: undefined,
-      jwks: { keys: [publicJwk] },
+      jwks: { keys: [publicJwk as { kty: string }] },
       scope: "api:read",
     });
     const config = await discoverAs("in-key", undefined, client.PrivateKeyJwt(privateKey));
@@ -123,7 +123,7 @@ describe("RFC 7662 §2.2: an active token's answer", () => {
       client_id: "in-key-aud",
       token_endpoint_auth_method: "private_key_jwt",
       client_secret: undefined,
-      jwks: { keys: [publicJwk] },
+      jwks: { keys: [publicJwk as { kty: string }] },
       scope: "api:read",
     });
     const assertion = await new SignJWT({ jti: crypto.randomUUID() })
