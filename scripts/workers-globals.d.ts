@@ -37,6 +37,7 @@ type DurableObjectStorage = import("@cloudflare/workers-types").DurableObjectSto
 type DurableObjectTransaction = import("@cloudflare/workers-types").DurableObjectTransaction;
 type AlarmInvocationInfo = import("@cloudflare/workers-types").AlarmInvocationInfo;
 type SqlStorage = import("@cloudflare/workers-types").SqlStorage;
+type SyncKvStorage = import("@cloudflare/workers-types").SyncKvStorage;
 type SqlStorageValue = import("@cloudflare/workers-types").SqlStorageValue;
 type SqlStorageCursor<T extends Record<string, SqlStorageValue>> =
   import("@cloudflare/workers-types").SqlStorageCursor<T>;

@@ -35,9 +35,11 @@ async function liveSocket(c: Context<AppEnv>): Promise<Response> {
   const session = await currentSession(c);
   if (!session) return c.text("sign in first", 401);
   const user = await pendingListOf(c.var.ctx.env, session.subject);
-  const answer = await user.fetch(c.req.raw);
+  // The object needs only the upgrade: no cookie or other header of the browser's goes on.
+  const answer = await user.fetch("https://user-object.internal/live", { headers: { upgrade: "websocket" } });
   // A Response of our own (the object's has immutable headers), so the pages' security headers apply.
-  return new Response(answer.body, { status: answer.status, headers: answer.headers, webSocket: answer.webSocket });
+  if (answer.status !== 101) return new Response(await answer.text(), { status: answer.status });
+  return new Response(null, { status: 101, webSocket: answer.webSocket } as ResponseInit);
 }
 
 function liveScript(c: Context<AppEnv>): Response {
