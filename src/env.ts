@@ -7,9 +7,9 @@
 import type { AuthorizationCodeObject } from "./authorize/code-object";
 import type { BackchannelRequestObjectApi } from "./ciba/request-object-api";
 import type { UserCodeAttempts } from "./ciba/user-code-attempts";
+import type { LogoutDelivery } from "./logout/delivery-object";
 import type { ReplayGuard } from "./replay/replay-guard";
 import type { RefreshTokenFamily } from "./tokens/refresh-token-family";
-import type { LogoutDelivery } from "./logout/delivery-object";
 import type { UserObject } from "./users/user-object";
 
 export interface Bindings {

@@ -14,9 +14,9 @@ import { AuthorizationInteractionService } from "../authorize/interaction-servic
 import { BackchannelAuthenticationInteractionService } from "../ciba/interaction-service";
 import { defineBackchannelRequestObject } from "../ciba/request-object";
 import { UserCodeAttempts } from "../ciba/user-code-attempts";
+import { LogoutDelivery } from "../logout/delivery-object";
 import { ReplayGuard } from "../replay/replay-guard";
 import { RefreshTokenFamily } from "../tokens/refresh-token-family";
-import { LogoutDelivery } from "../logout/delivery-object";
 import { UserObject } from "../users/user-object";
 import { buildApp } from "./app";
 import type { Provider, ProviderOptions } from "./options";

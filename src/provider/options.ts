@@ -16,6 +16,7 @@ import type {
 } from "../context";
 import type { Bindings } from "../env";
 import type { AppEnv } from "../http/app-env";
+import type { LogoutDelivery } from "../logout/delivery-object";
 import type { ReplayGuard } from "../replay/replay-guard";
 import type { Routes } from "../routes";
 import type {
@@ -25,7 +26,6 @@ import type {
   UserStore,
 } from "../stores";
 import type { RefreshTokenFamily } from "../tokens/refresh-token-family";
-import type { LogoutDelivery } from "../logout/delivery-object";
 import type { UserObject } from "../users/user-object";
 
 /**
