@@ -114,7 +114,7 @@ export function RequestPage(props: {
         </section>
       ) : null}
       <p class="muted">{timeLeft(request.expiresAt)}</p>
-      <form id="answer-form" method="post" action={routes.path("cibaRequest", { internalId: request.internalId })}>
+      <form method="post" action={routes.path("cibaRequest", { internalId: request.internalId })} id="answer-form">
         <input type="hidden" name="csrf" value={props.csrf} />
         <input type="hidden" name="passkey_assertion" value="" />
         <fieldset>
