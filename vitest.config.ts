@@ -55,6 +55,10 @@ export default defineConfig({
             SCOPES_SUPPORTED: "openid profile email phone offline_access ciba:approve api:read api:write",
             // The test helper, the clients' notification endpoint, listens on http://127.0.0.1.
             ALLOW_HTTP_NOTIFICATION_ENDPOINTS: "true",
+            // Tests send request.cf.tlsClientAuth as Cloudflare's edge would, so they believe it as a
+            // deployment does. Said explicitly because wrangler also reads a local .dev.vars, where
+            // `npm start` writes false (the local runtime lets any client forge request.cf).
+            TRUST_CF_TLS_CLIENT_AUTH: "true",
             LOGIN_HINT_TOKEN_ISSUERS: JSON.stringify([
               { issuer: "https://hints.example", jwks: { keys: [hintIssuerPublic] } },
             ]),
