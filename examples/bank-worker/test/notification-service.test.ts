@@ -13,6 +13,7 @@ const request: BackchannelUserLoginRequest = {
   requestedScopes: ["openid"],
   requestedResourceIndicators: [],
   authenticationContextReferenceClasses: [],
+  authorizationDetails: [],
   expiresAt: Math.floor(Date.now() / 1000) + 60,
   approvalUrl: `https://bank.example/master/ciba/requests/${"a".repeat(64)}`,
 };
