@@ -57,6 +57,9 @@ import { pendingListOf } from "./user-list";
 const RECORD = "request";
 
 /** A provider's BackchannelRequestObject class, as the Worker exports it. */
+/** When the alarm checks on a first notice that may have died in flight (the first retry's delay). */
+const FIRST_NOTICE_GUARD_MS = 2_000;
+
 export type BackchannelRequestObjectClass = new (
   ctx: DurableObjectState,
   env: object,
@@ -103,7 +106,11 @@ export function defineBackchannelRequestObject(
       this.kv.put(RECORD, JSON.stringify(record));
       const ctx = contextOf(this.env);
       const next = state.nextAlarm(record, { graceSeconds: ctx.settings.cibaExpiredGrace, retries: [] }, Date.now());
-      await this.ctx.storage.setAlarm(next.delete ? Date.now() : next.wakeAt);
+      // Until the first notice's outcome is stored, the alarm also guards it: if the process dies
+      // while the notice is in flight, the alarm finds it still pending and sends it, late but
+      // not lost (at-least-once; a success is only remembered in memory). One extra alarm write.
+      const guard = state.needsUserNotification(record, Date.now()) ? Date.now() + FIRST_NOTICE_GUARD_MS : Infinity;
+      await this.ctx.storage.setAlarm(next.delete ? Date.now() : Math.min(next.wakeAt, guard));
       // Queued like an alarm run, so the notice is never in flight twice.
       this.ctx.waitUntil(this.queue(() => this.firstNotice(ctx)));
       return true;
