@@ -126,7 +126,7 @@ describe("the tutorial in the console, then a CIBA flow with the downloaded cert
     await page.goto(`${issuer}/signin?return_to=/admin`);
     await page.getByLabel("Username").fill(DEV_ADMIN.username);
     await page.getByLabel("Password").fill(DEV_ADMIN.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(`${issuer}/admin`);
     await saveScreenshot(page, "admin-overview-laptop.png");
 

@@ -53,7 +53,7 @@ export async function signInThroughCibaList(page: Page, issuer: string, username
   await page.waitForURL((url) => url.pathname === "/signin");
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   try {
     await page.waitForURL(`${issuer}/ciba`);
   } catch (error) {

@@ -64,7 +64,7 @@ async function signIn(page: Page) {
   await page.waitForURL((url) => url.pathname === "/signin");
   await page.getByLabel("Username").fill(alice?.username ?? "");
   await page.getByLabel("Password").fill(alice?.password ?? "");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 describe("PAR → authorize → sign-in → consent → code → tokens, in a real browser", () => {

@@ -47,7 +47,7 @@ async function signIn(page: Page, username: string, password: string): Promise<v
   const form = page.url();
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForURL((url) => url.href !== form);
   await page.waitForLoadState("load");
 }
