@@ -449,6 +449,8 @@ describe("C26 push", () => {
     const path = await deliveryClient("push-expiry", "push");
     const { authReqId, internalId } = await start("push-expiry", { requested_expiry: "60" });
     const { creationTime } = await runAlarmsUntil(internalId, (r) => r.notificationStatus !== "pending");
+    // The alarm's first run only guards the first user notice; after it, the alarm waits for expiry.
+    await runDurableObjectAlarm(stubFor(internalId));
     await expect.poll(() => nextAlarm(internalId)).toBe((creationTime + 60) * 1000);
     expect(await received(path)).toHaveLength(0);
 
