@@ -131,7 +131,7 @@ describe("the tutorial in the console, then a CIBA flow with the downloaded cert
     await saveScreenshot(page, "admin-overview-laptop.png");
 
     // Step 1: the certificate authority (the one the proxy trusts) and CN=client.
-    await page.getByRole("link", { name: "Certificate authorities" }).click();
+    await page.getByRole("link", { name: "Certificate authorities", exact: true }).click();
     await page.fill("#import-name", "Local dev CA");
     await page.fill("#import-certificate", readFileSync(certs.ca.cert, "utf8"));
     await page.fill("#import-key", readFileSync(certs.ca.key, "utf8"));
