@@ -67,6 +67,13 @@ const LIVE_SCRIPT = `"use strict";
   var loading = null;
   var again = false;
 
+  // What the list shows, as far as a refresh could change it: which requests (their links) and
+  // whether it is the empty state. The time left is kept current by tick().
+  function signature(el) {
+    var links = Array.prototype.map.call(el.querySelectorAll("a[href]"), function (a) { return a.getAttribute("href"); });
+    return links.join(" ") + (el.querySelector("[data-empty]") ? " empty" : "");
+  }
+
   function refresh() {
     if (loading) { again = true; return; }
     loading = fetch(location.href, { credentials: "same-origin", headers: { accept: "text/html" } })
@@ -74,7 +81,9 @@ const LIVE_SCRIPT = `"use strict";
       .then(function (html) {
         if (html === null) return;
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("pending-list");
-        if (fresh) list.replaceChildren.apply(list, Array.prototype.slice.call(fresh.childNodes));
+        // Swapped only when the requests differ: a card swapped away under the user's finger
+        // would swallow the tap (the socket's first "list" event usually matches the page).
+        if (fresh && signature(fresh) !== signature(list)) list.replaceChildren.apply(list, Array.prototype.slice.call(fresh.childNodes));
       })
       .catch(function () {})
       .then(function () {

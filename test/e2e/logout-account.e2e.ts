@@ -3,7 +3,8 @@
  * RP-Initiated Logout with openid-client's buildEndSessionUrl (with an id_token_hint, and
  * without one, through the confirmation page), and /account, where withdrawing the demo web
  * app revokes its refresh token. The app's host does not exist; the browser's requests to it
- * are caught and answered here.
+ * are caught and answered here, so every navigation to the app ends on a page and none can
+ * interrupt the test's next navigation.
  */
 import * as client from "openid-client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -38,7 +39,9 @@ afterAll(async () => {
 
 /**
  * A fresh browser context and page. The app's host does not exist: its URLs are read from the
- * requests the browser makes to it (each then fails to connect, which is all a test needs).
+ * requests the browser makes to it, and each is answered by a plain page here. (Left to fail,
+ * the failed navigation lands on Chromium's error page a moment later and cancels whatever
+ * `page.goto` the test has started meanwhile.)
  */
 async function appPage(): Promise<{ page: Page; visits: string[] }> {
   const context = await browser.newContext({
@@ -49,6 +52,7 @@ async function appPage(): Promise<{ page: Page; visits: string[] }> {
   });
   context.setDefaultTimeout(15_000);
   contexts.push(context);
+  await context.route(`${APP}/**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "the demo app" }));
   const visits: string[] = [];
   const page = await context.newPage();
   page.on("request", (request) => {
@@ -79,6 +83,7 @@ async function signInToApp(page: Page) {
   const arrived = await Promise.race([approve.waitFor().then(() => false), callbackRequest.then(() => true)]);
   if (!arrived) await approve.click();
   const callback = new URL((await callbackRequest).url());
+  await page.waitForURL((u) => u.href.startsWith(CALLBACK));
   return client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
 }
 
