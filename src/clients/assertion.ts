@@ -1,9 +1,9 @@
 /**
  * JWT client assertions (RFC 7523 §3, OpenID Connect Core §9): `client_secret_jwt` (HMAC with
  * the client's secret) and `private_key_jwt` (the client's registered keys). Checks, in order:
- * signature and algorithm → iss = sub = client_id → aud → exp, nbf, iat (the shared clock
- * tolerance, src/clients/jwt-time.ts; exp not too far ahead) → jti (present, never seen before
- * while the assertion could still be accepted).
+ * signature and algorithm → iss = sub = client_id → aud (for a fapi2 client only the issuer, as
+ * a string) → exp, nbf, iat (the shared clock tolerance, src/clients/jwt-time.ts; exp not too far
+ * ahead) → jti (present, never seen before while the assertion could still be accepted).
  */
 import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { RequestContext } from "../context";
@@ -12,6 +12,7 @@ import { InvalidClient } from "../errors";
 import { logger } from "../log";
 import { claimClientJwtId } from "../replay/client-jwt-ids";
 import { endpointUrls } from "../routes";
+import { isFapi2 } from "./fapi2";
 import { clockTolerance, timeProblem } from "./jwt-time";
 import { ASYMMETRIC_ALGS, type Client, FAPI_ALGS, HMAC_ALGS } from "./metadata";
 import { clientSecretAad } from "./registry";
@@ -23,6 +24,7 @@ export async function verifyClientAssertion(
   endpointUrl: string,
 ): Promise<void> {
   const payload = await verifySignature(ctx, client, assertion, endpointUrl);
+  checkFapi2Audience(ctx, client, payload);
   checkTimes(ctx, payload);
   await checkJti(ctx, client, payload);
 }
@@ -34,7 +36,9 @@ async function verifySignature(
   endpointUrl: string,
 ): Promise<JWTPayload> {
   const { issuer } = ctx.settings;
-  const audiences = [...new Set([issuer, endpointUrls(ctx.settings.issuer).token, endpointUrl])];
+  const audiences = isFapi2(client)
+    ? [issuer]
+    : [...new Set([issuer, endpointUrls(ctx.settings.issuer).token, endpointUrl])];
   const algorithms = allowedAlgorithms(client);
   try {
     const options = {
@@ -53,6 +57,19 @@ async function verifySignature(
   } catch (error) {
     if (error instanceof InvalidClient) throw error;
     throw new InvalidClient(`client_assertion rejected: ${joseReason(error)}`);
+  }
+}
+
+/**
+ * FAPI 2.0 Security Profile §5.3.2.1 (8): the server "shall only accept its issuer identifier
+ * value ... as a string in the aud claim received in client authentication assertions" (and
+ * §5.3.3.1 (5): the client sends it "as a string not as an item in an array"). jose's audience
+ * check above accepts an array holding the issuer, so the form is checked here. Other clients
+ * keep RFC 7523 §3's audiences (the issuer, the token endpoint, the endpoint called).
+ */
+function checkFapi2Audience(ctx: RequestContext, client: Client, payload: JWTPayload): void {
+  if (isFapi2(client) && payload.aud !== ctx.settings.issuer) {
+    throw new InvalidClient("FAPI 2.0 §5.3.2.1: the client_assertion aud must be the issuer identifier, as a string");
   }
 }
 
@@ -78,7 +95,7 @@ async function clientSecret(ctx: RequestContext, client: Client): Promise<Uint8A
 /** The client's registered public keys (inline jwks or jwks_uri), for any JWT it signs. */
 export function clientKeys(ctx: RequestContext, client: Client): JWTVerifyGetKey {
   if (client.jwks) return createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0]);
-  if (client.jwks_uri) return ctx.jwks.remote(client.jwks_uri, ctx.settings.jwksUriCacheSeconds);
+  if (client.jwks_uri) return ctx.jwks.remote(client.jwks_uri, ctx.settings);
   throw new InvalidClient("client has no registered keys");
 }
 
