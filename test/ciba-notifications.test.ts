@@ -7,7 +7,9 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BackchannelAuthenticationRequest } from "../src/ciba/model";
 import { hmacHex, WebhookNotificationService } from "../src/ciba/notifications";
-import { backchannel, CIBA_GRANT, requestFor, store, stubFor } from "./helpers/ciba";
+import { loadSettings } from "../src/config";
+import { backchannel, CIBA_GRANT, nextAlarm, poll, requestFor, store, stubFor } from "./helpers/ciba";
+import { dropMemory } from "./helpers/eviction";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { useCibaServices } from "./helpers/services";
 
@@ -133,5 +135,33 @@ describe("log notifier (the local default)", () => {
   it("marks the notification sent", async () => {
     const request = await newRequest();
     expect((await settle(request.internalId)).notificationStatus).toBe("sent");
+  });
+});
+
+describe("issue 18: a poll-mode request has one alarm; its polls guard the first notice", () => {
+  async function started() {
+    const { body } = await backchannel("bank", SECRET, { scope: "openid", login_hint: "grace" });
+    return { authReqId: body.auth_req_id, request: await requestFor(body.auth_req_id) };
+  }
+
+  it("the alarm set at create is the clean-up time (expiry + CIBA_EXPIRED_GRACE), not a notice guard", async () => {
+    useWebhook("/hooks/one-alarm");
+    const { request } = await started();
+    const grace = loadSettings(env).cibaExpiredGrace;
+    expect(await nextAlarm(request.internalId)).toBe((request.creationTime + request.lifetime + grace) * 1000);
+  });
+
+  it("a first notice whose instance was lost is sent by the next poll (late, not lost); a poll to the same instance sends nothing", async () => {
+    useWebhook("/hooks/lost-notice");
+    const { authReqId, request } = await started();
+    await expect.poll(async () => (await received("/hooks/lost-notice")).length).toBe(1);
+    expect((await poll("bank", SECRET, authReqId)).body.error).toBe("authorization_pending");
+    expect(await received("/hooks/lost-notice")).toHaveLength(1);
+    // The instance that sent it is gone, and with it the memory that the notice succeeded.
+    await dropMemory(env.BACKCHANNEL_REQUESTS, "evicted");
+    // (The new instance has also forgotten the last poll's time: no slow_down.)
+    expect((await poll("bank", SECRET, authReqId)).body.error).toBe("authorization_pending");
+    await expect.poll(async () => (await received("/hooks/lost-notice")).length).toBe(2);
+    expect(JSON.parse((await received("/hooks/lost-notice"))[1]?.body ?? "{}").internal_id).toBe(request.internalId);
   });
 });

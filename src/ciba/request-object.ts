@@ -17,9 +17,12 @@
  *
  * The user is notified from `create` itself, after the request is stored (in the background:
  * `ctx.waitUntil`), not from an alarm set for the purpose; only an outcome other than a first
- * success is written down (a retry is then scheduled on the same alarm). The price: if the
- * object is evicted or crashes while that first notice is in flight, the notice is lost — the
- * request still shows on the user's /ciba page, live, and stays answerable.
+ * success is written down (a retry is then scheduled on the same alarm). If the object is
+ * evicted or crashes while that first notice is in flight, the notice must be sent late, not
+ * lost: a poll-mode request's own polls guard it (a poll reaching an instance that did not start
+ * the notice, and finding it neither confirmed nor attempted, sends it: at-least-once), so the
+ * request keeps its one alarm; a ping or push request, which nobody polls, has its alarm guard it
+ * (2 s after create, then re-armed for clean-up: one more alarm write).
  *
  * The alarm then does three jobs: retry the user notification (with backoff); for ping and push
  * clients, deliver the result to the client's notification endpoint (after approval or denial,
@@ -56,10 +59,10 @@ import { pendingListOf } from "./user-list";
 /** The one key the record is stored under. */
 const RECORD = "request";
 
-/** A provider's BackchannelRequestObject class, as the Worker exports it. */
 /** When the alarm checks on a first notice that may have died in flight (the first retry's delay). */
 const FIRST_NOTICE_GUARD_MS = 2_000;
 
+/** A provider's BackchannelRequestObject class, as the Worker exports it. */
 export type BackchannelRequestObjectClass = new (
   ctx: DurableObjectState,
   env: object,
@@ -78,6 +81,11 @@ export function defineBackchannelRequestObject(
     private readonly kv: SyncKvStorage;
     /** Last poll time (ms). In memory only: losing it on eviction just forgives one fast poll. */
     private lastPollAt: number | undefined;
+    /**
+     * This instance started the first notice (from `create`, or a poll guarding it). In memory
+     * only: a new instance that finds the notice unconfirmed cannot know whether it was lost.
+     */
+    private noticeStarted = false;
     /**
      * The first notice went out (from `create`). Kept in memory, not written: it is folded into
      * the record by the next write that happens anyway, and read() reports it.
@@ -106,13 +114,14 @@ export function defineBackchannelRequestObject(
       this.kv.put(RECORD, JSON.stringify(record));
       const ctx = contextOf(this.env);
       const next = state.nextAlarm(record, { graceSeconds: ctx.settings.cibaExpiredGrace, retries: [] }, Date.now());
-      // Until the first notice's outcome is stored, the alarm also guards it: if the process dies
-      // while the notice is in flight, the alarm finds it still pending and sends it, late but
-      // not lost (at-least-once; a success is only remembered in memory). One extra alarm write.
-      const guard = state.needsUserNotification(record, Date.now()) ? Date.now() + FIRST_NOTICE_GUARD_MS : Infinity;
+      // Until the first notice's outcome is stored, something must guard it: if the process dies
+      // while the notice is in flight, it is sent late but not lost (at-least-once; a success is
+      // only remembered in memory). A poll-mode request's polls do (`guardFirstNotice`), so its
+      // one alarm is the clean-up; a ping or push request's alarm does, for one extra alarm write.
+      const guarded = record.deliveryMode !== "poll" && state.needsUserNotification(record, Date.now());
+      const guard = guarded ? Date.now() + FIRST_NOTICE_GUARD_MS : Infinity;
       await this.ctx.storage.setAlarm(next.delete ? Date.now() : Math.min(next.wakeAt, guard));
-      // Queued like an alarm run, so the notice is never in flight twice.
-      this.ctx.waitUntil(this.queue(() => this.firstNotice(ctx)));
+      this.startFirstNotice(ctx);
       return true;
     }
 
@@ -132,6 +141,7 @@ export function defineBackchannelRequestObject(
         return outcome;
       }
       if (save) this.save(save);
+      if (outcome.kind === "authorization_pending") this.guardFirstNotice();
       return outcome;
     }
 
@@ -169,6 +179,25 @@ export function defineBackchannelRequestObject(
       const run = this.alarmRun.then(work);
       this.alarmRun = run.catch(() => undefined);
       return run;
+    }
+
+    /** Sends the first notice in the background, queued like an alarm run (never in flight twice). */
+    private startFirstNotice(ctx: RequestContext): void {
+      this.noticeStarted = true;
+      this.ctx.waitUntil(this.queue(() => this.firstNotice(ctx)));
+    }
+
+    /**
+     * A poll-mode request's guard of its first notice, instead of an alarm: an instance that did
+     * not start the notice (the one that did was evicted or crashed, maybe with the notice in
+     * flight) and finds it neither confirmed nor attempted sends it now, late. A failed attempt
+     * is recorded, and its retry belongs to the alarm.
+     */
+    private guardFirstNotice(): void {
+      const request = this.load();
+      if (this.noticeStarted || !request || request.deliveryMode !== "poll" || request.notificationAttempts > 0) return;
+      if (!state.needsUserNotification(request, Date.now())) return;
+      this.startFirstNotice(contextOf(this.env));
     }
 
     /**
