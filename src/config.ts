@@ -204,6 +204,13 @@ export const SETTINGS = {
       "How long a client's `jwks_uri` document is reused before it is fetched again (an unknown `kid` triggers an early refetch).",
     parse: integer(0, 86_400),
   }),
+  jwksUriStaleSeconds: definition({
+    variable: "JWKS_URI_STALE_SECONDS",
+    default: "900",
+    description:
+      "While a client's `jwks_uri` cannot be fetched (network error, timeout, 5xx, 429; retried once), the keys it last answered with are still used for up to this many seconds after they went stale, so a brief outage of the client's server does not lock the client out. A document that answers (even with other keys, no keys or a 4xx) replaces them at once. The price: a key the client removed while its server was down stays usable that long. 0 turns this off.",
+    parse: integer(0, 86_400),
+  }),
   scopesSupported: definition({
     variable: "SCOPES_SUPPORTED",
     default: "openid profile email phone offline_access ciba:approve",

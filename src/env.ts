@@ -43,6 +43,7 @@ export interface Bindings {
   JWT_CLOCK_TOLERANCE?: string;
   MAX_REQUEST_BODY_BYTES?: string;
   JWKS_URI_CACHE_SECONDS?: string;
+  JWKS_URI_STALE_SECONDS?: string;
   CLIENT_CACHE_SECONDS?: string;
   SCOPES_SUPPORTED?: string;
   SESSION_TTL?: string;

@@ -3,7 +3,8 @@
  * temporarily_unavailable with Retry-After, not a 500 (src/http/boundary.ts); a client's own
  * jwks_uri being down is that client's invalid_client (401), never a 5xx. D1 is wrapped so its
  * statements fail as the runtime reports it; the jwks_uri is the loopback helper server
- * answering 500 or not answering in time.
+ * answering 500 or not answering in time. A document that answered before and is down now still
+ * lends its keys for JWKS_URI_STALE_SECONDS; a one-off 5xx is retried within the request.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { SignJWT } from "jose";
@@ -11,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createProvider } from "../src/index";
 import { clientKeyPair, registerClient } from "./helpers/fixtures";
 import { basic, ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
-import { outsideUrl, program } from "./helpers/outside";
+import { outsideUrl, program, received } from "./helpers/outside";
 
 const SECRET = "outage-client-secret-0123456789";
 const provider = createProvider<Cloudflare.Env>();
@@ -59,7 +60,7 @@ const keys = await clientKeyPair("ES256");
 
 beforeAll(async () => {
   await registerClient({ client_id: "outage-client", client_secret: SECRET, grant_types: ["client_credentials"] });
-  for (const id of ["jwks-500", "jwks-slow"]) {
+  for (const id of ["jwks-500", "jwks-slow", "jwks-blip", "jwks-stale", "jwks-nostale", "jwks-gone"]) {
     await registerClient({
       client_id: id,
       client_secret: undefined,
@@ -135,4 +136,74 @@ describe("a client's jwks_uri down (issue 19): that client's invalid_client, nev
     expect(status).toBe(401);
     expect(body.error).toBe("invalid_client");
   }, 20_000);
+});
+
+describe("a client's jwks_uri with a blip or an outage after it answered (issue 19): retried once, then its last keys within JWKS_URI_STALE_SECONDS", () => {
+  // A provider of its own (its jwks_uri cache is empty) that treats every document as stale at
+  // once (JWKS_URI_CACHE_SECONDS=0), so each request goes to the client's server.
+  const fresh = createProvider<Cloudflare.Env>();
+  const noCache = { ...env, JWKS_URI_CACHE_SECONDS: "0" };
+  const noStale = { ...env, JWKS_URI_CACHE_SECONDS: "0", JWKS_URI_STALE_SECONDS: "0" };
+  const document = { status: 200, body: JSON.stringify({ keys: [keys.publicJwk] }) };
+
+  async function tokenRequestTo(vars: Cloudflare.Env, clientId: string): Promise<Response> {
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: String(keys.publicJwk.kid) })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(`${ISSUER}/token`)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setExpirationTime("60s")
+      .sign(keys.privateKey);
+    const ctx = createExecutionContext();
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
+    });
+    const request = new Request(`${ISSUER}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
+    const response = await fresh.fetch(request, vars, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  it("a single 503 from the jwks_uri is retried within the request: 200, two fetches", async () => {
+    await program("/jwks/outage/jwks-blip", [{ status: 503, body: "busy" }, document]);
+    const response = await tokenRequestTo(noCache, "jwks-blip");
+    expect(response.status).toBe(200);
+    expect(await received("/jwks/outage/jwks-blip")).toHaveLength(2);
+  });
+
+  it("keys it answered with before are still used while it answers 500 (JWKS_URI_STALE_SECONDS)", async () => {
+    await program("/jwks/outage/jwks-stale", document);
+    expect((await tokenRequestTo(noCache, "jwks-stale")).status).toBe(200);
+    await program("/jwks/outage/jwks-stale", { status: 500, body: "down" });
+    expect((await tokenRequestTo(noCache, "jwks-stale")).status).toBe(200);
+    // The outage was seen (the document was asked, and asked again), not skipped by a cache.
+    expect((await received("/jwks/outage/jwks-stale")).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("with JWKS_URI_STALE_SECONDS=0 the same outage is the client's 401 invalid_client", async () => {
+    await program("/jwks/outage/jwks-nostale", document);
+    expect((await tokenRequestTo(noStale, "jwks-nostale")).status).toBe(200);
+    await program("/jwks/outage/jwks-nostale", { status: 500, body: "down" });
+    const response = await tokenRequestTo(noStale, "jwks-nostale");
+    expect(response.status).toBe(401);
+    expect((await response.json<OAuthErrorBody>()).error).toBe("invalid_client");
+  });
+
+  it("a document that answers without the key (the client removed it) replaces the kept keys at once", async () => {
+    await program("/jwks/outage/jwks-gone", document);
+    expect((await tokenRequestTo(noCache, "jwks-gone")).status).toBe(200);
+    await program("/jwks/outage/jwks-gone", { status: 200, body: JSON.stringify({ keys: [] }) });
+    const response = await tokenRequestTo(noCache, "jwks-gone");
+    expect(response.status).toBe(401);
+    expect((await response.json<OAuthErrorBody>()).error).toBe("invalid_client");
+  });
 });

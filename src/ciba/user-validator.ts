@@ -79,7 +79,7 @@ async function userOfLoginHintToken(context: UserValidationContext, users: UserS
   if (!trusted) throw new InvalidRequest("login_hint_token is not from a trusted issuer");
   const keys = trusted.jwks
     ? createLocalJWKSet(trusted.jwks as Parameters<typeof createLocalJWKSet>[0])
-    : ctx.jwks.remote(trusted.jwks_uri as string, ctx.settings.jwksUriCacheSeconds);
+    : ctx.jwks.remote(trusted.jwks_uri as string, ctx.settings);
   let claims: Record<string, unknown>;
   try {
     const options = { issuer: trusted.issuer, requiredClaims: ["exp"], ...clockTolerance(ctx.settings) };

@@ -28,6 +28,6 @@ export async function verifyClientCertificate(ctx: RequestContext, client: Clien
 
 async function registeredKeys(ctx: RequestContext, client: Client): Promise<PublicJwk[]> {
   if (client.jwks) return client.jwks.keys;
-  if (client.jwks_uri) return ctx.jwks.keys(client.jwks_uri, ctx.settings.jwksUriCacheSeconds);
+  if (client.jwks_uri) return ctx.jwks.keys(client.jwks_uri, ctx.settings);
   return [];
 }
