@@ -40,6 +40,14 @@ beforeAll(async () => {
     redirect_uris: [CALLBACK],
     request_object_signing_alg: "ES256",
   });
+  // Not registered for signed requests (no request_object_signing_alg), so FAPI 2.0 Message
+  // Signing's nbf rule does not cover it: RFC 9101's rules only (test/fapi2-message-signing.test.ts).
+  await registerClient({
+    ...withKeys,
+    client_id: "jwt-web-jar",
+    grant_types: ["authorization_code"],
+    redirect_uris: [CALLBACK],
+  });
 });
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -92,13 +100,13 @@ async function sendBackchannel(request: string) {
   );
 }
 
-/** A request object (RFC 9101) from jwt-web, valid by default. */
-function requestObject(claims: Record<string, unknown> = {}): Promise<string> {
+/** A request object (RFC 9101) from jwt-web (or `clientId`), valid by default. */
+function requestObject(claims: Record<string, unknown> = {}, clientId = "jwt-web"): Promise<string> {
   const t = now();
   return sign({
-    iss: "jwt-web",
+    iss: clientId,
     aud: ISSUER,
-    client_id: "jwt-web",
+    client_id: clientId,
     response_type: "code",
     redirect_uri: CALLBACK,
     scope: "openid",
@@ -111,11 +119,11 @@ function requestObject(claims: Record<string, unknown> = {}): Promise<string> {
   });
 }
 
-async function push(request: string) {
+async function push(request: string, clientId = "jwt-web") {
   return jsonOf<OAuthErrorBody & { request_uri?: string }>(
     await postForm("/par", {
       client_assertion_type: JWT_BEARER_ASSERTION,
-      client_assertion: await assertion("jwt-web"),
+      client_assertion: await assertion(clientId),
       request,
     }),
   );
@@ -203,24 +211,29 @@ describe("RFC 9126 §2.1 / RFC 9101 §4: no request_uri or request inside a requ
 });
 
 describe("a request object lives at most 60 minutes, however its times are written", () => {
+  const jar = "jwt-web-jar";
+
   it("refuses exp a year ahead when there is no nbf (PAR)", async () => {
-    const noNbf = await push(await requestObject({ nbf: undefined, exp: now() + 365 * 86_400 }));
+    const noNbf = await push(await requestObject({ nbf: undefined, exp: now() + 365 * 86_400 }, jar), jar);
     expect(noNbf.status).toBe(400);
     expect(noNbf.body.error).toBe("invalid_request_object");
-    const noTimes = await push(await requestObject({ nbf: undefined, iat: undefined, exp: now() + 365 * 86_400 }));
+    const noTimes = await push(
+      await requestObject({ nbf: undefined, iat: undefined, exp: now() + 365 * 86_400 }, jar),
+      jar,
+    );
     expect(noTimes.status).toBe(400);
     expect(noTimes.body.error).toBe("invalid_request_object");
   });
 
   it("refuses exp more than 60 minutes after iat when there is no nbf (PAR)", async () => {
     const t = now();
-    const response = await push(await requestObject({ nbf: undefined, iat: t - 100, exp: t + 3550 }));
+    const response = await push(await requestObject({ nbf: undefined, iat: t - 100, exp: t + 3550 }, jar), jar);
     expect(response.status).toBe(400);
     expect(response.body.error_description).toMatch(/60 minutes/);
   });
 
   it("accepts a request object without nbf that lives less than 60 minutes (PAR)", async () => {
-    const response = await push(await requestObject({ nbf: undefined, exp: now() + 3000 }));
+    const response = await push(await requestObject({ nbf: undefined, exp: now() + 3000 }, jar), jar);
     expect(response.status, JSON.stringify(response.body)).toBe(201);
   });
 });

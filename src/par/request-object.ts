@@ -4,11 +4,13 @@
  * Checks: signature and algorithm (the registered request_object_signing_alg, asymmetric only)
  * → iss = client_id claim = the authenticated client → aud = issuer → times (exp required; the
  * clock tolerance every client JWT shares, src/clients/jwt-time.ts; at most 60 minutes from nbf,
- * else iat, else now: FAPI 2.0) → no request or request_uri inside (RFC 9101 §4, RFC 9126 §2.1)
- * → used once (its jti, or the object itself when it has none).
+ * else iat, else now: FAPI 2.0) → nbf required from the clients FAPI 2.0 Message Signing covers
+ * → no request or request_uri inside (RFC 9101 §4, RFC 9126 §2.1) → used once (its jti, or the
+ * object itself when it has none).
  */
 import { type JWTPayload, jwtVerify } from "jose";
 import { clientKeys } from "../clients/assertion";
+import { isFapi2 } from "../clients/fapi2";
 import { clockTolerance, timeProblem } from "../clients/jwt-time";
 import { ASYMMETRIC_ALGS, type Client } from "../clients/metadata";
 import type { RequestContext } from "../context";
@@ -34,6 +36,7 @@ export async function parametersFromRequestObject(
 ): Promise<FormParams> {
   const payload = await verifyRequestObject(ctx, client, requestObject);
   checkClientId(client, payload);
+  checkMessageSigningClaims(client, payload);
   checkLifetime(ctx, payload);
   const params = toParameters(payload);
   rejectNestedReferences(params);
@@ -62,6 +65,20 @@ async function verifyRequestObject(ctx: RequestContext, client: Client, jwt: str
 function checkClientId(client: Client, payload: JWTPayload): void {
   if (payload.client_id !== client.client_id) {
     throw new InvalidRequestObject("the request object's client_id must be the authenticated client");
+  }
+}
+
+/**
+ * FAPI 2.0 Message Signing §5.3.2 requires `nbf` (and `exp`, required of every object above), so
+ * that the 60-minute lifetime is measured from a time the client signed. It covers the clients
+ * that registered for signed requests (request_object_signing_alg: the endpoint then refuses
+ * plain parameters) and fapi2 clients whenever they push an object. Others keep RFC 9101's rules,
+ * where nbf is optional and the lifetime is measured from iat or now.
+ */
+function checkMessageSigningClaims(client: Client, payload: JWTPayload): void {
+  if (!(client.request_object_signing_alg || isFapi2(client))) return;
+  if (typeof payload.nbf !== "number") {
+    throw new InvalidRequestObject("FAPI 2.0 Message Signing §5.3.2: the request object must carry nbf");
   }
 }
 
