@@ -10,7 +10,7 @@ import { DEV_ADMIN, devSeedSql } from "../scripts/lib/dev-seed";
 import { loadSettings } from "../src/config";
 import { PATHS, type RouteName } from "../src/routes";
 import { Browser } from "./helpers/browser";
-import { registerClient, registerUser } from "./helpers/fixtures";
+import { clientKeyPair, registerClient, registerUser } from "./helpers/fixtures";
 import { basic, postForm } from "./helpers/http";
 
 async function newUser(admin: boolean): Promise<{ username: string; sub: string }> {
@@ -137,6 +137,96 @@ describe("clients", () => {
     }
     const fapi = await (await admin.browser.get("/admin/clients/new?template=ciba-fapi")).text();
     expect(fapi).toContain('value="CN=client"');
+  });
+
+  it("offers FAPI 2.0 variants prefilled with profile fapi2 (a web app with PAR, private_key_jwt and DPoP; a CIBA device)", async () => {
+    const html = await (await admin.browser.get("/admin/clients/new")).text();
+    expect(html).toContain("FAPI 2.0 web app");
+    expect(html).toContain("FAPI 2.0 CIBA device");
+    const web = await (await admin.browser.get("/admin/clients/new?template=fapi2-web")).text();
+    expect(web).toMatch(/<option value="fapi2" selected="">fapi2<\/option>/);
+    expect(web).toMatch(/<option value="private_key_jwt" selected="">/);
+    expect(web).toMatch(/<option value="PS256" selected="">PS256<\/option>/);
+    expect(web).toMatch(/name="require_pushed_authorization_requests" checked=""/);
+    expect(web).toMatch(/name="dpop_bound_access_tokens" checked=""/);
+    const device = await (await admin.browser.get("/admin/clients/new?template=fapi2-ciba")).text();
+    expect(device).toMatch(/<option value="fapi2" selected="">/);
+    expect(device).toContain('value="CN=client"');
+  });
+
+  it("FAPI 2.0 §5.3.2.1: a fapi2 web app from the template is saved with its profile; a secret method is refused beside its field", async () => {
+    const { publicJwk } = await clientKeyPair("PS256");
+    const fields = {
+      client_id: "fapi2-web-app",
+      token_endpoint_auth_method: "private_key_jwt",
+      token_endpoint_auth_signing_alg: "PS256",
+      grant_types: ["authorization_code", "refresh_token"],
+      redirect_uris: "https://app.example.com/callback",
+      scope: "openid profile",
+      require_pushed_authorization_requests: "on",
+      profile: "fapi2",
+      dpop_bound_access_tokens: "on",
+      jwks: JSON.stringify({ keys: [publicJwk] }),
+    };
+    const refused = await admin.browser.post("/admin/clients/new", {
+      ...fields,
+      csrf: await csrfOf("/admin/clients/new?template=fapi2-web"),
+      token_endpoint_auth_method: "client_secret_basic",
+      jwks: "",
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(
+      /id="token_endpoint_auth_method-error" role="alert">FAPI 2.0 §5.3.2.1: a fapi2 client authenticates with/,
+    );
+    const saved = await admin.browser.post("/admin/clients/new", {
+      ...fields,
+      csrf: await csrfOf("/admin/clients/new?template=fapi2-web"),
+    });
+    expect(saved.status).toBe(201);
+    const row = await env.DB.prepare(
+      "SELECT profile, dpop_bound_access_tokens, token_endpoint_auth_signing_alg, require_pushed_authorization_requests FROM clients WHERE client_id = 'fapi2-web-app'",
+    ).first();
+    expect(row).toEqual({
+      profile: "fapi2",
+      dpop_bound_access_tokens: 1,
+      token_endpoint_auth_signing_alg: "PS256",
+      require_pushed_authorization_requests: 1,
+    });
+    expect(await auditRows("fapi2-web-app")).toEqual([
+      { actor: admin.sub, action: "client.create", target: "fapi2-web-app" },
+    ]);
+  });
+
+  it("FAPI-CIBA §5.2.2: a fapi2 CIBA device is refused push mode beside the delivery mode, and saved with poll", async () => {
+    const { publicJwk } = await clientKeyPair("PS256");
+    const fields = {
+      client_id: "fapi2-device",
+      token_endpoint_auth_method: "tls_client_auth",
+      tls_client_auth_subject_dn: "CN=client",
+      grant_types: "urn:openid:params:grant-type:ciba",
+      scope: "openid profile",
+      backchannel_token_delivery_mode: "push",
+      backchannel_client_notification_endpoint: "https://device.example.com/cb",
+      backchannel_authentication_request_signing_alg: "PS256",
+      fapi_ciba: "on",
+      profile: "fapi2",
+      jwks: JSON.stringify({ keys: [publicJwk] }),
+    };
+    const refused = await admin.browser.post("/admin/clients/new", {
+      ...fields,
+      csrf: await csrfOf("/admin/clients/new?template=fapi2-ciba"),
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/id="backchannel_token_delivery_mode-error" role="alert">[^<]*push/);
+    const saved = await admin.browser.post("/admin/clients/new", {
+      ...fields,
+      csrf: await csrfOf("/admin/clients/new?template=fapi2-ciba"),
+      backchannel_token_delivery_mode: "poll",
+      backchannel_client_notification_endpoint: "",
+    });
+    expect(saved.status).toBe(201);
+    const row = await env.DB.prepare("SELECT profile, fapi_ciba FROM clients WHERE client_id = 'fapi2-device'").first();
+    expect(row).toEqual({ profile: "fapi2", fapi_ciba: 1 });
   });
 
   it("adds a client from a template, shows its secret once, stores only its hash, and audits it", async () => {

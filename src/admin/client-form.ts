@@ -7,7 +7,9 @@
 import {
   AUTH_METHODS,
   type AuthMethod,
+  CLIENT_PROFILES,
   type Client,
+  type ClientProfile,
   type ClientRegistration,
   DELIVERY_MODES,
   type DeliveryMode,
@@ -34,6 +36,10 @@ export interface ClientFormValues {
   request_object_signing_alg: string;
   fapi_ciba: boolean;
   tls_client_auth_subject_dn: string;
+  /** "" or a CLIENT_PROFILES value ("fapi2": the FAPI 2.0 Security Profile, docs/fapi.md). */
+  profile: string;
+  token_endpoint_auth_signing_alg: string;
+  dpop_bound_access_tokens: boolean;
 }
 
 export type ClientField = keyof ClientFormValues | "form";
@@ -66,6 +72,9 @@ export function clientFormValues(form: SubmittedForm): ClientFormValues {
     request_object_signing_alg: text("request_object_signing_alg", 16),
     fapi_ciba: form.get("fapi_ciba") === "on",
     tls_client_auth_subject_dn: text("tls_client_auth_subject_dn", 1000),
+    profile: text("profile", 16),
+    token_endpoint_auth_signing_alg: text("token_endpoint_auth_signing_alg", 16),
+    dpop_bound_access_tokens: form.get("dpop_bound_access_tokens") === "on",
   };
 }
 
@@ -87,6 +96,9 @@ export function formValuesOf(client: Client): ClientFormValues {
     request_object_signing_alg: client.request_object_signing_alg ?? "",
     fapi_ciba: client.fapi_ciba ?? false,
     tls_client_auth_subject_dn: client.tls_client_auth_subject_dn ?? "",
+    profile: client.profile ?? "",
+    token_endpoint_auth_signing_alg: client.token_endpoint_auth_signing_alg ?? "",
+    dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
   };
 }
 
@@ -110,6 +122,10 @@ export function registrationFromForm(
   const mode = values.backchannel_token_delivery_mode;
   if (mode !== "" && !(DELIVERY_MODES as readonly string[]).includes(mode)) {
     return { ok: false, field: "backchannel_token_delivery_mode", message: "Choose poll, ping or push." };
+  }
+  const profile = values.profile;
+  if (profile !== "" && !(CLIENT_PROFILES as readonly string[]).includes(profile)) {
+    return { ok: false, field: "profile", message: `Choose no profile or ${CLIENT_PROFILES.join(", ")}.` };
   }
   let jwks: { keys: PublicJwk[] } | undefined;
   if (values.jwks !== "") {
@@ -137,6 +153,10 @@ export function registrationFromForm(
     request_object_signing_alg: optional(values.request_object_signing_alg),
     fapi_ciba: values.fapi_ciba,
     tls_client_auth_subject_dn: optional(values.tls_client_auth_subject_dn),
+    profile: optional(profile) as ClientProfile | undefined,
+    token_endpoint_auth_signing_alg: optional(values.token_endpoint_auth_signing_alg),
+    // Unticked means "not required" (undefined), also over a stored true: the form shows the field.
+    dpop_bound_access_tokens: values.dpop_bound_access_tokens || undefined,
   };
   try {
     validateClientRegistration(registration, scopesSupported, { allowHttpNotificationEndpoints });
@@ -173,6 +193,10 @@ function parseJwks(text: string): { keys: PublicJwk[] } | undefined {
  */
 const FIELD_WORDS: readonly [string, ClientField][] = [
   ["client_id", "client_id"],
+  ["a fapi2 client authenticates with", "token_endpoint_auth_method"],
+  ["token_endpoint_auth_signing_alg", "token_endpoint_auth_signing_alg"],
+  ["may not use push mode", "backchannel_token_delivery_mode"],
+  ["profile must", "profile"],
   ["client secret", "token_endpoint_auth_method"],
   ["backchannel_client_notification_endpoint", "backchannel_client_notification_endpoint"],
   ["backchannel_authentication_request_signing_alg", "backchannel_authentication_request_signing_alg"],

@@ -29,6 +29,9 @@ const BLANK: ClientFormValues = {
   request_object_signing_alg: "",
   fapi_ciba: false,
   tls_client_auth_subject_dn: "",
+  profile: "",
+  token_endpoint_auth_signing_alg: "",
+  dpop_bound_access_tokens: false,
 };
 
 export const CLIENT_TEMPLATES: readonly ClientTemplate[] = [
@@ -69,6 +72,40 @@ export const CLIENT_TEMPLATES: readonly ClientTemplate[] = [
       redirect_uris: "https://app.example.com/callback",
       scope: "openid profile email",
       require_pushed_authorization_requests: true,
+    },
+  },
+  {
+    id: "fapi2-web",
+    title: "FAPI 2.0 web app",
+    description:
+      "A web application under the FAPI 2.0 Security Profile: authorization code with PAR, private_key_jwt (PS256; register its public key) and DPoP-bound tokens. For mTLS instead, choose tls_client_auth with the certificate's subject and untick DPoP: its tokens are then bound to the certificate.",
+    values: {
+      ...BLANK,
+      token_endpoint_auth_method: "private_key_jwt",
+      token_endpoint_auth_signing_alg: "PS256",
+      grant_types: [GRANT_TYPES.authorizationCode, GRANT_TYPES.refreshToken],
+      redirect_uris: "https://app.example.com/callback",
+      scope: "openid profile",
+      require_pushed_authorization_requests: true,
+      profile: "fapi2",
+      dpop_bound_access_tokens: true,
+    },
+  },
+  {
+    id: "fapi2-ciba",
+    title: "FAPI 2.0 CIBA device",
+    description:
+      "The tutorial's FAPI2.0 → Device: a consumption device under the FAPI 2.0 Security Profile and FAPI-CIBA, authenticating with its TLS client certificate (tokens bound to it), polling, and signing its requests (register the signing key).",
+    values: {
+      ...BLANK,
+      token_endpoint_auth_method: "tls_client_auth",
+      grant_types: [GRANT_TYPES.ciba],
+      scope: "openid profile",
+      backchannel_token_delivery_mode: "poll",
+      backchannel_authentication_request_signing_alg: "PS256",
+      fapi_ciba: true,
+      tls_client_auth_subject_dn: "CN=client",
+      profile: "fapi2",
     },
   },
   {

@@ -2,7 +2,14 @@
 import type { ClientField, ClientFormValues } from "../../admin/client-form";
 import type { ClientTemplate } from "../../admin/client-templates";
 import type { AdminClient } from "../../admin/clients";
-import { ASYMMETRIC_ALGS, AUTH_METHODS, DELIVERY_MODES, GRANT_TYPES } from "../../clients/metadata";
+import {
+  ASYMMETRIC_ALGS,
+  AUTH_METHODS,
+  CLIENT_PROFILES,
+  DELIVERY_MODES,
+  GRANT_TYPES,
+  HMAC_ALGS,
+} from "../../clients/metadata";
 import { useRoutes } from "../routes-context";
 import { type AdminFrame, AdminLayout, FieldError, formatTime, ReauthField } from "./layout";
 
@@ -165,6 +172,16 @@ export function ClientFormPage(props: ClientFormProps) {
             {v.jwks}
           </textarea>
           <FieldError id="jwks" message={errorOf("jwks")} />
+          {select(
+            "token_endpoint_auth_signing_alg",
+            "Client assertion signing alg (private_key_jwt, client_secret_jwt)",
+            ["", ...ASYMMETRIC_ALGS, ...HMAC_ALGS],
+          )}
+        </fieldset>
+        <fieldset>
+          <legend>Security profile</legend>
+          {select("profile", "Profile (fapi2: the FAPI 2.0 Security Profile)", ["", ...CLIENT_PROFILES])}
+          {check("dpop_bound_access_tokens", "Always use DPoP at the token endpoint (DPoP-bound tokens)")}
         </fieldset>
         <fieldset>
           <legend>Grants and scopes</legend>
@@ -217,6 +234,8 @@ export function ClientPage(
     ["CIBA delivery", client.backchannel_token_delivery_mode],
     ["Signed request alg", client.backchannel_authentication_request_signing_alg],
     ["FAPI-CIBA", client.fapi_ciba ? "yes" : undefined],
+    ["Profile", client.profile === "fapi2" ? "FAPI 2.0 Security Profile" : undefined],
+    ["DPoP-bound tokens", client.dpop_bound_access_tokens ? "required" : undefined],
     ["Requires PAR", client.require_pushed_authorization_requests ? "yes" : undefined],
     ["Keys", client.jwks ? `${client.jwks.keys.length} registered` : client.jwks_uri],
     ["Created", formatTime(createdAt)],
