@@ -205,3 +205,14 @@ export class InvalidRedirectUri extends OAuthError {
     super("invalid_redirect_uri", description);
   }
 }
+
+/**
+ * OpenID Connect Core Unmet Authentication Requirements 1.0 §1: the authorization server cannot
+ * authenticate the user as the client required (an essential `acr`, OIDC Core §5.5.1.1, or a
+ * class edge-op requires at approval, such as `phr`, that this user cannot meet).
+ */
+export class UnmetAuthenticationRequirements extends OAuthError {
+  constructor(description: string) {
+    super("unmet_authentication_requirements", description);
+  }
+}

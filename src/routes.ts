@@ -87,6 +87,8 @@ export const PATHS = {
   passkeySignInOptions: "/signin/passkey/options",
   passkeySignIn: "/signin/passkey",
   passkeyStepUpOptions: "/ciba/requests/:internalId/passkey-options",
+  /** Step-up options for approving a phr authorization request; its query is the /authorize request's. */
+  passkeyAuthorizeStepUpOptions: "/authorize/passkey-options",
   passkeyScript: "/assets/passkeys.js",
 } as const;
 

@@ -6,8 +6,9 @@
  *
  * `acr_values` is a voluntary request (OIDC Core §3.1.2.1, §5.5.1.1; CIBA §7.1): a request
  * naming classes edge-op cannot meet is served anyway, and its tokens simply carry no `acr`.
- * The client sees what was achieved and decides. (An *essential* acr would need the `claims`
- * parameter, which edge-op does not support.)
+ * The client sees what was achieved and decides. Two exceptions make a class a condition rather
+ * than a wish: `phr` (REQUIRED_AT_APPROVAL below), and an *essential* `acr` in the `claims`
+ * parameter (OIDC Core §5.5.1.1), of which edge-op reads only that member (essentialAcrValues).
  */
 
 export interface AcrClass {
@@ -51,6 +52,11 @@ export function unmetRequiredAcr(requested: readonly string[], amr: readonly str
   return requested.find((value) => REQUIRED_AT_APPROVAL.includes(value) && satisfiedAcr([value], amr) === undefined);
 }
 
+/** Whether the approval of a request naming `requested` needs a step-up (one of them is REQUIRED_AT_APPROVAL). */
+export function stepUpRequired(requested: readonly string[]): boolean {
+  return requested.some((value) => REQUIRED_AT_APPROVAL.includes(value));
+}
+
 /** Discovery's `acr_values_supported`. */
 export const ACR_VALUES_SUPPORTED: readonly string[] = ACR_CLASSES.map((c) => c.value);
 
@@ -70,4 +76,36 @@ export function satisfiedAcr(requested: readonly string[], amr: readonly string[
 /** `acr_values` as sent: space-separated, duplicates dropped, order kept. */
 export function parseAcrValues(raw: string | undefined): string[] {
   return [...new Set((raw ?? "").split(" ").filter(Boolean))];
+}
+
+/**
+ * OIDC Core §5.5.1.1: the `acr` values the `claims` parameter (§5.5, a JSON object) asks for as
+ * an Essential Claim of the ID Token (`"acr": {"essential": true, "values": [...]}` or `"value"`),
+ * or [] when it asks for none; undefined when `raw` is not a claims request at all (not JSON,
+ * not an object, members of the wrong type). The other members are not read: edge-op returns
+ * the claims its scopes give.
+ */
+export function essentialAcrValues(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(value)) return undefined;
+  const idToken = value.id_token ?? null;
+  const userinfo = value.userinfo ?? null;
+  if ((idToken !== null && !isObject(idToken)) || (userinfo !== null && !isObject(userinfo))) return undefined;
+  const acr = idToken?.acr ?? null;
+  if (acr === null) return [];
+  if (!isObject(acr)) return undefined;
+  const { essential, value: one, values } = acr;
+  if (essential !== undefined && typeof essential !== "boolean") return undefined;
+  if (one !== undefined && typeof one !== "string") return undefined;
+  if (values !== undefined && !(Array.isArray(values) && values.every((v) => typeof v === "string"))) return undefined;
+  if (essential !== true) return [];
+  return [...new Set([...(one === undefined ? [] : [one]), ...((values as string[] | undefined) ?? [])])];
 }

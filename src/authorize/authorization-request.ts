@@ -6,11 +6,17 @@
  * `checkRedirectUri` runs first: until the redirect URI is known to be the client's, no error
  * may be sent to it (RFC 6749 §4.1.2.1); later errors can be redirected.
  */
-import { parseAcrValues } from "../authn/acr";
+import { ACR_VALUES_SUPPORTED, essentialAcrValues, parseAcrValues } from "../authn/acr";
 import { type Client, GRANT_TYPES, isLoopback } from "../clients/metadata";
 import { checkClientMayHave, parseScope } from "../clients/scopes";
 import { parseDpopJkt } from "../dpop/binding";
-import { InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from "../errors";
+import {
+  InvalidRequest,
+  InvalidScope,
+  OAuthError,
+  UnauthorizedClient,
+  UnmetAuthenticationRequirements,
+} from "../errors";
 import { jarmResponseMode } from "../jarm/response";
 import type { FormParams } from "../params/form-params";
 import { checkResources } from "../params/resource-indicators";
@@ -28,8 +34,9 @@ export interface AuthorizationRequest {
   resources: string[];
   loginHint?: string;
   /**
-   * OIDC Core §3.1.2.1 acr_values, in order of preference: a voluntary request. The code's `acr`
-   * is the first of them the sign-in met (src/authn/acr.ts), or none.
+   * OIDC Core §3.1.2.1 acr_values, in order of preference, then the values of an essential `acr`
+   * claim (§5.5.1.1). The code's `acr` is the first of them the authentication met
+   * (src/authn/acr.ts), or none; `phr` among them must be met by a passkey step-up at approval.
    */
   acrValues: string[];
   /** RFC 9449 §10: bind the code to this DPoP key (`dpop_jkt`; at /par also the proof's key). */
@@ -88,7 +95,7 @@ export function checkAuthorizationParameters(
     maxAge: checkMaxAge(params),
     resources: checkResources(params),
     loginHint: checkLength(params, "login_hint", 256),
-    acrValues: parseAcrValues(params.get("acr_values")),
+    acrValues: checkAcr(params),
     dpopJkt: parseDpopJkt(params.get("dpop_jkt")),
     authorizationDetails: checkAuthorizationDetails(client, params, detailsTypes),
   };
@@ -105,6 +112,22 @@ function checkAuthorizationDetails(
 ): AuthorizationDetail[] {
   const allowedTypes = client.authorization_details_types;
   return detailsTypes.parse(params.get("authorization_details"), allowedTypes ? { allowedTypes } : {});
+}
+
+/**
+ * `acr_values` (voluntary), then an essential `acr` claim (OIDC Core §5.5.1.1): "If this is an
+ * Essential Claim and the requirement cannot be met, then the Authorization Server MUST treat
+ * that outcome as a failed authentication attempt": none of its values is a class edge-op can
+ * meet is unmet_authentication_requirements (OpenID Connect Core Unmet Authentication
+ * Requirements 1.0 §1) at once.
+ */
+function checkAcr(params: AuthorizationParameters): string[] {
+  const essential = essentialAcrValues(params.get("claims"));
+  if (essential === undefined) throw new InvalidRequest("claims must be a JSON object (OpenID Connect Core §5.5)");
+  if (essential.length > 0 && !essential.some((value) => ACR_VALUES_SUPPORTED.includes(value))) {
+    throw new UnmetAuthenticationRequirements("none of the essential acr values can be met here");
+  }
+  return [...new Set([...parseAcrValues(params.get("acr_values")), ...essential])];
 }
 
 function checkClientMayUseCode(client: Client): void {

@@ -9,13 +9,13 @@
  * Until the redirect URI is known to be the client's, errors are shown to the user (ShownError,
  * RFC 6749 §4.1.2.1); after that they go to the client, with `state` and `iss` (RFC 9207).
  */
-import { satisfiedAcr } from "../authn/acr";
+import { satisfiedAcr, unmetRequiredAcr } from "../authn/acr";
 import { codeLifetimeFor, isFapi2 } from "../clients/fapi2";
 import type { Client } from "../clients/metadata";
 import type { Settings } from "../config";
 import type { RequestContext } from "../context";
 import { sha256Hex } from "../crypto/hash";
-import { OAuthError } from "../errors";
+import { OAuthError, UnmetAuthenticationRequirements } from "../errors";
 import { jarmRedirect, jarmResponseMode } from "../jarm/response";
 import { type FormParams, parseForm } from "../params/form-params";
 import { forStorage } from "../rar/schema";
@@ -45,7 +45,11 @@ export interface AuthenticatedUser {
   subject: string;
   /** Epoch seconds. */
   authTime: number;
-  /** RFC 8176 methods; the code's `acr` is the first requested class they meet. */
+  /**
+   * RFC 8176 methods; the code's `acr` is the first requested class they meet. For a request
+   * asking for `phr`, the methods of the passkey step-up made for this approval (not the
+   * session's sign-in): without `pop` here no code is issued.
+   */
   amr: string[];
   /** The session's public id, for `sid` in the ID token. */
   sid?: string;
@@ -115,6 +119,11 @@ export async function respondWithCode(
   request: AuthorizationRequest,
   user: AuthenticatedUser,
 ): Promise<string> {
+  // EAP ACR Values §2 (issue 16): whatever page answered, a phr request gets a code only for an
+  // authentication that met it. Checked before the pushed request is spent, so the page can
+  // still ask for the step-up.
+  const unmet = unmetRequiredAcr(request.acrValues, user.amr);
+  if (unmet) throw new UnmetAuthenticationRequirements(`the approval did not meet acr ${unmet}`);
   if (!(await spendPushed(ctx, resolved))) throw ALREADY_USED;
   const code = await issueCode(ctx.env, {
     grant: {

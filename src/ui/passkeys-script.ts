@@ -3,7 +3,9 @@
  * `script-src 'self'`. It uses the WebAuthn Level 3 JSON helpers
  * (PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON, toJSON) and
  * shows its buttons only where they exist. Its URLs and the CSRF token come from the
- * #passkey-config element (./passkeys.tsx).
+ * #passkey-config element (./passkeys.tsx). "Approve with passkey" fills the #answer-form's
+ * passkey_assertion field and submits it with approve in the field data-approve-field names
+ * (`action` on the CIBA request page, `decision` on the consent page).
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
@@ -64,7 +66,7 @@ const PASSKEY_SCRIPT = `"use strict";
     const form = document.getElementById("answer-form");
     form.querySelector("input[name=passkey_assertion]").value = JSON.stringify(response);
     const action = document.createElement("input");
-    action.type = "hidden"; action.name = "action"; action.value = "approve";
+    action.type = "hidden"; action.name = d.approveField || "action"; action.value = "approve";
     form.appendChild(action);
     form.submit();
   });

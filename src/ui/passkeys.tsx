@@ -9,6 +9,9 @@
  *   POST /signin/passkey                    the assertion → a session with amr pop user mfa
  *   POST /ciba/requests/:internalId/passkey-options
  *                                           step-up options for approving a phr request
+ *   POST /authorize/passkey-options?<the /authorize query>
+ *                                           step-up options for approving a phr authorization
+ *                                           request on the consent page
  * Each challenge is sealed in a short-lived cookie bound to its purpose and to the session, the
  * CSRF token (sign-in, before any session) or the request and session (step-up), and deleted
  * when used. The browser side is /assets/passkeys.js (./pwa.ts). The RP is the issuer: its host
@@ -46,7 +49,14 @@ import { safeReturnTo } from "./return-to";
 import { useRoutes } from "./routes-context";
 
 export function mountPasskeys(app: Hono<AppEnv>): void {
-  for (const path of [PATHS.passkeys, `${PATHS.passkeys}/*`, `${PATHS.signIn}/*`]) app.use(path, pageSecurityHeaders);
+  for (const path of [
+    PATHS.passkeys,
+    `${PATHS.passkeys}/*`,
+    `${PATHS.signIn}/*`,
+    PATHS.passkeyAuthorizeStepUpOptions,
+  ]) {
+    app.use(path, pageSecurityHeaders);
+  }
   route(app, PATHS.passkeyScript, { GET: passkeyScript });
   route(app, PATHS.passkeys, { GET: page(listPasskeys) });
   route(app, PATHS.passkeyRegisterOptions, { POST: registerOptions });
@@ -55,6 +65,7 @@ export function mountPasskeys(app: Hono<AppEnv>): void {
   route(app, PATHS.passkeySignInOptions, { POST: signInOptions });
   route(app, PATHS.passkeySignIn, { POST: signIn });
   route(app, PATHS.passkeyStepUpOptions, { POST: stepUpOptions });
+  route(app, PATHS.passkeyAuthorizeStepUpOptions, { POST: authorizationStepUpOptions });
 }
 
 const store = (c: Context<AppEnv>) => new PasskeyStore(c.var.ctx.env.DB);
@@ -211,7 +222,7 @@ function PasskeysPage(props: { passkeys: PasskeyCredential[]; csrf: string; sign
 }
 
 /** The page script and the URLs and token it needs (from the route table). */
-export function PasskeyScript(props: { csrf: string; stepUp?: string; returnTo?: string }) {
+export function PasskeyScript(props: { csrf: string; stepUp?: string; returnTo?: string; approveField?: string }) {
   const routes = useRoutes();
   return (
     <div
@@ -224,6 +235,7 @@ export function PasskeyScript(props: { csrf: string; stepUp?: string; returnTo?:
       data-sign-in={routes.path("passkeySignIn")}
       data-step-up-options={props.stepUp}
       data-return-to={props.returnTo}
+      data-approve-field={props.approveField}
     >
       {/* defer: it runs once the whole page, buttons included, is parsed. */}
       <script src={routes.path("passkeyScript")} defer />
@@ -291,22 +303,52 @@ export async function verifiedAssertion(
 /** The binding of a step-up challenge: this request, this session. */
 export const stepUpBinding = (internalId: string, session: Session) => `${internalId}\u0000${session.sid}`;
 
+/**
+ * The binding of a step-up challenge at /authorize: this authorization request (its query, as
+ * the consent form posts it back) in this session. A challenge made for one request does not
+ * approve another, nor the same one in another browser.
+ */
+export const authorizationStepUpBinding = (query: string, session: Session) =>
+  `authorize\u0000${query}\u0000${session.sid}`;
+
 async function stepUpOptions(c: Context<AppEnv>) {
   const session = await signedIn(c);
   await checkedCsrf(c);
   const internalId = c.req.param("internalId") ?? "";
   const request = await c.var.ctx.stores.backchannelRequests.getByInternalId(internalId);
   if (!request || request.subject !== session.subject) throw new OAuthError("not_found", "no such request", 404);
+  return stepUpOptionsFor(c, session, stepUpBinding(internalId, session));
+}
+
+/**
+ * For the consent page: the query is the authorization request's. It is not validated here: the
+ * challenge only completes a POST to /authorize with this very query, which /authorize validates.
+ */
+async function authorizationStepUpOptions(c: Context<AppEnv>) {
+  const session = await signedIn(c);
+  await checkedCsrf(c);
+  return stepUpOptionsFor(c, session, authorizationStepUpBinding(new URL(c.req.url).search, session));
+}
+
+async function stepUpOptionsFor(c: Context<AppEnv>, session: Session, binding: string) {
   const passkeys = await store(c).list(session.subject);
   if (passkeys.length === 0) throw refused("add a passkey first (on /passkeys)", 403);
-  const challenge = await newChallenge(c, "step-up", stepUpBinding(internalId, session));
+  const challenge = await newChallenge(c, "step-up", binding);
   return c.json(await authenticationOptions(relyingParty(c), challenge, passkeys), 200, { ...NO_STORE });
 }
 
-/** The approve form's step-up: the amr of a passkey assertion made for this request, or a refusal. */
+/** Whether the user has a passkey to step up with (the consent page says so when not). */
+export async function hasPasskeys(c: Context<AppEnv>, subject: string): Promise<boolean> {
+  return (await store(c).list(subject)).length > 0;
+}
+
+/**
+ * The approve form's step-up: the amr of a passkey assertion made for `binding` (stepUpBinding,
+ * authorizationStepUpBinding) by the session's user, or a refusal (an OAuthError, 401 or 403).
+ */
 export async function stepUpAmr(
   c: Context<AppEnv>,
-  internalId: string,
+  binding: string,
   session: Session,
   assertion: string | undefined,
 ): Promise<readonly string[]> {
@@ -316,7 +358,7 @@ export async function stepUpAmr(
   } catch {
     throw refused("this request needs a passkey: use Approve with passkey", 403);
   }
-  const challenge = await takeChallenge(c, "step-up", stepUpBinding(internalId, session));
+  const challenge = await takeChallenge(c, "step-up", binding);
   const verified = await verifiedAssertion(c, response, challenge, {
     requireUserHandle: false,
     subject: session.subject,

@@ -26,7 +26,7 @@ import { MessagePage } from "./layout";
 import { mountLive } from "./live";
 import { endSessionPage } from "./logout-pages";
 import { page, pageSecurityHeaders, render, stylesheet } from "./page";
-import { stepUpAmr } from "./passkeys";
+import { stepUpAmr, stepUpBinding } from "./passkeys";
 import { safeReturnTo } from "./return-to";
 import { SignInPage } from "./signin-page";
 
@@ -229,7 +229,7 @@ async function answerRequest(c: Context<AppEnv>) {
   // A phr request: the passkey assertion made for this approval (./passkeys.tsx), or a refusal.
   const stepUp =
     action === "approve" && open.request.authenticationContextReferenceClasses.includes(ACR_PHISHING_RESISTANT)
-      ? await stepUpAmr(c, open.request.internalId, session, form.get("passkey_assertion"))
+      ? await stepUpAmr(c, stepUpBinding(open.request.internalId, session), session, form.get("passkey_assertion"))
       : undefined;
   const outcome = await new BackchannelAuthenticationInteractionService(c.var.ctx).completeLoginRequest(
     {
