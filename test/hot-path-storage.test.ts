@@ -5,6 +5,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { CodeRecord } from "../src/authorize/code-object";
 import { D1ClientStore as ClientRegistry } from "../src/clients/registry";
 import { sha256Hex } from "../src/crypto/hash";
 import { ageRequest, backchannel, CIBA_GRANT, poll, requestFor, store, stubFor } from "./helpers/ciba";
@@ -92,5 +93,66 @@ describe("per-request objects", () => {
     expect((await poll("hot-path", SECRET, authReqId)).status).toBe(200);
     expect((await poll("hot-path", SECRET, authReqId)).body.error).toBe("invalid_grant");
     expect(await storageOf(legacy.internalId)).toEqual({ tables: [], keys: [] });
+  });
+});
+
+describe("issue 18: an authorization code's object", () => {
+  const record = (clientId: string): CodeRecord => ({
+    grant: { clientId, subject: "nina", scopes: ["openid"], resources: [], authTime: 1, amr: ["pwd"], grantId: "g-1" },
+    redirectUri: "https://hot-path.example/cb",
+    codeChallenge: "challenge",
+    expiresAt: Math.floor(Date.now() / 1000) + 60,
+  });
+  const codeStorage = (stub: DurableObjectStub) =>
+    runInDurableObject(stub, (_instance, state) => ({
+      tables: state.storage.sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+        )
+        .toArray()
+        .map((row) => row.name),
+      keys: [...state.storage.kv.list()].map(([key]) => key),
+    }));
+
+  it("stores one key of the key-value API, no CREATE TABLE; exchanged once, then reuse; the alarm leaves nothing", async () => {
+    const stub = env.AUTHORIZATION_CODES.get(env.AUTHORIZATION_CODES.idFromName(crypto.randomUUID()));
+    expect(await stub.create(record("hot-path"))).toBe(true);
+    expect(await stub.create(record("hot-path"))).toBe(false);
+    expect(await codeStorage(stub)).toEqual({ tables: [], keys: ["code"] });
+    expect(await stub.redeem("hot-path", "https://hot-path.example/cb", "challenge", "family-1")).toMatchObject({
+      ok: true,
+      refreshFamilyId: "family-1",
+    });
+    expect(await stub.redeem("hot-path", "https://hot-path.example/cb", "challenge", "family-2")).toEqual({
+      ok: false,
+      reason: "reused",
+      grantId: "g-1",
+      refreshFamily: "family-1",
+    });
+    expect(await codeStorage(stub)).toEqual({ tables: [], keys: ["code"] });
+    await runDurableObjectAlarm(stub);
+    expect(await codeStorage(stub)).toEqual({ tables: [], keys: [] });
+    expect(await stub.redeem("hot-path", "https://hot-path.example/cb", "challenge", "family-3")).toEqual({
+      ok: false,
+      reason: "unknown",
+    });
+  });
+
+  it("a code stored before issue 18 (in the old code table) is still exchanged once", async () => {
+    const stub = env.AUTHORIZATION_CODES.get(env.AUTHORIZATION_CODES.idFromName(crypto.randomUUID()));
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec(
+        "CREATE TABLE code (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0, refresh_family TEXT)",
+      );
+      state.storage.sql.exec("INSERT INTO code (id, record) VALUES (1, ?)", JSON.stringify(record("hot-path")));
+    });
+    expect(await stub.redeem("hot-path", "https://hot-path.example/cb", "challenge", "family-1")).toMatchObject({
+      ok: true,
+    });
+    expect(await stub.redeem("hot-path", "https://hot-path.example/cb", "challenge", "family-2")).toMatchObject({
+      ok: false,
+      reason: "reused",
+      refreshFamily: "family-1",
+    });
   });
 });

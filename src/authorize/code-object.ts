@@ -40,41 +40,48 @@ const codeRecord: Parser<CodeRecord> = object<CodeRecord>({
   dpopJkt: optional(str),
 });
 
-interface CodeRow {
+/**
+ * What the object stores under its one key (`code`) of the synchronous key-value API (issue 18:
+ * no `CREATE TABLE` per code): the record, how many times the code was presented after its one
+ * valid use began (0 = unused), and the refresh-token family that use may start.
+ */
+interface CodeEntry {
   record: CodeRecord;
-  /** How many times the code was presented after its one valid use began: 0 = unused. */
   used: number;
-  refresh_family?: string;
+  refreshFamily?: string;
 }
 
-const codeRow: Parser<CodeRow> = object<CodeRow>({
-  record: json(codeRecord),
+const codeEntry: Parser<CodeEntry> = object<CodeEntry>({
+  record: codeRecord,
   used: int,
-  refresh_family: nullable(str),
+  refreshFamily: optional(str),
 });
+
+/** A code stored before issue 18, in the `code` table. */
+const legacyRow: Parser<CodeEntry> = (value, at) => {
+  const row = object({ record: json(codeRecord), used: int, refresh_family: nullable(str) })(value, at);
+  return { record: row.record, used: row.used, refreshFamily: row.refresh_family };
+};
+
+const KEY = "code";
 
 /** Kept this long after expiry so that a late reuse is still recognised as reuse. */
 const REUSE_MEMORY = 600;
 
 export class AuthorizationCodeObject extends DurableObject<object> {
-  private readonly sql: SqlStorage;
+  private readonly kv: SyncKvStorage;
 
   // The object reads nothing from the Worker's env: it stores, it does not call out.
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS code (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      record TEXT NOT NULL,
-      -- How many times the code was presented after its one valid use began: 0 = unused.
-      used INTEGER NOT NULL DEFAULT 0,
-      refresh_family TEXT
-    )`);
+    this.kv = ctx.storage.kv;
   }
 
+  /** Stores a new code: one row and its alarm (the end of the reuse memory). */
   async create(record: CodeRecord): Promise<boolean> {
-    if (this.row()) return false;
-    this.sql.exec("INSERT INTO code (id, record) VALUES (1, ?)", JSON.stringify(record));
+    if (this.kv.get(KEY) !== undefined) return false;
+    const entry: CodeEntry = { record, used: 0 };
+    this.kv.put(KEY, entry);
     await this.ctx.storage.setAlarm((record.expiresAt + REUSE_MEMORY) * 1000);
     return true;
   }
@@ -91,19 +98,14 @@ export class AuthorizationCodeObject extends DurableObject<object> {
     refreshFamilyId: string,
     dpopJkt?: string,
   ): Promise<Redemption> {
-    const row = this.row();
-    // A row that does not parse is no code (logged): refused as unknown.
-    if (!row) return { ok: false, reason: "unknown" };
-    const { record } = row;
+    const entry = this.entry();
+    // An entry that does not parse is no code (logged): refused as unknown.
+    if (!entry) return { ok: false, reason: "unknown" };
+    const { record } = entry;
     if (record.grant.clientId !== clientId) return { ok: false, reason: "unknown" };
-    if (row.used !== 0) {
-      this.sql.exec("UPDATE code SET used = used + 1");
-      return {
-        ok: false,
-        reason: "reused",
-        grantId: record.grant.grantId,
-        refreshFamily: row.refresh_family ?? undefined,
-      };
+    if (entry.used !== 0) {
+      this.save({ ...entry, used: entry.used + 1 });
+      return { ok: false, reason: "reused", grantId: record.grant.grantId, refreshFamily: entry.refreshFamily };
     }
     if (record.expiresAt <= Math.floor(Date.now() / 1000)) return { ok: false, reason: "expired" };
     if (record.redirectUri !== redirectUri) return { ok: false, reason: "wrong_redirect_uri" };
@@ -113,20 +115,37 @@ export class AuthorizationCodeObject extends DurableObject<object> {
     // Codes are issued with a grant id; one without (none should exist) gets it here, in the
     // same write, so that a reuse can still revoke the grant.
     const grant = { ...record.grant, grantId: record.grant.grantId ?? newGrantId() };
-    this.sql.exec(
-      "UPDATE code SET used = 1, refresh_family = ?, record = ?",
-      refreshFamilyId,
-      JSON.stringify({ ...record, grant }),
-    );
+    this.save({ record: { ...record, grant }, used: 1, refreshFamily: refreshFamilyId });
     return { ok: true, grant, nonce: record.nonce, refreshFamilyId };
   }
 
+  /** The end of the reuse memory: everything goes (the key, and a legacy table if any). */
   override async alarm(): Promise<void> {
-    this.sql.exec("DELETE FROM code");
+    await this.ctx.storage.deleteAll();
   }
 
-  private row(): CodeRow | undefined {
-    const row = this.sql.exec("SELECT record, used, refresh_family FROM code WHERE id = 1").toArray()[0];
-    return row ? readStored("authorization codes", codeRow, row) : undefined;
+  private entry(): CodeEntry | undefined {
+    const stored = this.kv.get(KEY);
+    if (stored !== undefined) return readStored("authorization codes", codeEntry, stored);
+    return this.legacyEntry();
+  }
+
+  /**
+   * A code stored before issue 18 (a `code` table), so that codes in flight at the deploy are
+   * still exchanged once; written to the key-value API at their next change. Only asked when
+   * the key is absent (an unknown code, or such a code).
+   */
+  private legacyEntry(): CodeEntry | undefined {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'code'").toArray().length === 0) {
+      return undefined;
+    }
+    const row = sql.exec("SELECT record, used, refresh_family FROM code WHERE id = 1").toArray()[0];
+    return row ? readStored("authorization codes", legacyRow, row) : undefined;
+  }
+
+  /** Writes the entry; a legacy table, if any, is left to the alarm: the key is read first from now on. */
+  private save(entry: CodeEntry): void {
+    this.kv.put(KEY, entry);
   }
 }
