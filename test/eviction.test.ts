@@ -6,8 +6,7 @@
  * ReplayGuard (client JWT ids and the PAR fence) and the user_code attempt counter. Between
  * every two steps below, every object of the namespace loses its instance (test/helpers/eviction.ts),
  * once gracefully ("evicted") and once with ctx.abort() ("reset"). The per-user object (USERS)
- * and the logout delivery object belong here too once flows use them: with no object of theirs
- * made by these flows yet, a drop of them would prove nothing.
+ * and the logout delivery object are dropped the same way in test/eviction-users.test.ts.
  *
  * The one thing an object keeps only in memory is the backchannel request's last poll time
  * (slow_down); the test "what a drop forgets" pins down exactly what is lost with it.
