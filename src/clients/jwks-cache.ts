@@ -16,7 +16,7 @@
  *   fails with invalid_client, never a 5xx. Failures are not cached as answers: the next request
  *   tries again (after a cool-down, so a down endpoint is not hammered).
  */
-import { createLocalJWKSet, errors as joseErrors, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, type JWTVerifyGetKey, errors as joseErrors } from "jose";
 import { isRecord } from "../parse";
 import type { PublicJwk } from "./metadata";
 
@@ -123,7 +123,11 @@ export class JwksCache {
         ? entry
         : undefined;
     // Unavailable a moment ago: do not knock again until the cool-down has passed.
-    if (kept && kept.triedAt > kept.answeredAt && now - kept.triedAt < Math.min(COOL_DOWN_MS, timing.jwksUriCacheSeconds * 1000)) {
+    if (
+      kept &&
+      kept.triedAt > kept.answeredAt &&
+      now - kept.triedAt < Math.min(COOL_DOWN_MS, timing.jwksUriCacheSeconds * 1000)
+    ) {
       return usableStale(kept);
     }
     const refreshed = await this.refresh(uri, kept);
