@@ -14,7 +14,8 @@
  *                                           request on the consent page
  * Each challenge is sealed in a short-lived cookie bound to its purpose and to the session, the
  * CSRF token (sign-in, before any session) or the request and session (step-up), and deleted
- * when used. The browser side is /assets/passkeys.js (./pwa.ts). The RP is the issuer: its host
+ * when used; a verified ceremony also claims it in the user's ReplayGuard object
+ * (src/webauthn/challenge-fence.ts), so it completes exactly one ceremony. The browser side is /assets/passkeys.js (./pwa.ts). The RP is the issuer: its host
  * name as rp.id, its origin as the expected origin.
  */
 import type { Context, Hono } from "hono";
@@ -29,6 +30,7 @@ import { isRecord } from "../parse";
 import { PATHS } from "../routes";
 import type { Session } from "../sessions/session-store";
 import { type ChallengePurpose, challengeCookie, openChallenge, sealChallenge } from "../webauthn/challenge";
+import { claimChallenge } from "../webauthn/challenge-fence";
 import type { PasskeyCredential } from "../webauthn/credential";
 import {
   assertedCredentialId,
@@ -114,14 +116,30 @@ async function newChallenge(c: Context<AppEnv>, purpose: ChallengePurpose, bindi
   return sealed.challenge;
 }
 
-/** The challenge made for `purpose` and `binding`, used up (its cookie deleted) whatever follows. */
-async function takeChallenge(c: Context<AppEnv>, purpose: ChallengePurpose, binding: string): Promise<string> {
+interface TakenChallenge {
+  challenge: string;
+  challengeId: string;
+  expiresAt: number;
+}
+
+/**
+ * The challenge made for `purpose` and `binding`, its cookie deleted whatever follows. Not yet
+ * used up: the ceremony claims it (claimOnce) once it verified, before it takes effect.
+ */
+async function takeChallenge(c: Context<AppEnv>, purpose: ChallengePurpose, binding: string): Promise<TakenChallenge> {
   const { name, attributes } = challengeCookie(purpose, secure(c));
   const cookie = getCookie(c, name);
   deleteCookie(c, name, { path: attributes.path, secure: attributes.secure });
   const opened = await openChallenge(await challengeKey(c), cookie, purpose, binding);
   if (!opened.ok) throw refused(`passkey challenge: ${opened.error}`);
-  return opened.challenge;
+  return { challenge: opened.challenge, challengeId: opened.challengeId, expiresAt: opened.expiresAt };
+}
+
+/** W3C WebAuthn §13.4.3: the challenge completes one ceremony; a second use (a replay, a race) is refused. */
+async function claimOnce(c: Context<AppEnv>, subject: string, taken: TakenChallenge): Promise<void> {
+  if (!(await claimChallenge(c.var.ctx.env.REPLAY_GUARD, subject, taken))) {
+    throw refused("this passkey challenge was used already; start again", 401);
+  }
 }
 
 // Registration ---------------------------------------------------------------------------------
@@ -144,12 +162,12 @@ async function register(c: Context<AppEnv>) {
   const session = await signedIn(c);
   await checkedCsrf(c);
   const body = await jsonObject(c);
-  const challenge = await takeChallenge(c, "register", session.sid);
+  const taken = await takeChallenge(c, "register", session.sid);
   let credential: PasskeyCredential;
   try {
     credential = await verifyRegistration(body.response, {
       rp: relyingParty(c),
-      expectedChallenge: challenge,
+      expectedChallenge: taken.challenge,
       user: { handle: await store(c).userHandle(session.subject), subject: session.subject },
       label: typeof body.label === "string" ? body.label : undefined,
     });
@@ -157,6 +175,7 @@ async function register(c: Context<AppEnv>) {
     if (error instanceof PasskeyError) throw refused(error.message);
     throw error;
   }
+  await claimOnce(c, session.subject, taken);
   if (!(await store(c).insert(credential))) throw refused("this passkey is registered already");
   return c.json({ id: credential.id, label: credential.label }, 201, { ...NO_STORE });
 }
@@ -255,8 +274,8 @@ async function signInOptions(c: Context<AppEnv>) {
 async function signIn(c: Context<AppEnv>) {
   await checkedCsrf(c);
   const body = await jsonObject(c);
-  const challenge = await takeChallenge(c, "sign-in", c.req.header("x-csrf-token") ?? "");
-  const verified = await verifiedAssertion(c, body.response, challenge, { requireUserHandle: true });
+  const taken = await takeChallenge(c, "sign-in", c.req.header("x-csrf-token") ?? "");
+  const verified = await verifiedAssertion(c, body.response, taken, { requireUserHandle: true });
   await startSession(c, verified.subject, [...verified.amr]);
   const returnTo = safeReturnTo(
     typeof body.return_to === "string" ? body.return_to : undefined,
@@ -268,13 +287,14 @@ async function signIn(c: Context<AppEnv>) {
 
 /**
  * Verifies an assertion against the stored credential it names (and, for a step-up, that it is
- * the signed-in user's), then stores the new counter: only if the row did not change meanwhile,
- * so of two concurrent uses of one assertion at most one succeeds.
+ * the signed-in user's), claims its challenge in the credential owner's ReplayGuard object (so
+ * of several uses of one challenge exactly one gets past here), then stores the new counter:
+ * only if the row did not change meanwhile.
  */
-export async function verifiedAssertion(
+async function verifiedAssertion(
   c: Context<AppEnv>,
   response: unknown,
-  challenge: string,
+  taken: TakenChallenge,
   options: { requireUserHandle: boolean; subject?: string },
 ): Promise<{ subject: string; amr: readonly string[] }> {
   const id = assertedCredentialId(response);
@@ -286,10 +306,11 @@ export async function verifiedAssertion(
   try {
     const verified = await verifyAuthentication(response, {
       rp: relyingParty(c),
-      expectedChallenge: challenge,
+      expectedChallenge: taken.challenge,
       credential,
       requireUserHandle: options.requireUserHandle,
     });
+    await claimOnce(c, credential.subject, taken);
     if (!(await store(c).replace(credential, verified.credential))) throw refused("passkey used concurrently", 401);
     return { subject: verified.subject, amr: verified.amr };
   } catch (error) {
@@ -358,8 +379,8 @@ export async function stepUpAmr(
   } catch {
     throw refused("this request needs a passkey: use Approve with passkey", 403);
   }
-  const challenge = await takeChallenge(c, "step-up", binding);
-  const verified = await verifiedAssertion(c, response, challenge, {
+  const taken = await takeChallenge(c, "step-up", binding);
+  const verified = await verifiedAssertion(c, response, taken, {
     requireUserHandle: false,
     subject: session.subject,
   });

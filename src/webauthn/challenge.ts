@@ -13,10 +13,10 @@
  * Nothing is stored, so creating options costs no row and no object call.
  *
  * What the cookie does not do is make a challenge single-use: within its two minutes an
- * assertion and cookie captured together could be replayed. Where that matters the consumer
- * already is one-time: a CIBA approval completes its request once, in the request's object.
- * For sign-in, record `challengeId` in ReplayGuard (the jti store) until `expiresAt` if a replay
- * inside that window must be refused too. The cookie is also deleted after use.
+ * assertion and cookie captured together could be replayed, or sent twice at once. So every
+ * ceremony that verified also claims `challengeId` in the user's ReplayGuard object until
+ * `expiresAt` (./challenge-fence.ts), and only the first claim takes effect. The cookie is also
+ * deleted after use.
  */
 import { base64url, fromBase64url, utf8 } from "../crypto/encoding";
 import { sha256Base64url, timingSafeEqual } from "../crypto/hash";
