@@ -44,6 +44,8 @@ export const PATHS = {
   /** The administration console (issue 17, docs/admin-console.md): admins only, 403 for anyone else. */
   admin: "/admin",
   adminAudit: "/admin/audit",
+  /** Deliveries (user notices, pings, pushes) that failed after their retries (issue 19). */
+  adminDeliveries: "/admin/deliveries",
   adminClients: "/admin/clients",
   adminClientNew: "/admin/clients/new",
   adminClient: "/admin/clients/:clientId",
@@ -63,12 +65,24 @@ export const PATHS = {
   adminUser: "/admin/users/:sub",
   adminUserPassword: "/admin/users/:sub/password",
   adminUserCode: "/admin/users/:sub/user-code",
+  adminUserDisable: "/admin/users/:sub/disable",
   adminKeys: "/admin/keys",
   /** The console's JSON API (docs/admin-console.md): its prefix, and its routes. */
   adminApi: "/admin/api",
   adminApiClients: "/admin/api/clients",
   adminApiClient: "/admin/api/clients/:clientId",
   adminApiAudit: "/admin/api/audit",
+  adminApiUsers: "/admin/api/users",
+  adminApiUser: "/admin/api/users/:sub",
+  adminApiUserDisable: "/admin/api/users/:sub/disable",
+  adminApiUserPassword: "/admin/api/users/:sub/password",
+  adminApiUserCode: "/admin/api/users/:sub/user-code",
+  adminApiCas: "/admin/api/cas",
+  adminApiCertificates: "/admin/api/certificates",
+  adminApiCertificate: "/admin/api/certificates/:certificateId",
+  adminApiCertificateAttach: "/admin/api/certificates/:certificateId/attach",
+  adminApiCertificateRevoke: "/admin/api/certificates/:certificateId/revoke",
+  adminApiKeys: "/admin/api/keys",
   /** The console's extra styles (wider tables and forms); public like the user pages' stylesheet. */
   adminStylesheet: "/assets/admin.css",
   /** Web Push (issue 16): the VAPID public key, and the signed-in user's subscriptions. */

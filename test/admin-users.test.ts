@@ -6,9 +6,12 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { pkce, walk } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
-import { backchannel, CIBA_GRANT } from "./helpers/ciba";
+import { backchannel, CIBA_GRANT, editRecord, requestFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
+import { basic, call, postForm } from "./helpers/http";
+import { client, discoverAs } from "./helpers/rp";
 
 let browser: Browser;
 
@@ -115,6 +118,117 @@ describe("users", () => {
     const html = await (await browser.get(`/admin/users/${sub}`)).text();
     expect(html).toContain("Console check 42");
     expect(html).toMatch(/(pending|sent|failed) \(\d+ attempts\)/);
+  });
+
+  it("a pending request whose user notification failed is flagged on the user's page, not only in the logs", async () => {
+    const sub = await registerUser({ username: "hanna", password: "hanna-password" });
+    const { body } = await backchannel("users-kiosk", "users-kiosk-secret-0123456789", {
+      scope: "openid",
+      login_hint: "hanna",
+      binding_message: "Failed notice 7",
+    });
+    const before = await (await browser.get(`/admin/users/${sub}`)).text();
+    expect(before).not.toContain("notification(s) of these requests failed");
+    const { internalId } = await requestFor(body.auth_req_id);
+    await editRecord(internalId, (record) => {
+      record.notificationStatus = "failed";
+      record.notificationAttempts = 4;
+    });
+    const html = await (await browser.get(`/admin/users/${sub}`)).text();
+    expect(html).toContain("Failed notice 7");
+    expect(html).toContain("failed (4 attempts)");
+    expect(html).toContain("1 notification(s) of these requests failed");
+  });
+});
+
+describe("disabling a user", () => {
+  const SECRET = "disable-app-secret-0123456789";
+  const CALLBACK = "https://rp.example/cb";
+
+  /** A user signed in with a browser session, holding tokens of a code flow with offline_access. */
+  async function grantedUser() {
+    const clientId = `disable-app-${crypto.randomUUID().slice(0, 8)}`;
+    await registerClient({
+      client_id: clientId,
+      client_secret: SECRET,
+      grant_types: ["authorization_code", "refresh_token"],
+      redirect_uris: [CALLBACK],
+      scope: "openid offline_access",
+    });
+    const username = `dis-${crypto.randomUUID().slice(0, 8)}`;
+    const sub = await registerUser({ username, password: `${username}-password` });
+    const user = new Browser();
+    const config = await discoverAs(clientId, SECRET, client.ClientSecretBasic(SECRET));
+    const { verifier, challenge } = await pkce();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: CALLBACK,
+      scope: "openid offline_access",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
+    const response = await walk(user, url, { username, password: `${username}-password` });
+    const tokens = await client.authorizationCodeGrant(config, new URL(response.headers.get("location") ?? ""), {
+      pkceCodeVerifier: verifier,
+    });
+    return { clientId, username, sub, user, tokens };
+  }
+
+  async function refreshStatus(clientId: string, refreshToken: string): Promise<number> {
+    const response = await postForm(
+      "/token",
+      { grant_type: "refresh_token", refresh_token: refreshToken },
+      basic(clientId, SECRET),
+    );
+    return response.status;
+  }
+
+  beforeAll(async () => {
+    await registerClient({
+      client_id: "disable-kiosk",
+      client_secret: "disable-kiosk-secret-0123456789",
+      grant_types: [CIBA_GRANT],
+      backchannel_token_delivery_mode: "poll",
+      scope: "openid",
+    });
+  });
+
+  it("a disabled user cannot sign in, is unknown_user_id at bc-authorize (CIBA §13), loses sessions and refresh tokens; enabling lets them sign in again", async () => {
+    const { clientId, username, sub, user, tokens } = await grantedUser();
+    const password = `${username}-password`;
+    expect(tokens.refresh_token).toBeTruthy();
+    expect((await user.get("/ciba")).status).toBe(200);
+
+    const disabled = await browser.post(`/admin/users/${sub}/disable`, {
+      csrf: await csrf(`/admin/users/${sub}`),
+      disabled: "true",
+    });
+    expect(disabled.status).toBe(200);
+    expect(await disabled.text()).toMatch(/disabled since/);
+
+    expect((await user.get("/ciba")).status).toBe(303);
+    expect((await new Browser().signIn(username, password)).status).toBe(401);
+    const ciba = await backchannel("disable-kiosk", "disable-kiosk-secret-0123456789", {
+      scope: "openid",
+      login_hint: username,
+    });
+    expect([ciba.status, ciba.body.error]).toEqual([400, "unknown_user_id"]);
+    expect(await refreshStatus(clientId, tokens.refresh_token ?? "")).toBe(400);
+    expect((await call("/userinfo", { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(401);
+
+    const enabled = await browser.post(`/admin/users/${sub}/disable`, {
+      csrf: await csrf(`/admin/users/${sub}`),
+      disabled: "false",
+    });
+    expect(enabled.status).toBe(200);
+    expect((await new Browser().signIn(username, password)).status).toBe(303);
+    const again = await backchannel("disable-kiosk", "disable-kiosk-secret-0123456789", {
+      scope: "openid",
+      login_hint: username,
+    });
+    expect(again.status).toBe(200);
+    // What was revoked stays revoked: enabling restores the account, not its old tokens.
+    expect(await refreshStatus(clientId, tokens.refresh_token ?? "")).toBe(400);
+    expect(await audit(sub)).toEqual(["user.disable", "user.enable"]);
   });
 });
 

@@ -3,8 +3,12 @@
  * provider's own `userRow` (password hashed, user_code as a keyed HMAC), every change one D1
  * batch with its audit row. Passwords and user codes are never recorded.
  */
+
+import type { BackchannelAuthenticationRequest } from "../ciba/model";
+import type { RequestContext } from "../context";
 import { hashPassword } from "../crypto/password";
-import { object, type Parser, readStored, str } from "../parse";
+import { revokeGrants } from "../logout/sign-out";
+import { int, object, type Parser, readStored, str } from "../parse";
 import { type UserRegistration, userRow } from "../users/store";
 import { hashUserCode, userCodeProblem } from "../users/user-code";
 import type { AdminStore } from "./store";
@@ -15,15 +19,19 @@ export interface UserSummary {
   email: string | null;
   name: string | null;
   has_user_code: string;
+  /** When the user was disabled (Unix seconds), or null: an active user. */
+  disabled_at: number | null;
 }
 
 const nullableText: Parser<string | null> = (value, at) => (value === null ? null : str(value, at));
+const nullableInt: Parser<number | null> = (value, at) => (value === null ? null : int(value, at));
 const summaryRecord: Parser<UserSummary> = object<UserSummary>({
   sub: str,
   username: str,
   email: nullableText,
   name: nullableText,
   has_user_code: str,
+  disabled_at: nullableInt,
 });
 
 export class UserInputError extends Error {
@@ -37,7 +45,7 @@ export class UserInputError extends Error {
 }
 
 const SELECT =
-  "SELECT sub, username, email, name, CASE WHEN user_code_hash IS NULL THEN 'no' ELSE 'yes' END AS has_user_code FROM users";
+  "SELECT sub, username, email, name, CASE WHEN user_code_hash IS NULL THEN 'no' ELSE 'yes' END AS has_user_code, disabled_at FROM users";
 
 export class UserAdmin {
   constructor(
@@ -105,6 +113,19 @@ export class UserAdmin {
     ]);
   }
 
+  /**
+   * Disables or enables a user. Disabled, the user store finds the user nowhere (no sign-in,
+   * unknown_user_id at /bc-authorize), the user's sessions end in the same batch, and then
+   * `endGrants` revokes what the user granted. Enabling restores the account, not its old tokens.
+   */
+  async setDisabled(sub: string, disabled: boolean, actor: string): Promise<void> {
+    await this.db.batch([
+      this.db.prepare("UPDATE users SET disabled_at = ? WHERE sub = ?").bind(disabled ? now() : null, sub),
+      ...(disabled ? [this.db.prepare("DELETE FROM sessions WHERE subject = ?").bind(sub)] : []),
+      this.admin.auditStatement(actor, disabled ? "user.disable" : "user.enable", sub),
+    ]);
+  }
+
   /** Sets the user's CIBA user_code, or clears it with `undefined`. */
   async setUserCode(sub: string, code: string | undefined, actor: string): Promise<void> {
     if (code !== undefined) {
@@ -117,4 +138,37 @@ export class UserAdmin {
       this.admin.auditStatement(actor, code === undefined ? "user.clear_user_code" : "user.set_user_code", sub),
     ]);
   }
+}
+
+/**
+ * Revokes every grant of a disabled user: its refresh-token family (the refresh_token grant
+ * refuses it) and, through revoked_grants (reason user_removed: the CHECK of
+ * migrations/0040 has no "disabled"), its access tokens at edge-op's own endpoints. The same
+ * path as withdrawing a client on the account page (src/logout/account.ts).
+ */
+export async function endGrantsOf(ctx: RequestContext, sub: string): Promise<void> {
+  const grants = await ctx.stores.sessionGrants.forSubject(sub);
+  await revokeGrants(ctx, grants, "user_removed");
+  await ctx.stores.sessionGrants.deleteGrants(grants.map((grant) => grant.grantId));
+}
+
+function now(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * The user's pending CIBA requests as their own objects hold them now. The user's pending list
+ * keeps each request as it was when listed, so its notification status there stays "pending
+ * (0 attempts)"; a failed notice shows only in the request's own record (src/ciba/request-object.ts).
+ * One read per pending request, which the per-user limit keeps few.
+ */
+export async function pendingRequestsOf(ctx: RequestContext, sub: string): Promise<BackchannelAuthenticationRequest[]> {
+  const store = ctx.stores.backchannelRequests;
+  const listed = await store.getLoginsForUser(sub);
+  const live = await Promise.all(listed.map((request) => store.getByInternalId(request.internalId)));
+  return listed.flatMap((request, i) => {
+    const current = live[i];
+    if (current === undefined) return [request];
+    return current.isComplete ? [] : [current];
+  });
 }

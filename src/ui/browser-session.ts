@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { derivedSecret } from "../crypto/derived-keys";
+import { AccessDenied } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import type { Session } from "../sessions/session-store";
 import { cookieSettings } from "./cookies";
@@ -41,6 +42,10 @@ export async function currentSession(c: Context<AppEnv>): Promise<Session | unde
 export async function startSession(c: Context<AppEnv>, subject: string, amr: string[] = ["pwd"]): Promise<Session> {
   const settings = c.var.ctx.settings;
   const store = c.var.ctx.stores.sessions;
+  // A user the store no longer finds (disabled in the console, or removed) starts no session,
+  // whichever way they proved who they are (a passkey names its user without a lookup).
+  if (!(await c.var.ctx.stores.users.findBySubject(subject)))
+    throw new AccessDenied("this account cannot sign in", 403);
   const previous = await sessionIdFromCookie(c);
   if (previous) await store.delete(previous);
   await store.deleteExpired();

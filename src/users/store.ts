@@ -24,33 +24,48 @@ interface UserRowData {
   created_at: number;
 }
 
+/**
+ * A user disabled in the console (`disabled_at`, migrations/0095_user_disable.sql) is found by
+ * no lookup: not at sign-in, not as a CIBA hint (unknown_user_id, CIBA §13), not at /userinfo.
+ */
 export class D1UserStore implements UserStore {
   constructor(private readonly db: D1Database) {}
 
   async findBySubject(sub: string): Promise<User | undefined> {
-    const row = await this.db.prepare("SELECT * FROM users WHERE sub = ?").bind(sub).first();
+    const row = await this.db.prepare("SELECT * FROM users WHERE sub = ? AND disabled_at IS NULL").bind(sub).first();
     return row ? readStored("users", userRecord, row) : undefined;
   }
 
   async findByUsername(username: string): Promise<User | undefined> {
-    const row = await this.db.prepare("SELECT * FROM users WHERE username = ?").bind(username).first();
+    const row = await this.db
+      .prepare("SELECT * FROM users WHERE username = ? AND disabled_at IS NULL")
+      .bind(username)
+      .first();
     return row ? readStored("users", userRecord, row) : undefined;
   }
 
   async findByEmail(email: string): Promise<User | undefined> {
-    const row = await this.db.prepare("SELECT * FROM users WHERE email = ?").bind(email).first();
+    const row = await this.db
+      .prepare("SELECT * FROM users WHERE email = ? AND disabled_at IS NULL")
+      .bind(email)
+      .first();
     return row ? readStored("users", userRecord, row) : undefined;
   }
 
   async findByPhoneNumber(phone: string): Promise<User | undefined> {
-    const row = await this.db.prepare("SELECT * FROM users WHERE phone_number = ?").bind(phone).first();
+    const row = await this.db
+      .prepare("SELECT * FROM users WHERE phone_number = ? AND disabled_at IS NULL")
+      .bind(phone)
+      .first();
     return row ? readStored("users", userRecord, row) : undefined;
   }
 
   /** A login hint may be a username, an e-mail address or a phone number; each is unique. */
   async findByLoginHint(hint: string): Promise<User | undefined> {
     const row = await this.db
-      .prepare("SELECT * FROM users WHERE username = ?1 OR email = ?1 OR phone_number = ?1 LIMIT 1")
+      .prepare(
+        "SELECT * FROM users WHERE (username = ?1 OR email = ?1 OR phone_number = ?1) AND disabled_at IS NULL LIMIT 1",
+      )
       .bind(hint)
       .first();
     return row ? readStored("users", userRecord, row) : undefined;

@@ -30,6 +30,7 @@ export function UserListPage(props: Frame & { users: UserSummary[]; search: stri
             <th scope="col">Name</th>
             <th scope="col">E-mail</th>
             <th scope="col">user_code</th>
+            <th scope="col">Status</th>
           </tr>
         </thead>
         <tbody>
@@ -41,6 +42,7 @@ export function UserListPage(props: Frame & { users: UserSummary[]; search: stri
               <td>{user.name ?? ""}</td>
               <td>{user.email ?? ""}</td>
               <td>{user.has_user_code}</td>
+              <td>{user.disabled_at ? <span class="badge off">disabled</span> : "active"}</td>
             </tr>
           ))}
         </tbody>
@@ -97,8 +99,32 @@ export function UserPage(
         <dd>{user.email ?? ""}</dd>
         <dt>CIBA user_code</dt>
         <dd>{user.has_user_code === "yes" ? "set (stored as a keyed hash)" : "none"}</dd>
+        <dt>Status</dt>
+        <dd>{user.disabled_at ? `disabled since ${formatTime(user.disabled_at)}` : "active"}</dd>
       </dl>
+      <form method="post" action={routes.path("adminUserDisable", id)}>
+        <fieldset>
+          <legend>{user.disabled_at ? "Enable this user" : "Disable this user"}</legend>
+          <p class="hint">
+            {user.disabled_at
+              ? "The user can sign in and be asked to approve CIBA requests again; revoked tokens stay revoked."
+              : "The user can no longer sign in or be named in a CIBA request; their sessions end and their tokens are revoked."}
+          </p>
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <input type="hidden" name="disabled" value={user.disabled_at ? "false" : "true"} />
+          <div class="actions">
+            <button type="submit" class={user.disabled_at ? "secondary" : "danger"}>
+              {user.disabled_at ? "Enable user" : "Disable user"}
+            </button>
+          </div>
+        </fieldset>
+      </form>
       <h2>Pending CIBA requests</h2>
+      {failedNotices(props.pending) > 0 ? (
+        <p class="error" role="alert">
+          {`${failedNotices(props.pending)} notification(s) of these requests failed: the user was not told, or the client was not sent the result (details in the logs, events ciba_notification_failed and ciba_client_notification_failed).`}
+        </p>
+      ) : null}
       {props.pending.length === 0 ? (
         <p class="muted">None.</p>
       ) : (
@@ -108,7 +134,8 @@ export function UserPage(
               <th scope="col">Client</th>
               <th scope="col">Binding message</th>
               <th scope="col">Created</th>
-              <th scope="col">Notification</th>
+              <th scope="col">User notification</th>
+              <th scope="col">Client delivery (ping, push)</th>
             </tr>
           </thead>
           <tbody>
@@ -121,6 +148,15 @@ export function UserPage(
                   <span class={request.notificationStatus === "failed" ? "badge off" : "badge"}>
                     {`${request.notificationStatus} (${request.notificationAttempts} attempts)`}
                   </span>
+                </td>
+                <td>
+                  {request.clientDeliveryStatus ? (
+                    <span class={request.clientDeliveryStatus === "failed" ? "badge off" : "badge"}>
+                      {`${request.clientDeliveryStatus} (${request.clientDeliveryAttempts ?? 0} attempts)`}
+                    </span>
+                  ) : (
+                    ""
+                  )}
                 </td>
               </tr>
             ))}
@@ -227,4 +263,9 @@ export function KeysPage(props: Frame & { keys: KeyView[] }) {
       </p>
     </AdminLayout>
   );
+}
+
+/** Pending requests whose user notice or client delivery has failed for good. */
+function failedNotices(pending: BackchannelAuthenticationRequest[]): number {
+  return pending.filter((r) => r.notificationStatus === "failed" || r.clientDeliveryStatus === "failed").length;
 }

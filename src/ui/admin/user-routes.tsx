@@ -1,10 +1,10 @@
 /**
- * The console's user routes (list, search, add, reset password, set or clear the CIBA
- * user_code, the user's pending requests with their notification status) and the read-only
+ * The console's user routes (list, search, add, disable and enable, reset password, set or
+ * clear the CIBA user_code, the user's pending requests with their notification status) and the read-only
  * signing keys page. Every change writes its audit row (src/admin/users.ts).
  */
 import type { Context, Handler, Hono } from "hono";
-import { UserAdmin, UserInputError } from "../../admin/users";
+import { endGrantsOf, pendingRequestsOf, UserAdmin, UserInputError } from "../../admin/users";
 import type { AppEnv } from "../../http/app-env";
 import { route } from "../../http/route";
 import { PATHS } from "../../routes";
@@ -22,6 +22,7 @@ export function mountUserAndKeyPages(app: Hono<AppEnv>, adminPage: Page, adminFo
   route(app, PATHS.adminUsers, { GET: adminPage(listUsers), POST: adminForm(addUser) });
   route(app, PATHS.adminUserPassword, { POST: adminForm(resetPassword) });
   route(app, PATHS.adminUserCode, { POST: adminForm(setUserCode) });
+  route(app, PATHS.adminUserDisable, { POST: adminForm(setDisabled) });
   route(app, PATHS.adminUser, { GET: adminPage(showUser) });
   route(app, PATHS.adminKeys, { GET: adminPage(showKeys) });
 }
@@ -68,7 +69,7 @@ async function userPage(
 ) {
   const user = await users(c, admin).get(c.req.param("sub") ?? "");
   if (!user) return render(c, <MessagePage title="No such user" message="It may have been removed." />, 404);
-  const pending = await c.var.ctx.stores.backchannelRequests.getLoginsForUser(user.sub);
+  const pending = await pendingRequestsOf(c.var.ctx, user.sub);
   return render(c, <UserPage {...frame(admin)} user={user} pending={pending} {...extra} />, status);
 }
 
@@ -101,6 +102,18 @@ async function setUserCode(c: Context<AppEnv>, admin: Admin, form: Form) {
     return userPage(c, admin, { error: { field: error.field, message: error.message } }, 400);
   }
   return userPage(c, admin, { notice: clear ? "user_code cleared." : "user_code set." });
+}
+
+async function setDisabled(c: Context<AppEnv>, admin: Admin, form: Form) {
+  const store = users(c, admin);
+  const user = await store.get(c.req.param("sub") ?? "");
+  if (!user) return userPage(c, admin);
+  const disable = form.get("disabled") !== "false";
+  await store.setDisabled(user.sub, disable, admin.actor);
+  if (disable) await endGrantsOf(c.var.ctx, user.sub);
+  return userPage(c, admin, {
+    notice: disable ? "User disabled; their sessions ended and their tokens were revoked." : "User enabled.",
+  });
 }
 
 async function showKeys(c: Context<AppEnv>, admin: Admin) {
