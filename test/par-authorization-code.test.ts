@@ -77,21 +77,19 @@ async function fenceExpiries(...args: (string | { setTo: number })[]): Promise<(
   const guard = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName("jti:web-app"));
   const keys = args.filter((a): a is string => typeof a === "string");
   const setTo = args.find((a): a is { setTo: number } => typeof a !== "string")?.setTo;
-  // A request pushed now is fenced in one held_request row (par:<hash>) that carries its opening
-  // and its spending; the seen_jti keys are those of requests pushed before copies were held.
-  const heldKey = (key: string) => key.replace(/^par-open:/, "par:");
+  // A request pushed now is fenced in one key-value entry (held:par:<hash>, issue 18) that carries
+  // its opening and its spending; the seen_jti keys are those of requests pushed before copies were held.
+  const heldKey = (key: string) => `held:${key.replace(/^par-open:/, "par:")}`;
   return runInDurableObject(guard, (_, state) =>
     keys.map((key) => {
-      const sql = state.storage.sql;
+      const { sql, kv } = state.storage;
+      const held = kv.get<{ expiresAt: number }>(heldKey(key));
       if (setTo !== undefined) {
         sql.exec("UPDATE seen_jti SET expires_at = ? WHERE jti_hash = ?", setTo, key);
-        sql.exec("UPDATE held_request SET expires_at = ? WHERE ref_hash = ?", setTo, heldKey(key));
+        if (held) kv.put(heldKey(key), { ...held, expiresAt: setTo });
       }
-      const held = sql
-        .exec<{ expires_at: number }>("SELECT expires_at FROM held_request WHERE ref_hash = ?", heldKey(key))
-        .toArray()[0];
       return (
-        held?.expires_at ??
+        kv.get<{ expiresAt: number }>(heldKey(key))?.expiresAt ??
         sql.exec<{ expires_at: number }>("SELECT expires_at FROM seen_jti WHERE jti_hash = ?", key).toArray()[0]
           ?.expires_at
       );
@@ -108,7 +106,8 @@ async function letLifetimePass(requestUri: string, clientId = "web-app"): Promis
   await env.PAR_REQUESTS.put(kvKey, JSON.stringify({ ...value, expiresAtUtc: past }));
   const guard = env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`jti:${clientId}`));
   await runInDurableObject(guard, (_, state) => {
-    state.storage.sql.exec("UPDATE held_request SET open_by = ? WHERE ref_hash = ?", past, kvKey);
+    const held = state.storage.kv.get<object>(`held:${kvKey}`);
+    if (held) state.storage.kv.put(`held:${kvKey}`, { ...held, openBy: past });
   });
 }
 
@@ -441,6 +440,55 @@ describe("P8 one-time use", () => {
     const results = await Promise.all([1, 2, 3].map(() => browser.post(local(url), { csrf, decision: "approve" })));
     const codes = results.filter((r) => r.status === 303 && r.headers.get("location")?.includes("code="));
     expect(codes).toHaveLength(1);
+  });
+});
+
+describe("issue 18: the PAR fence writes one key-value row per step (push, open, spend)", () => {
+  const guardOf = (clientId: string) => env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(`jti:${clientId}`));
+
+  it("holds the pushed copy and its fence under one key, not in a table with an index", async () => {
+    const { requestUri, url } = await pushed();
+    const ref = `par:${await sha256Hex(requestUri.split(":").pop() ?? "")}`;
+    const { runInDurableObject } = await import("cloudflare:test");
+    const stored = () =>
+      runInDurableObject(guardOf("web-app"), (_, state) => ({
+        held: state.storage.kv.get<{ state: string }>(`held:${ref}`)?.state,
+        table: state.storage.sql
+          .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'held_request'")
+          .toArray().length,
+      }));
+    expect(await stored()).toEqual({ held: "pushed", table: 0 });
+    expect((await new Browser().get(local(url))).status).toBe(303);
+    expect(await stored()).toEqual({ held: "open", table: 0 });
+  });
+
+  it("a request held before issue 18 (a held_request row) is still opened, spent once, then refused", async () => {
+    const { requestUri, url } = await pushed();
+    const ref = `par:${await sha256Hex(requestUri.split(":").pop() ?? "")}`;
+    const { runInDurableObject } = await import("cloudflare:test");
+    // Moved into the old table, as the previous version held it.
+    await runInDurableObject(guardOf("web-app"), (_, state) => {
+      const entry = state.storage.kv.get<{ value: string; openBy: number; expiresAt: number }>(`held:${ref}`);
+      state.storage.kv.delete(`held:${ref}`);
+      state.storage.sql.exec(
+        "CREATE TABLE IF NOT EXISTS held_request (ref_hash TEXT PRIMARY KEY, value TEXT NOT NULL, open_by INTEGER NOT NULL, state TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+      );
+      state.storage.sql.exec(
+        "INSERT INTO held_request VALUES (?, ?, ?, 'pushed', ?)",
+        ref,
+        entry?.value ?? "",
+        entry?.openBy ?? 0,
+        entry?.expiresAt ?? 0,
+      );
+    });
+    // A new instance, as after the deploy (the old table exists from its start), and KV lagging.
+    const { evictDurableObject } = await import("cloudflare:test");
+    await evictDurableObject(guardOf("web-app"));
+    await env.PAR_REQUESTS.delete(`par:${ref.slice(4)}`);
+    const user = await someone();
+    const browser = new Browser();
+    callbackOf(await walk(browser, url, user));
+    expect((await browser.get(local(url))).status).toBe(400);
   });
 });
 

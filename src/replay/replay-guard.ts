@@ -13,44 +13,55 @@ import { int, object, readStored, str } from "../parse";
 
 const expiryRow = object<{ expires_at: number }>({ expires_at: int });
 
-interface HeldRow {
+/**
+ * A pushed request's encrypted copy and its fence, under one key `held:<ref_hash>` of the
+ * synchronous key-value API (issue 18): a put writes one row, where the former `held_request`
+ * table's INSERT wrote two (its primary-key index).
+ */
+interface Held {
   value: string;
-  open_by: number;
+  openBy: number;
   state: string;
-  expires_at: number;
+  expiresAt: number;
 }
-const heldRow = object<HeldRow>({ value: str, open_by: int, state: str, expires_at: int });
+const held = object<Held>({ value: str, openBy: int, state: str, expiresAt: int });
+const legacyHeldRow = object<{ value: string; open_by: number; state: string; expires_at: number }>({
+  value: str,
+  open_by: int,
+  state: str,
+  expires_at: int,
+});
+
+const HELD = "held:";
+/** Fails closed: an entry that does not parse reads as spent. */
+const UNREADABLE: Held = { value: "", openBy: 0, state: "spent", expiresAt: 0 };
 
 export type OpenState = "open" | "spent" | "expired";
 
 export class ReplayGuard extends DurableObject<object> {
   private readonly sql: SqlStorage;
+  private readonly kv: SyncKvStorage;
+  /** Whether a pre-issue-18 `held_request` table exists; undefined until first asked. */
+  private legacyTable: boolean | undefined;
 
   // The object reads nothing from the Worker's env: it stores, it does not call out.
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.kv = ctx.storage.kv;
     this.sql.exec("CREATE TABLE IF NOT EXISTS seen_jti (jti_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
-    // A pushed request's encrypted copy and its fence in one row (hold, openHeld, claimHeld).
-    this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS held_request (ref_hash TEXT PRIMARY KEY, value TEXT NOT NULL, open_by INTEGER NOT NULL, state TEXT NOT NULL, expires_at INTEGER NOT NULL)",
-    );
   }
 
   /**
    * Holds a pushed request's encrypted value beside its fence, the strongly consistent copy
    * /authorize reads when KV misses (KV may lag, and cache the miss, for up to 60 s at another
-   * location). One row, which the open and spend steps then update in place, so a request costs
-   * one stored row here and one clean-up delete. Kept until `keepUntil` (epoch seconds).
+   * location). One key, which the open and spend steps then overwrite, so a request costs one row
+   * written per step here (push, open, spend) and one clean-up delete. Kept until `keepUntil`
+   * (epoch seconds).
    */
   async hold(refHash: string, value: string, openBy: number, keepUntil: number): Promise<void> {
-    this.sql.exec(
-      "INSERT OR IGNORE INTO held_request (ref_hash, value, open_by, state, expires_at) VALUES (?, ?, ?, 'pushed', ?)",
-      refHash,
-      value,
-      openBy,
-      keepUntil,
-    );
+    if (this.held(refHash) !== undefined) return;
+    this.putHeld(refHash, { value, openBy, state: "pushed", expiresAt: keepUntil });
     void this.scheduleCleanup(keepUntil);
   }
 
@@ -59,19 +70,17 @@ export class ReplayGuard extends DurableObject<object> {
    * is held (a request pushed before copies were held: the caller uses `open`). One atomic step.
    */
   async openHeld(refHash: string, openUntil: number): Promise<{ state: OpenState; value?: string } | undefined> {
-    const row = this.heldRow(refHash);
-    if (row === undefined) return undefined;
+    const entry = this.held(refHash);
+    if (entry === undefined) return undefined;
     const now = Math.floor(Date.now() / 1000);
-    if (row.state !== "pushed" && row.state !== "open") return { state: "spent" };
-    if (row.state === "open") return row.expires_at >= now ? { state: "open", value: row.value } : { state: "expired" };
-    if (row.open_by <= now) return { state: "expired" };
-    this.sql.exec(
-      "UPDATE held_request SET state = 'open', expires_at = MAX(expires_at, ?) WHERE ref_hash = ?",
-      openUntil,
-      refHash,
-    );
+    if (entry.state !== "pushed" && entry.state !== "open") return { state: "spent" };
+    if (entry.state === "open") {
+      return entry.expiresAt >= now ? { state: "open", value: entry.value } : { state: "expired" };
+    }
+    if (entry.openBy <= now) return { state: "expired" };
+    this.putHeld(refHash, { ...entry, state: "open", expiresAt: Math.max(entry.expiresAt, openUntil) });
     void this.scheduleCleanup(openUntil);
-    return { state: "open", value: row.value };
+    return { state: "open", value: entry.value };
   }
 
   /**
@@ -79,25 +88,44 @@ export class ReplayGuard extends DurableObject<object> {
    * value is dropped with the spend: only the fence is still needed.
    */
   async claimHeld(refHash: string, spentUntil: number): Promise<boolean | undefined> {
-    const row = this.heldRow(refHash);
-    if (row === undefined) return undefined;
-    if (row.state !== "pushed" && row.state !== "open") return false;
-    this.sql.exec(
-      "UPDATE held_request SET state = 'spent', value = '', expires_at = MAX(expires_at, ?) WHERE ref_hash = ?",
-      spentUntil,
-      refHash,
-    );
+    const entry = this.held(refHash);
+    if (entry === undefined) return undefined;
+    if (entry.state !== "pushed" && entry.state !== "open") return false;
+    this.putHeld(refHash, { ...entry, state: "spent", value: "", expiresAt: Math.max(entry.expiresAt, spentUntil) });
     void this.scheduleCleanup(spentUntil);
     return true;
   }
 
-  /** Fails closed: a row that does not parse reads as spent. */
-  private heldRow(refHash: string): HeldRow | undefined {
+  private held(refHash: string): Held | undefined {
+    const stored = this.kv.get(HELD + refHash);
+    if (stored !== undefined) return readStored("replay guard", held, stored) ?? UNREADABLE;
+    return this.legacyHeld(refHash);
+  }
+
+  private putHeld(refHash: string, entry: Held): void {
+    this.kv.put(HELD + refHash, entry);
+  }
+
+  /**
+   * A request held before issue 18, in the `held_request` table: still opened and spent (the
+   * change is written to the key, which is read first from then on). Asked only on a key miss.
+   */
+  private legacyHeld(refHash: string): Held | undefined {
+    if (!this.hasLegacyTable()) return undefined;
     const row = this.sql
       .exec("SELECT value, open_by, state, expires_at FROM held_request WHERE ref_hash = ?", refHash)
       .toArray()[0];
     if (row === undefined) return undefined;
-    return readStored("replay guard", heldRow, row) ?? { value: "", open_by: 0, state: "spent", expires_at: 0 };
+    const parsed = readStored("replay guard", legacyHeldRow, row);
+    return parsed
+      ? { value: parsed.value, openBy: parsed.open_by, state: parsed.state, expiresAt: parsed.expires_at }
+      : UNREADABLE;
+  }
+
+  private hasLegacyTable(): boolean {
+    this.legacyTable ??=
+      this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'held_request'").toArray().length > 0;
+    return this.legacyTable;
   }
 
   /**
@@ -139,13 +167,17 @@ export class ReplayGuard extends DurableObject<object> {
   override async alarm(): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     this.sql.exec("DELETE FROM seen_jti WHERE expires_at < ?", now);
-    this.sql.exec("DELETE FROM held_request WHERE expires_at < ?", now);
-    const { next } = this.sql
-      .exec(
-        "SELECT MIN(expires_at) AS next FROM (SELECT expires_at FROM seen_jti UNION ALL SELECT expires_at FROM held_request)",
-      )
-      .one();
-    if (typeof next === "number") await this.ctx.storage.setAlarm((next + 1) * 1000);
+    let next: number | undefined;
+    for (const [key, value] of this.kv.list({ prefix: HELD })) {
+      const entry = readStored("replay guard", held, value);
+      if (!entry || entry.expiresAt < now) this.kv.delete(key);
+      else next = Math.min(next ?? entry.expiresAt, entry.expiresAt);
+    }
+    const legacy = this.hasLegacyTable() ? " UNION ALL SELECT expires_at FROM held_request" : "";
+    if (legacy) this.sql.exec("DELETE FROM held_request WHERE expires_at < ?", now);
+    const row = this.sql.exec(`SELECT MIN(expires_at) AS next FROM (SELECT expires_at FROM seen_jti${legacy})`).one();
+    if (typeof row.next === "number") next = Math.min(next ?? row.next, row.next);
+    if (next !== undefined) await this.ctx.storage.setAlarm((next + 1) * 1000);
   }
 
   private async scheduleCleanup(expiresAt: number): Promise<void> {
