@@ -75,6 +75,7 @@ export type {
   StoreContext,
   StoreOptions,
 } from "./provider/options";
+export type { AuthorizationDetail, AuthorizationDetailsTypeOption, RenderOptions } from "./rar/details";
 export { ReplayGuard } from "./replay/replay-guard";
 export { PATHS, type RouteName, Routes } from "./routes";
 export type {

@@ -27,6 +27,8 @@ export interface LogEvents {
   ciba_client_notification_sent: ClientDeliveryAttempt;
   ciba_client_notification_retry: ClientDeliveryAttempt & { reason: string; retry_at: number };
   ciba_client_notification_failed: ClientDeliveryAttempt & { reason: string };
+  /** A failed delivery could not be kept for the console (src/outbound/delivery-failures.ts). */
+  delivery_failure_not_recorded: { internal_id: string; kind: string; reason: string };
   signin_failed: { known_user: boolean };
   /** Back-Channel Logout §2.5: a logout token's delivery to one client. */
   backchannel_logout_sent: { client_id: string; attempt: number };
@@ -41,6 +43,8 @@ export interface LogEvents {
   refresh_token_reuse: { client_id: string; family_id: string; sub?: string };
   grant_revoked: { grant_id: string; reason: string };
   client_secret_unreadable: { client_id: string };
+  /** An integrator's authorization details validator or renderer threw (createProvider's option). */
+  authorization_details_type_failed: { type: string; step: "validate" | "render"; error: string; message: string };
   /** A record read from storage did not have the shape edge-op writes: treated as absent. */
   storage_record_malformed: { store: string; problem: string };
   /** D1 or a Durable Object failed or timed out: answered 503 with Retry-After, not a 500. */
@@ -62,6 +66,7 @@ const LEVELS = {
   ciba_client_notification_sent: "info",
   ciba_client_notification_retry: "warn",
   ciba_client_notification_failed: "error",
+  delivery_failure_not_recorded: "warn",
   signin_failed: "info",
   backchannel_logout_sent: "info",
   backchannel_logout_retry: "warn",
@@ -73,6 +78,7 @@ const LEVELS = {
   refresh_token_reuse: "warn",
   grant_revoked: "warn",
   client_secret_unreadable: "error",
+  authorization_details_type_failed: "error",
   storage_record_malformed: "error",
   storage_unavailable: "error",
   unhandled_error: "error",

@@ -9,7 +9,15 @@ import type { Settings } from "../config";
 import { SUPPORTED_GRANT_TYPES } from "../grants/token-request";
 import { endpointUrls } from "../routes";
 
-export function providerMetadata(settings: Settings, signingAlgs: string[]): Record<string, unknown> {
+/**
+ * `authorizationDetailsTypes`: the provider's registry's types (the settings' and those given in
+ * code, createProvider's `authorizationDetailsTypes`); the settings' alone when not given.
+ */
+export function providerMetadata(
+  settings: Settings,
+  signingAlgs: string[],
+  authorizationDetailsTypes?: readonly string[],
+): Record<string, unknown> {
   const urls = endpointUrls(settings.issuer);
   return {
     issuer: settings.issuer,
@@ -65,10 +73,12 @@ export function providerMetadata(settings: Settings, signingAlgs: string[]): Rec
     // RFC 9449 §5.1: DPoP proofs at /token, /par and the resource endpoints.
     dpop_signing_alg_values_supported: [...settings.dpopSigningAlgValues],
     // RFC 9396 §10.1: the authorization_details types accepted at /par, /authorize and /bc-authorize.
-    authorization_details_types_supported: [
-      ...settings.authorizationDetailsBuiltinTypes,
-      ...settings.authorizationDetailsTypes.map((definition) => definition.type),
-    ],
+    authorization_details_types_supported: authorizationDetailsTypes
+      ? [...authorizationDetailsTypes]
+      : [
+          ...settings.authorizationDetailsBuiltinTypes,
+          ...settings.authorizationDetailsTypes.map((definition) => definition.type),
+        ],
     mtls_endpoint_aliases: mtlsEndpointAliases(settings),
     claims_supported: [
       "sub",

@@ -11,7 +11,8 @@ export async function discoveryEndpoint(c: Context<AppEnv>): Promise<Response> {
   const settings = c.var.ctx.settings;
   const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
   const algs = [...new Set(keys.all.map((k) => k.alg))];
-  return c.json(providerMetadata(settings, algs), 200, { "Cache-Control": "public, max-age=300" });
+  const metadata = providerMetadata(settings, algs, c.var.ctx.authorizationDetails.types);
+  return c.json(metadata, 200, { "Cache-Control": "public, max-age=300" });
 }
 
 export async function jwksEndpoint(c: Context<AppEnv>): Promise<Response> {

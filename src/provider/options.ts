@@ -17,6 +17,7 @@ import type {
 import type { Bindings } from "../env";
 import type { AppEnv } from "../http/app-env";
 import type { LogoutDelivery } from "../logout/delivery-object";
+import type { AuthorizationDetailsTypeOption } from "../rar/custom-types";
 import type { ReplayGuard } from "../replay/replay-guard";
 import type { Routes } from "../routes";
 import type {
@@ -136,6 +137,15 @@ export interface ProviderOptions<Env extends object = Record<string, unknown>> {
   realm?: string;
   services?: ServiceOptions<Env>;
   stores?: StoreOptions<Env>;
+  /**
+   * Rich authorization request types given in code (RFC 9396 §2.1), beside those the settings
+   * declare (AUTHORIZATION_DETAILS_BUILTIN_TYPES, AUTHORIZATION_DETAILS_TYPES): per type, a
+   * `validate` function that returns the detail to keep or a text saying why it is refused, and
+   * a `render` function giving the sentence the user approves (on the consent and CIBA pages,
+   * in the authenticator API and in user notices). Discovery lists them. A name given twice
+   * (here or beside a setting's type) fails when the provider first serves a request.
+   */
+  authorizationDetailsTypes?: readonly AuthorizationDetailsTypeOption[];
   /**
    * The built-in pages (sign-in, sign-out, the CIBA request pages, consent) and their
    * stylesheet. Default true. With false, an integrator serves its own: /authorize sends the

@@ -91,7 +91,7 @@ export class ProviderRuntime<Env extends object> {
       stores: this.stores(env, storeContext),
       services: this.services(env, bindings, settings),
       dpop: dpopPolicies(settings, bindings),
-      authorizationDetails: authorizationDetailsRegistry(settings),
+      authorizationDetails: authorizationDetailsRegistry(settings, this.options.authorizationDetailsTypes),
     };
     this.scopes.set(env, scope);
     return scope;

@@ -3,19 +3,23 @@
  * /authorize or /bc-authorize, checked against the types this deployment declares, shown to the
  * user as text, narrowed to what the user approved, and carried in the tokens.
  *
- * A registry is built once per provider from the type definitions (code, such as
- * ./payment-initiation.ts, and settings, through ./type-settings.ts); it keeps no other state.
+ * A registry is built once per provider from the type definitions: declared in the schema
+ * language (code, such as ./payment-initiation.ts, and settings, through ./type-settings.ts), or
+ * given as a validator and a renderer (createProvider's `authorizationDetailsTypes`,
+ * ./custom-types.ts). It keeps no other state.
  */
+import {
+  type AuthorizationDetailsTypeOption,
+  type RenderOptions,
+  renderedByOption,
+  validatedByOption,
+} from "./custom-types";
 import { InvalidAuthorizationDetails } from "./errors";
 import { genericText } from "./render";
 import { type AuthorizationDetail, type FieldSpec, isPlainObject, objectProblem } from "./schema";
 
+export type { AuthorizationDetailsTypeOption, RenderOptions } from "./custom-types";
 export type { AuthorizationDetail } from "./schema";
-
-export interface RenderOptions {
-  /** BCP 47 locale for numbers, amounts and dates (the page's language). */
-  locale: string;
-}
 
 /** One type a deployment accepts (RFC 9396 §2.1). */
 export interface AuthorizationDetailsType {
@@ -58,12 +62,19 @@ export interface AuthorizationDetailsRegistry {
   render(detail: AuthorizationDetail, options?: RenderOptions): string;
 }
 
+/** A type of either kind: declared fields, or the integrator's validator. */
+type Definition = AuthorizationDetailsType | AuthorizationDetailsTypeOption;
+
+function isDeclared(definition: Definition): definition is AuthorizationDetailsType {
+  return "fields" in definition;
+}
+
 /** RFC 9396 §2.1, §10.1: the registry of the types this deployment accepts. */
 export function createAuthorizationDetailsRegistry(
-  definitions: readonly AuthorizationDetailsType[],
+  definitions: readonly Definition[],
   limits: Limits = DEFAULT_LIMITS,
 ): AuthorizationDetailsRegistry {
-  const byType = new Map<string, AuthorizationDetailsType>();
+  const byType = new Map<string, Definition>();
   for (const definition of definitions) {
     if (byType.has(definition.type))
       throw new RangeError(`authorization details type ${definition.type} is declared twice`);
@@ -75,12 +86,23 @@ export function createAuthorizationDetailsRegistry(
     render(detail, options = { locale: "en" }) {
       const definition = byType.get(detail.type);
       if (!definition) throw new InvalidAuthorizationDetails(`unknown authorization details type`);
+      if (!isDeclared(definition)) {
+        return (
+          renderedByOption(definition, detail, options) ?? genericText(detail, ownFields(detail), definition.label)
+        );
+      }
       return (
         definition.render?.(detail, options) ??
         genericText(detail, { ...COMMON_FIELDS, ...definition.fields }, definition.label)
       );
     },
   };
+}
+
+/** A detail's own members as fields, for the generic text of a type that declares none. */
+function ownFields(detail: AuthorizationDetail): Record<string, FieldSpec> {
+  const { type: _type, ...members } = detail;
+  return Object.fromEntries(Object.keys(members).map((name) => [name, { kind: "string" } as const]));
 }
 
 /**
@@ -91,7 +113,7 @@ export function createAuthorizationDetailsRegistry(
  */
 function parseAuthorizationDetails(
   value: unknown,
-  byType: ReadonlyMap<string, AuthorizationDetailsType>,
+  byType: ReadonlyMap<string, Definition>,
   limits: Limits,
   allowedTypes: readonly string[] | undefined,
 ): AuthorizationDetail[] {
@@ -121,6 +143,9 @@ function parseAuthorizationDetails(
     if (allowedTypes && !allowedTypes.includes(type)) {
       throw new InvalidAuthorizationDetails(`${where}.type is not allowed for this client`);
     }
+    // JSON by construction (parsed from the parameter's text, or a request object's claims).
+    if (!isDeclared(definition))
+      return validatedByOption(definition, detail as AuthorizationDetail, where, limits.maxLength);
     const { type: _type, ...fields } = detail;
     const problem = objectProblem(fields, { ...COMMON_FIELDS, ...definition.fields }, `${where}.`);
     if (problem) throw new InvalidAuthorizationDetails(problem);

@@ -37,6 +37,11 @@ export const DEFAULT_MAX_ITEMS = 20;
 /** Characters that must never reach a consent page: see the top of this file. */
 const UNDISPLAYABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]/u;
 
+/** True when `text` holds a character that must never reach a consent page. */
+export function undisplayable(text: string): boolean {
+  return UNDISPLAYABLE.test(text);
+}
+
 /**
  * RFC 9396 §5: checks `value` against `spec`; returns why it does not conform (naming `path`),
  * or undefined. Objects may hold only the fields their spec lists ("containing unknown fields").
