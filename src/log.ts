@@ -20,7 +20,14 @@ export interface LogEvents {
   ciba_request_created: { client_id: string; internal_id: string };
   ciba_tokens_issued: { internal_id: string; client_id: string; delivery?: "push" };
   /** The `log` notifier's notice: what the user is asked to approve, and where. */
-  ciba_login_request: { subject: string; client_id: string; binding_message?: string; approval_url: string };
+  ciba_login_request: {
+    subject: string;
+    client_id: string;
+    binding_message?: string;
+    /** RFC 9396 §3: each authorization detail as the sentence the user approves. */
+    authorization_details?: string[];
+    approval_url: string;
+  };
   ciba_notification_retry: DeliveryAttempt & { reason: string; retry_at: number };
   ciba_notification_failed: DeliveryAttempt & { reason: string };
   ciba_push_tokens_failed: { internal_id: string; client_id: string; reason: string };

@@ -34,6 +34,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RequestContext } from "../context";
 import { logger } from "../log";
+import { DeliveryFailureStore, type DeliveryKind } from "../outbound/delivery-failures";
 import { json, readStored } from "../parse";
 import {
   type ClientPayload,
@@ -215,6 +216,7 @@ export function defineBackchannelRequestObject(
       const latest = this.load();
       if (!latest) return;
       this.save(state.notificationAttempted(latest, outcome));
+      if (outcome === "failed") await this.recordUserNoticeFailure(ctx, latest);
       if (typeof outcome === "number") await this.wakeNoLaterThan(outcome);
     }
 
@@ -259,6 +261,7 @@ export function defineBackchannelRequestObject(
       const latest = this.load();
       if (!latest) return undefined;
       this.save(state.notificationAttempted(latest, outcome));
+      if (outcome === "failed") await this.recordUserNoticeFailure(ctx, latest);
       return typeof outcome === "number" ? outcome : undefined;
     }
 
@@ -272,6 +275,12 @@ export function defineBackchannelRequestObject(
       if (!secrets || !request.clientNotificationEndpoint) {
         logger.error("ciba_client_notification_failed", { ...log, reason: "no delivery secrets" });
         this.recordDelivery(attempt, "failed");
+        await this.recordFailure(
+          ctx,
+          request,
+          attempt,
+          "no delivery secrets (the request's sealed handles could not be opened)",
+        );
         return undefined;
       }
       const payload: ClientPayload =
@@ -286,7 +295,49 @@ export function defineBackchannelRequestObject(
         log,
       );
       this.recordDelivery(attempt, outcome);
+      if (outcome === "failed") {
+        await this.recordFailure(
+          ctx,
+          request,
+          attempt,
+          `not delivered after ${attempt} attempt(s): see ciba_client_notification_failed in the log`,
+        );
+      }
       return typeof outcome === "number" ? outcome : undefined;
+    }
+
+    private recordUserNoticeFailure(ctx: RequestContext, request: BackchannelAuthenticationRequest): Promise<void> {
+      const reason = "the notification service failed: see ciba_notification_failed in the log";
+      return this.recordFailure(ctx, request, request.notificationAttempts + 1, reason, "user_notice");
+    }
+
+    /**
+     * A delivery that failed for good, kept for the operator's console (issue 19) after this
+     * request is gone. Only a failure writes it; if D1 is down it is logged and the request goes
+     * on (its own record says "failed" too).
+     */
+    private async recordFailure(
+      ctx: RequestContext,
+      request: BackchannelAuthenticationRequest,
+      attempts: number,
+      reason: string,
+      kind: DeliveryKind = request.deliveryMode === "push" ? "push" : "ping",
+    ): Promise<void> {
+      const failure = {
+        kind,
+        clientId: request.clientId,
+        subject: request.subject,
+        requestId: request.internalId,
+        attempts,
+        reason,
+      };
+      await new DeliveryFailureStore(ctx.env.DB).record(failure).catch((error: unknown) => {
+        logger.warn("delivery_failure_not_recorded", {
+          internal_id: request.internalId,
+          kind,
+          reason: String(error).slice(0, 200),
+        });
+      });
     }
 
     /**

@@ -7,7 +7,15 @@ export interface AdminFrame {
   adminName: string;
   csrf: string;
   /** The nav entry of this page. */
-  section: "admin" | "adminClients" | "adminCas" | "adminCertificates" | "adminUsers" | "adminKeys" | "adminAudit";
+  section:
+    | "admin"
+    | "adminClients"
+    | "adminCas"
+    | "adminCertificates"
+    | "adminUsers"
+    | "adminKeys"
+    | "adminAudit"
+    | "adminDeliveries";
 }
 
 const NAV: readonly [RouteName & AdminFrame["section"], string][] = [
@@ -18,6 +26,7 @@ const NAV: readonly [RouteName & AdminFrame["section"], string][] = [
   ["adminUsers", "Users"],
   ["adminKeys", "Signing keys"],
   ["adminAudit", "Audit log"],
+  ["adminDeliveries", "Failed deliveries"],
 ];
 
 export function AdminLayout(props: AdminFrame & { title: string; children?: Child }) {

@@ -18,6 +18,7 @@ import { page, pageSecurityHeaders, render } from "../page";
 import { apiCaller, mountAdminApi } from "./api";
 import { ADMIN_CSS } from "./assets";
 import { ClientFormPage, ClientListPage, ClientPage, TemplatePage } from "./client-pages";
+import { mountDeliveryFailurePages } from "./delivery-failures";
 import { type Admin, reauthenticated, requireAdmin } from "./guard";
 import { AuditPage, OverviewPage } from "./pages";
 import { mountCertificatePages } from "./pki-routes";
@@ -93,6 +94,7 @@ export function mountAdminConsole(app: Hono<AppEnv>): void {
   route(app, PATHS.adminClientRemove, { POST: adminForm(removeClient) });
   mountCertificatePages(app, adminPage, adminForm);
   mountUserAndKeyPages(app, adminPage, adminForm);
+  mountDeliveryFailurePages(app, adminPage);
   mountAdminApi(app);
 }
 
