@@ -9,77 +9,28 @@
 import type { Context, Hono } from "hono";
 import { clientFormValues, registrationFromForm } from "../../admin/client-form";
 import { ClientAdmin, ClientConflictError } from "../../admin/clients";
-import { acceptOperatorToken } from "../../admin/operator-token";
-import { AdminStore } from "../../admin/store";
-import { ADMIN_SCOPE, AUTH_METHODS, usesSecret } from "../../clients/metadata";
-import { verifyPassword } from "../../crypto/password";
-import { BearerTokenRequired, InsufficientScope, InvalidRequest, OAuthError } from "../../errors";
+import { AUTH_METHODS, usesSecret } from "../../clients/metadata";
 import type { AppEnv } from "../../http/app-env";
 import { NO_STORE } from "../../http/boundary";
-import { readBodyText } from "../../http/form";
 import { route } from "../../http/route";
-import { ownEndpointAudiences } from "../../params/resource-indicators";
-import { isRecord } from "../../parse";
 import { PATHS } from "../../routes";
-import { bearerTokenOf } from "../../tokens/bearer";
-import { currentSession, endSession } from "../browser-session";
-import { validCsrf } from "../csrf";
+import { type ApiCaller, apiCaller, jsonBody, notFound, requireReauthentication } from "./api-caller";
+import { mountPkiApi } from "./api-pki";
+import { mountUserApi } from "./api-users";
 
-export interface ApiCaller {
-  actor: string;
-  store: AdminStore;
-  /** The signed-in admin's password hash, for re-authentication; absent for operator clients. */
-  passwordHash?: string;
-}
-
-/** Who calls the API, or throws 401/403. Runs before routing for every /admin/api path. */
-export async function apiCaller(c: Context<AppEnv>): Promise<ApiCaller> {
-  const ctx = c.var.ctx;
-  const store = new AdminStore(ctx.env.DB);
-  const authorization = c.req.header("authorization");
-  if (authorization !== undefined) {
-    const { clientId } = await acceptOperatorToken(ctx, bearerTokenOf(authorization), {
-      scope: ADMIN_SCOPE,
-      audiences: ownEndpointAudiences(ctx.settings.issuer, `${ctx.settings.issuer}${PATHS.adminApi}`),
-    });
-    return { actor: `client:${clientId}`, store };
-  }
-  const session = await currentSession(c);
-  if (!session) throw new BearerTokenRequired();
-  const user = await ctx.stores.users.findBySubject(session.subject);
-  if (!user || !(await store.isAdmin(session.subject))) {
-    throw new InsufficientScope("this API is for administrators only");
-  }
-  if ((await store.touch(session.sid, session.authTime, ctx.settings.adminIdleTimeout)) === "idle") {
-    await endSession(c);
-    throw new BearerTokenRequired();
-  }
-  if (c.req.method !== "GET" && !(await validCsrf(c, c.req.header("x-csrf-token")))) {
-    throw new InvalidRequest("a change made with a session needs the X-CSRF-Token header");
-  }
-  return { actor: session.subject, store, passwordHash: user.password_hash };
-}
+/** The pages' guard (./routes.tsx) sends /admin/api paths through this check. */
+export { apiCaller };
 
 export function mountAdminApi(app: Hono<AppEnv>): void {
   route(app, PATHS.adminApiClients, { GET: listClients, POST: createClient });
   route(app, PATHS.adminApiClient, { GET: getClient, DELETE: removeClient });
   route(app, PATHS.adminApiAudit, { GET: audit });
+  mountUserApi(app);
+  mountPkiApi(app);
 }
 
 function clients(c: Context<AppEnv>, caller: ApiCaller): ClientAdmin {
   return new ClientAdmin(c.var.ctx.env.DB, caller.store, c.var.ctx.env.DATA_ENCRYPTION_KEY);
-}
-
-async function jsonBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  const text = await readBodyText(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes);
-  let value: unknown;
-  try {
-    value = JSON.parse(text || "{}");
-  } catch {
-    throw new InvalidRequest("the body must be a JSON object");
-  }
-  if (!isRecord(value)) throw new InvalidRequest("the body must be a JSON object");
-  return value;
 }
 
 async function listClients(c: Context<AppEnv>) {
@@ -145,15 +96,11 @@ async function removeClient(c: Context<AppEnv>) {
   const caller = await apiCaller(c);
   if (caller.passwordHash !== undefined) {
     // An admin's session re-authenticates for this dangerous action, as on the page.
-    const body = await jsonBody(c);
-    const password = typeof body.password === "string" ? body.password : "";
-    if (!(await verifyPassword(password, caller.passwordHash))) {
-      throw new ReauthenticationRequired();
-    }
+    await requireReauthentication(caller, await jsonBody(c), "removing a client");
   }
   const store = clients(c, caller);
   const entry = await store.get(c.req.param("clientId") ?? "");
-  if (!entry) return c.json({ error: "not_found", error_description: "no such client" }, 404, NO_STORE);
+  if (!entry) return notFound(c, "client");
   await store.remove(entry.client.client_id, caller.actor);
   return c.body(null, 204);
 }
@@ -163,10 +110,4 @@ async function audit(c: Context<AppEnv>) {
   const before = Number.parseInt(c.req.query("before") ?? "", 10);
   const entries = await caller.store.auditTrail(100, Number.isSafeInteger(before) ? before : undefined);
   return c.json({ entries }, 200, NO_STORE);
-}
-
-class ReauthenticationRequired extends OAuthError {
-  constructor() {
-    super("invalid_request", 'removing a client needs the admin\'s password in the body ("password")', 401);
-  }
 }

@@ -4,11 +4,11 @@
  * signing keys page. Every change writes its audit row (src/admin/users.ts).
  */
 import type { Context, Handler, Hono } from "hono";
+import { signingKeyViews } from "../../admin/keys";
 import { endGrantsOf, pendingRequestsOf, UserAdmin, UserInputError } from "../../admin/users";
 import type { AppEnv } from "../../http/app-env";
 import { route } from "../../http/route";
 import { PATHS } from "../../routes";
-import { loadKeys } from "../../tokens/keys";
 import { MessagePage } from "../layout";
 import { render } from "../page";
 import type { Admin } from "./guard";
@@ -117,12 +117,11 @@ async function setDisabled(c: Context<AppEnv>, admin: Admin, form: Form) {
 }
 
 async function showKeys(c: Context<AppEnv>, admin: Admin) {
-  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
-  const views = keys.all.map((key) => ({
+  const views = (await signingKeyViews(c.var.ctx.env.SIGNING_KEYS)).map((key) => ({
     kid: key.kid,
     alg: key.alg,
-    signs: key.kid === keys.active.kid,
-    publicJwk: JSON.stringify(key.publicJwk),
+    signs: key.signs,
+    publicJwk: JSON.stringify(key.public_jwk),
   }));
   return render(c, <KeysPage {...frame(admin)} keys={views} />);
 }
