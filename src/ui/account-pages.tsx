@@ -1,18 +1,20 @@
 /**
  * The signed-in user's account page (`/account`, issue 15), server-rendered like /ciba and
  * working without JavaScript: the clients the user has granted, each with a CSRF-protected
- * "Withdraw" form that revokes its tokens (src/logout/account.ts), and the user's recent answers
- * to backchannel requests.
+ * "Withdraw" form that revokes its tokens (src/logout/account.ts), the user's recent answers
+ * to backchannel requests, and the user's passkeys, to add and remove (./passkeys.tsx's list).
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { readForm } from "../http/form";
 import { type GrantedClient, grantedClients, withdrawClient } from "../logout/account";
 import type { CibaDecision } from "../logout/ciba-decisions";
+import type { PasskeyCredential } from "../webauthn/credential";
 import { currentSession } from "./browser-session";
 import { csrfToken, validCsrf } from "./csrf";
 import { Layout, MessagePage } from "./layout";
 import { render } from "./page";
+import { PasskeyList, passkeysOf } from "./passkeys";
 import { useRoutes } from "./routes-context";
 
 function signInRedirect(c: Context<AppEnv>): Response {
@@ -23,10 +25,11 @@ function signInRedirect(c: Context<AppEnv>): Response {
 export async function accountPage(c: Context<AppEnv>): Promise<Response> {
   const session = await currentSession(c);
   if (!session) return signInRedirect(c);
-  const [clients, decisions, user] = await Promise.all([
+  const [clients, decisions, user, passkeys] = await Promise.all([
     grantedClients(c.var.ctx, session.subject),
     c.var.ctx.stores.cibaDecisions.recent(session.subject),
     c.var.ctx.stores.users.findBySubject(session.subject),
+    passkeysOf(c, session.subject),
   ]);
   const notice = c.req.query("withdrawn") ? "Access withdrawn. Its tokens no longer work." : undefined;
   return render(
@@ -34,6 +37,7 @@ export async function accountPage(c: Context<AppEnv>): Promise<Response> {
     <AccountPage
       clients={clients}
       decisions={decisions}
+      passkeys={passkeys}
       csrf={await csrfToken(c)}
       signedInAs={user?.name ?? user?.username ?? "you"}
       notice={notice}
@@ -63,6 +67,7 @@ const day = (epoch: number) => new Date(epoch * 1000).toISOString().slice(0, 10)
 function AccountPage(props: {
   clients: GrantedClient[];
   decisions: CibaDecision[];
+  passkeys: PasskeyCredential[];
   csrf: string;
   signedInAs: string;
   notice?: string;
@@ -107,6 +112,8 @@ function AccountPage(props: {
           </li>
         ))}
       </ul>
+      <h2>Passkeys</h2>
+      <PasskeyList passkeys={props.passkeys} csrf={props.csrf} back="account" />
     </Layout>
   );
 }

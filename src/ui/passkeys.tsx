@@ -180,12 +180,22 @@ async function register(c: Context<AppEnv>) {
   return c.json({ id: credential.id, label: credential.label }, 201, { ...NO_STORE });
 }
 
+/** The pages that list passkeys; a removal goes back to the one it came from (`back`), else /passkeys. */
+const LISTING_PAGES = ["passkeys", "account"] as const;
+type ListingPage = (typeof LISTING_PAGES)[number];
+
 async function removePasskey(c: Context<AppEnv>) {
   const session = await currentSession(c);
   const form = await readForm(c.req.raw, c.var.ctx.settings.maxRequestBodyBytes);
   if (!session || !(await validCsrf(c, form.get("csrf")))) throw refused("sign in and try again", 403);
   await store(c).remove(session.subject, c.req.param("credentialId") ?? "");
-  return c.redirect(c.var.ctx.routes.path("passkeys"), 303);
+  const back = LISTING_PAGES.find((name) => name === form.get("back")) ?? "passkeys";
+  return c.redirect(c.var.ctx.routes.path(back), 303);
+}
+
+/** The signed-in user's passkeys, for a page that lists them (PasskeyList). */
+export function passkeysOf(c: Context<AppEnv>, subject: string): Promise<PasskeyCredential[]> {
+  return store(c).list(subject);
 }
 
 async function listPasskeys(c: Context<AppEnv>) {
@@ -207,6 +217,23 @@ function PasskeysPage(props: { passkeys: PasskeyCredential[]; csrf: string; sign
   return (
     <Layout title="Your passkeys" signedInAs={props.signedInAs} csrf={props.csrf}>
       <h1>Your passkeys</h1>
+      <PasskeyList passkeys={props.passkeys} csrf={props.csrf} back="passkeys" />
+      <p>
+        <a href={routes.path("cibaRequests")}>Your requests</a>
+      </p>
+    </Layout>
+  );
+}
+
+/**
+ * The user's passkeys, each with a Remove form, and "Add a passkey" (shown by the script where
+ * WebAuthn works): the /passkeys page and the account page both show this. `back` is the page
+ * a removal returns to.
+ */
+export function PasskeyList(props: { passkeys: PasskeyCredential[]; csrf: string; back: ListingPage }) {
+  const routes = useRoutes();
+  return (
+    <section id="passkeys">
       <p class="muted">
         A passkey signs you in without a password, and confirms approvals that ask for it (phishing-resistant).
       </p>
@@ -214,6 +241,7 @@ function PasskeysPage(props: { passkeys: PasskeyCredential[]; csrf: string; sign
       {props.passkeys.map((p) => (
         <form class="card" method="post" action={routes.path("passkeyRemove", { credentialId: p.id })}>
           <input type="hidden" name="csrf" value={props.csrf} />
+          <input type="hidden" name="back" value={props.back} />
           <strong>{p.label}</strong>{" "}
           <span class="muted">
             {p.multiDevice ? "synced" : "this device only"} · added{" "}
@@ -233,10 +261,7 @@ function PasskeysPage(props: { passkeys: PasskeyCredential[]; csrf: string; sign
       </div>
       <p id="passkey-status" class="muted" role="status" />
       <PasskeyScript csrf={props.csrf} />
-      <p>
-        <a href={routes.path("cibaRequests")}>Your requests</a>
-      </p>
-    </Layout>
+    </section>
   );
 }
 
