@@ -1,11 +1,9 @@
 /**
- * Hostile requests for the fuzz run (scripts/fuzz.ts), the soak (scripts/soak.ts) and the short
- * authenticator-API property test in `npm test` (test/hostile-authenticator.property.test.ts).
- *
- * The generators are those of the hostile-input property test (test/hostile-input.property.test.ts),
- * copied here because that file keeps its own inside the test (it registers clients at import
- * time, so nothing can import from it); keep the two in step when one changes. The lists of
- * endpoints, pages and parameter names are shared, not copied (test/helpers/endpoints.ts). New here:
+ * Hostile requests for the fuzz run (scripts/fuzz.ts), the soak (scripts/soak.ts) and their
+ * short versions in `npm test` (test/hostile-input.property.test.ts,
+ * test/hostile-authenticator.property.test.ts): one set of generators and one check of the
+ * answers for all of them. The lists of endpoints, pages and parameter names come from
+ * test/helpers/endpoints.ts. Beyond the endpoints, the pages and return_to:
  * the authenticator API (/api/ciba/requests…) with valid credentials, a Bearer token with
  * ciba:approve or the session cookie, and JSON bodies close to valid ones.
  *
