@@ -119,8 +119,13 @@ export interface BackchannelUserLoginRequest {
   expiresAt: number;
   /** Where the user reviews and approves or denies the request (the provider's page). */
   approvalUrl: string;
-  /** RFC 9396: the details the request asks the user to approve (render them with the registry). */
+  /** RFC 9396: the details the request asks the user to approve. */
   authorizationDetails: StoredAuthorizationDetail[];
+  /**
+   * RFC 9396 §3: each of `authorizationDetails` as the sentence the user approves, the text the
+   * approval page shows ("Pay €42.00 to ACME Ltd, IBAN …8603"), in the same order.
+   */
+  authorizationDetailsText: string[];
 }
 
 /**

@@ -80,6 +80,7 @@ describe("webhook notifier", () => {
       client_name: "Bank teller",
       binding_message: "Teller 2",
       scopes: ["openid"],
+      authorization_details_text: [],
       expires_at: request.creationTime + 300,
       approval_url: `http://localhost:8787/ciba/requests/${request.internalId}`,
     });

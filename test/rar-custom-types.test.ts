@@ -135,6 +135,8 @@ describe("createProvider's authorizationDetailsTypes (RFC 9396 types given in co
     const interaction = custom.interaction(env).backchannel;
     const [pending] = await interaction.getPendingLoginRequestsForCurrentUser({ subject: noor });
     expect(pending?.authorizationDetails).toEqual([kept]);
+    // The renderer's sentence goes with the request to the pages, the authenticator API and notices.
+    expect(pending?.authorizationDetailsText).toEqual(["Read balances and transactions of account …8603"]);
     await interaction.completeLoginRequest(
       { internalId: pending?.internalId ?? "", scopesValuesConsented: ["openid"] },
       { subject: noor, sessionId: "sess-rar-custom", authTime: Math.floor(Date.now() / 1000), amr: ["pwd"] },

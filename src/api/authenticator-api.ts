@@ -70,6 +70,9 @@ function present(request: BackchannelUserLoginRequest) {
     client_name: request.clientName,
     binding_message: request.bindingMessage ?? null,
     scopes: request.requestedScopes,
+    // RFC 9396: the details (what the token will carry) and each as the sentence the page shows.
+    authorization_details: request.authorizationDetails,
+    authorization_details_text: request.authorizationDetailsText,
     acr_values: request.authenticationContextReferenceClasses,
     expires_at: request.expiresAt,
     approval_url: request.approvalUrl,

@@ -36,6 +36,12 @@ export interface BackchannelAuthenticationRequest {
   bindingMessage?: string;
   /** RFC 9396: the authorization_details asked for, shown to the user and approved (or not) whole. */
   authorizationDetails?: StoredAuthorizationDetail[];
+  /**
+   * RFC 9396 §3: each detail as the sentence the user approves, rendered once when the request
+   * is made, so that the page, the authenticator API and every notice (sent from the request's
+   * alarm, which has no renderer of the provider's own types) say the same.
+   */
+  authorizationDetailsText?: string[];
   isComplete: boolean;
   authorizedScopes?: string[];
   sessionId?: string;
@@ -51,6 +57,14 @@ export interface BackchannelAuthenticationRequest {
   amr?: string[];
   /** The first requested acr value the authentication (amr) met; absent if none (src/authn/acr.ts). */
   acr?: string;
+  /**
+   * Fixed at approval (issue 18): the grant's id (`grant_id` in its access tokens) and, when
+   * offline_access was granted, the id of the refresh-token family its tokens may start. The
+   * user's answer entry (src/users/user-object.ts) keeps both, so sign-out and the account page
+   * can revoke the grant without a D1 row written at the token response.
+   */
+  grantId?: string;
+  refreshFamilyId?: string;
   notificationStatus: NotificationStatus;
   notificationAttempts: number;
 
@@ -97,6 +111,7 @@ export const backchannelRequestRecord: Parser<BackchannelAuthenticationRequest> 
     idp: optional(str),
     bindingMessage: optional(str),
     authorizationDetails: optional(arrayOf(storedAuthorizationDetail)),
+    authorizationDetailsText: optional(strings),
     isComplete: bool,
     authorizedScopes: optional(strings),
     sessionId: optional(str),
@@ -107,6 +122,8 @@ export const backchannelRequestRecord: Parser<BackchannelAuthenticationRequest> 
     authTime: optional(int),
     amr: optional(strings),
     acr: optional(str),
+    grantId: optional(str),
+    refreshFamilyId: optional(str),
     notificationStatus: oneOf(DELIVERY_STATUSES),
     notificationAttempts: int,
     clientNotificationEndpoint: optional(str),
@@ -132,9 +149,22 @@ export function userGrantOf(request: BackchannelAuthenticationRequest): UserGran
     amr: request.amr ?? [],
     acr: request.acr,
     sid: request.sessionId,
+    grantId: request.grantId,
     // RFC 9396: an approval approves the details the user was shown with the request.
     ...(request.authorizationDetails?.length ? { authorizationDetails: request.authorizationDetails } : {}),
   };
+}
+
+/**
+ * How an approved request's tokens are issued (issue 18): the refresh-token family fixed at
+ * approval, and no session_grants row when the user's answer entry already names the grant (a
+ * request approved before the grant id was fixed at approval still gets its row).
+ */
+export function issueOptionsOf(request: BackchannelAuthenticationRequest): {
+  refreshFamilyId?: string;
+  grantLinkKept: boolean;
+} {
+  return { refreshFamilyId: request.refreshFamilyId, grantLinkKept: request.grantId !== undefined };
 }
 
 /** What a poll at the token endpoint found, decided atomically inside the request's object. */
@@ -161,6 +191,12 @@ export interface CompleteBackchannelLoginRequest {
    */
   authTime?: number;
   amr?: string[];
+}
+
+/** The ids an approval fixes (issue 18), drawn by the store, not by the caller. */
+export interface ApprovalIds {
+  grantId: string;
+  refreshFamilyId: string;
 }
 
 export type CompletionOutcome =

@@ -48,6 +48,7 @@ export function loginRequestView(
     expiresAt: expiresAt(request),
     approvalUrl: approvalUrl(settings.issuer, request.internalId),
     authorizationDetails: request.authorizationDetails ?? [],
+    authorizationDetailsText: request.authorizationDetailsText ?? [],
   };
 }
 
@@ -57,6 +58,9 @@ export class LogNotificationService implements BackchannelAuthenticationUserNoti
       subject: request.subject,
       client_id: request.clientId,
       binding_message: request.bindingMessage,
+      ...(request.authorizationDetailsText.length > 0
+        ? { authorization_details: request.authorizationDetailsText }
+        : {}),
       approval_url: request.approvalUrl,
     });
   }
@@ -78,6 +82,8 @@ export class WebhookNotificationService implements BackchannelAuthenticationUser
       client_name: request.clientName,
       binding_message: request.bindingMessage ?? null,
       scopes: request.requestedScopes,
+      // RFC 9396 §3: what the user is asked to approve, as the approval page says it.
+      authorization_details_text: request.authorizationDetailsText,
       expires_at: request.expiresAt,
       approval_url: request.approvalUrl,
     });

@@ -82,7 +82,12 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
       tenant: acr.tenant,
       idp: acr.idp,
       bindingMessage,
-      ...(authorizationDetails.length > 0 ? { authorizationDetails: forStorage(authorizationDetails) } : {}),
+      ...(authorizationDetails.length > 0
+        ? {
+            authorizationDetails: forStorage(authorizationDetails),
+            authorizationDetailsText: authorizationDetails.map((detail) => ctx.authorizationDetails.render(detail)),
+          }
+        : {}),
       deliveryMode: mode,
       interval,
       ...notification,

@@ -199,8 +199,12 @@ async function showRequest(c: Context<AppEnv>) {
   const open = await openRequestFor(c, session);
   if (!open.request) return open.page;
   const view = loginRequestView(c.var.ctx.settings, open.request);
-  // RFC 9396: each detail as the sentence the user approves.
-  const details = view.authorizationDetails.map((detail) => c.var.ctx.authorizationDetails.render(detail));
+  // RFC 9396: each detail as the sentence the user approves: the text rendered with the request,
+  // which the authenticator API and the notices carry too (rendered now for an older request).
+  const details =
+    view.authorizationDetailsText.length === view.authorizationDetails.length
+      ? view.authorizationDetailsText
+      : view.authorizationDetails.map((detail) => c.var.ctx.authorizationDetails.render(detail));
   return render(c, <RequestPage request={view} details={details} {...open.frame} />);
 }
 

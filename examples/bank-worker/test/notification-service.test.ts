@@ -14,6 +14,7 @@ const request: BackchannelUserLoginRequest = {
   requestedResourceIndicators: [],
   authenticationContextReferenceClasses: [],
   authorizationDetails: [],
+  authorizationDetailsText: [],
   expiresAt: Math.floor(Date.now() / 1000) + 60,
   approvalUrl: `https://bank.example/master/ciba/requests/${"a".repeat(64)}`,
 };
