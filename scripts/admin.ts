@@ -32,6 +32,8 @@ import { generateVapidKeys } from "../src/push/vapid.ts";
 import { SIGNING_ALGS } from "../src/tokens/keys.ts";
 import { userRow } from "../src/users/store.ts";
 import { hashUserCode, userCodeProblem } from "../src/users/user-code.ts";
+import { OperationError, UsageError } from "./lib/admin-errors.ts";
+import { runRemote } from "./lib/admin-remote.ts";
 import {
   CertificateFileError,
   generateCa,
@@ -82,14 +84,16 @@ Clients
       --require-par                       require_pushed_authorization_requests
       --par-lifetime N                    par_request_lifetime, seconds (10–599)
       --request-object-alg ALG            request_object_signing_alg: PAR requests must then be
-                                          request objects signed with ALG (ES256, PS256, EdDSA)
+                                          request objects signed with ALG (ES256, PS256, EdDSA), with
+                                          nbf and exp at most 60 min apart (FAPI 2.0 Message Signing)
       --ciba-lifetime N                   ciba_request_lifetime, seconds (10–3600)
       --ciba-interval N                   ciba_polling_interval, seconds (1–60)
       --fapi-ciba                         the FAPI-CIBA profile: private_key_jwt or mTLS, PS256/ES256/EdDSA, keys,
                                           signed requests with binding_message, poll or ping
       --profile fapi2                     the FAPI 2.0 Security Profile (docs/fapi.md): private_key_jwt
-                                          (PS256/ES256/EdDSA) or mTLS, PAR, DPoP or mTLS-bound tokens,
-                                          codes of at most 60 s, refresh tokens not rotated
+                                          (PS256/ES256/EdDSA, aud = the issuer only) or mTLS, PAR,
+                                          DPoP or mTLS-bound tokens, codes of at most 60 s, refresh
+                                          tokens not rotated
       --dpop-bound                        dpop_bound_access_tokens: every token request needs a DPoP proof
       --authorization-details-types t1,t2 authorization_details_types (RFC 9396), e.g. payment_initiation
       --authorization-signed-response-alg ALG
@@ -123,6 +127,10 @@ Users
                                           code stored by an older edge-op as a bare SHA-256)
   user list                               sub, username, e-mail, phone, name
   user remove --username U
+  user disable --username U | user enable --username U
+                                          (with --remote <url> only) a disabled user cannot sign
+                                          in or be named in a CIBA request; their sessions end and
+                                          their tokens are revoked
 
 Certificates for mutual TLS (local testing; written as cert.pem and key.pem in --out DIR)
   certs ca --out DIR [--subject DN] [--days N]
@@ -152,25 +160,26 @@ Database (client and user commands)
                                           CLOUDFLARE_API_TOKEN; client_secret_jwt clients and
                                           CIBA user_codes need DATA_ENCRYPTION_KEY in the
                                           environment)
+  --remote <url>                          the provider at <url> (https; http on loopback only),
+                                          through its admin API instead of SQL: client add, list,
+                                          remove; user add, set-code, list, disable, enable. The
+                                          Worker validates and audits. Credentials from the
+                                          environment: EDGE_OP_ADMIN_TOKEN (an access token with
+                                          the admin scope), or EDGE_OP_ADMIN_CLIENT_ID (or
+                                          --operator-client ID) and EDGE_OP_ADMIN_CLIENT_SECRET of
+                                          an operator client (client_credentials, scope admin)
 
 Exit codes: 0 done, 1 the operation failed, 2 bad command line or invalid client/user.
 See docs/local-development.md and docs/configuration.md.
 `;
 
-/** A mistake in the command line or the registration: exit code 2, nothing written. */
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** The operation could not be done (not found, conflict): exit code 1. */
-class OperationError extends Error {
-  override name = "OperationError";
-}
-
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
   local: { type: "boolean" },
   remote: { type: "boolean" },
+  // `--remote <url>` (rewritten to --remote-url before parsing): through the admin API
+  "remote-url": { type: "string" },
+  "operator-client": { type: "string" },
   // registration-token
   "expires-in": { type: "string" },
   label: { type: "string" },
@@ -299,6 +308,8 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
   },
   "user set-code": { options: ["username", "ciba-user-code"], run: userSetCode },
   "user list": { options: [], run: userList },
+  "user disable": { options: ["username"], run: needsApi },
+  "user enable": { options: ["username"], run: needsApi },
   "user remove": { options: ["username"], run: userRemove },
   "keys generate": { options: ["alg", "kid", "set"], run: keysGenerate },
   "keys data-key": { options: [], run: keysDataKey },
@@ -311,6 +322,33 @@ const COMMANDS: Record<string, { options: readonly (keyof typeof OPTIONS)[]; run
 };
 
 const DATABASE_OPTIONS = ["local", "remote"] as const;
+
+/** Disabling revokes the user's tokens, which lives in the Worker's Durable Objects: not SQL. */
+async function needsApi(): Promise<void> {
+  throw new UsageError("this command runs through the admin API only: add --remote <url> (docs/admin-console.md)");
+}
+
+/**
+ * `--remote <url>` (or `--remote=<url>`) selects the admin API; `--remote` alone keeps meaning
+ * the deployed D1 through wrangler. node:util's parser has no optional values, so the URL form
+ * is rewritten to --remote-url first.
+ */
+function withRemoteUrl(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const next = argv[i + 1];
+    if (arg === "--remote" && next !== undefined && /^https?:\/\//i.test(next)) {
+      out.push(`--remote-url=${next}`);
+      i++;
+    } else if (arg.startsWith("--remote=")) {
+      out.push(`--remote-url=${arg.slice("--remote=".length)}`);
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
 
 /** Commands that do not touch D1: no --local/--remote, no wrangler. */
 function offline(command: string): boolean {
@@ -803,7 +841,12 @@ async function main(argv: string[]): Promise<number> {
   let values: Values;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({
+      args: withRemoteUrl(argv),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    }));
   } catch (error) {
     // node:util's messages are long ("…To specify a positional argument starting with a '-'…").
     const message = (error as Error).message;
@@ -817,6 +860,12 @@ async function main(argv: string[]): Promise<number> {
   const name = positionals.slice(0, 2).join(" ");
   const command = COMMANDS[name];
   if (!command || positionals.length > 2) throw new UsageError(`unknown command "${positionals.join(" ")}"`);
+  if (values["remote-url"] !== undefined) {
+    if (values.local || values.remote) throw new UsageError("--remote <url> goes without --local");
+    await runRemote(name, values, process.env);
+    return 0;
+  }
+  if (values["operator-client"] !== undefined) throw new UsageError("--operator-client needs --remote <url>");
   const allowed = new Set<string>(["help", ...command.options, ...(offline(name) ? [] : DATABASE_OPTIONS)]);
   const stray = Object.keys(values).filter((option) => !allowed.has(option));
   if (stray.length > 0) throw new UsageError(`${name} does not take ${stray.map((o) => `--${o}`).join(", ")}`);
