@@ -3,7 +3,9 @@
  * internal transport, resident keys, user verification): a user registers a passkey on
  * /passkeys, signs in with it without a username, and approves a CIBA request that asks for
  * phr with it; the kiosk's ID token says acr "phr". A password-only session cannot approve such
- * a request.
+ * a request. In the authorization-code flow, a request asking for phr shows a user without a
+ * passkey why it cannot be approved, and once they added one, the consent page's "Approve with
+ * passkey" gives the web app an ID token with acr "phr".
  *
  * WebAuthn refuses an IP address as relying party id, and the shared e2e provider's issuer is
  * http://127.0.0.1:N, so this file starts its own provider (as test/e2e/global-setup.ts does)
@@ -27,6 +29,8 @@ let server: ChildProcess | undefined;
 let stateDir = "";
 let browser: Browser;
 let config: client.Configuration;
+let webConfig: client.Configuration;
+const CALLBACK = "http://localhost:3000/callback";
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "edge-op-e2e-passkeys-"));
@@ -70,6 +74,13 @@ beforeAll(async () => {
     client.ClientSecretBasic("demo-ciba-secret"),
     { execute: [client.allowInsecureRequests] },
   );
+  webConfig = await client.discovery(
+    new URL(issuer),
+    "demo-web",
+    undefined,
+    client.ClientSecretBasic("demo-web-secret"),
+    { execute: [client.allowInsecureRequests] },
+  );
 });
 
 afterAll(async () => {
@@ -79,8 +90,10 @@ afterAll(async () => {
 });
 
 /** A page whose browser has a platform passkey authenticator that verifies the user. */
-async function withVirtualAuthenticator(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext();
+async function withVirtualAuthenticator(
+  options: { serviceWorkers?: "allow" | "block" } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext(options);
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
@@ -186,6 +199,55 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
       expect(status).toBe(403);
     } finally {
       login.stop();
+      await context.close();
+    }
+  });
+
+  test("code flow: acr_values phr needs a passkey on the consent page; with one, the ID token says acr phr", async () => {
+    // /ciba registers the PWA's service worker, which Playwright's routes do not see past.
+    const { context, page } = await withVirtualAuthenticator({ serviceWorkers: "block" });
+    await context.route(`${CALLBACK}**`, (route) =>
+      route.fulfill({ status: 200, contentType: "text/plain", body: "back at the app" }),
+    );
+    const authorizationUrl = async () => {
+      const verifier = client.randomPKCECodeVerifier();
+      const params = {
+        redirect_uri: CALLBACK,
+        scope: "openid profile",
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: "S256",
+        state: client.randomState(),
+        acr_values: "phr",
+      };
+      return { url: client.buildAuthorizationUrl(webConfig, params), verifier, state: params.state };
+    };
+    try {
+      await signInWithPassword(page, "bob", "bob-password");
+      // No passkey yet: the page says so and offers no approval.
+      const first = await authorizationUrl();
+      await page.goto(first.url.href);
+      await page.getByTestId("passkey-missing").waitFor();
+      await expect(page.getByRole("button", { name: /^Approve/ }).count()).resolves.toBe(0);
+
+      await page.goto(`${issuer}/passkeys`);
+      await page.getByRole("button", { name: "Add a passkey" }).click();
+      await page.locator("form.card, #passkey-status:not(:empty)").first().waitFor();
+      expect(await page.locator("#passkey-status").textContent()).toBe("");
+
+      const second = await authorizationUrl();
+      await page.goto(second.url.href);
+      // The browser's request to the app's callback (the redirect after approval) carries the code.
+      const callback = page.waitForRequest((r) => r.url().startsWith(CALLBACK));
+      await page.getByRole("button", { name: "Approve with passkey" }).click();
+      const callbackUrl = new URL((await callback).url());
+      const tokens = await client.authorizationCodeGrant(webConfig, callbackUrl, {
+        pkceCodeVerifier: second.verifier,
+        expectedState: second.state,
+      });
+      const claims = decodeJwt(String(tokens.id_token));
+      expect(claims.acr).toBe("phr");
+      expect(claims.amr).toEqual(["pop", "user", "mfa"]);
+    } finally {
       await context.close();
     }
   });
