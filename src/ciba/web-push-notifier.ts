@@ -6,9 +6,12 @@
  *  - 404/410 from the push service: that subscription is gone (RFC 8030 §7.3) and is removed,
  *    only if it is still the copy that was pushed to (the browser may have subscribed again);
  *  - 429/5xx, a timeout or a network error on any device: RetryableNotificationError, so the
- *    alarm tries again with backoff. The retry pushes to every device again; the notice's Topic
+ *    alarm tries again with backoff. Before that, the devices done with the notice (delivered,
+ *    or refused for good) are noted on the request's entry in the user's object (one row, only
+ *    on this path), and the retry pushes only to the others. Should that note be missing (the
+ *    request not listed there), the retry reaches every device again: the notice's Topic
  *    replaces an undelivered copy at the push service and the service worker shows it under the
- *    request's tag, so a device that had it shows it once;
+ *    request's tag, so a device that had it still shows it once;
  *  - anything else (a refused VAPID signature, a 400) is logged and not retried.
  * Only subscription ids and outcomes are logged: an endpoint is a capability URL.
  */
@@ -24,8 +27,10 @@ import { RetryableNotificationError } from "./notification-errors";
 
 /** The part of the user's object this notifier uses. */
 export interface UserDevices {
-  subscriptions(): Promise<StoredSubscription[]>;
+  /** With a request's internal id: the subscriptions its notice has still to reach. */
+  subscriptions(pendingFor?: string): Promise<StoredSubscription[]>;
   removeSubscription(id: string, sealed?: string): Promise<boolean>;
+  recordPushed(internalId: string, subscriptionIds: string[]): Promise<boolean>;
 }
 
 export interface WebPushNotifierOptions {
@@ -54,7 +59,7 @@ export class WebPushNotificationService implements BackchannelAuthenticationUser
     // Expired before the alarm ran: nothing the user could still approve.
     if (!built) return;
     const user = await devicesOf(request.subject);
-    const stored = await user.subscriptions();
+    const stored = await user.subscriptions(request.internalId);
     const devices: Device[] = [];
     for (const entry of stored) {
       // A copy that no longer opens (another key, a loopback endpoint outside development) is skipped.
@@ -81,6 +86,8 @@ export class WebPushNotificationService implements BackchannelAuthenticationUser
       });
     }
     if (result.retry.length > 0) {
+      const done = [...result.delivered, ...result.failed.map((failure) => failure.id)];
+      if (done.length > 0) await user.recordPushed(request.internalId, done);
       throw new RetryableNotificationError(`push service busy or unreachable for ${result.retry.length} device(s)`);
     }
   }

@@ -2,9 +2,10 @@
  * One notice to every device of a user: the step the CIBA request's alarm runs (issue 16). It
  * sends to each subscription in parallel and sorts the answers (src/push/send.ts): delivered,
  * gone (to remove from the user's object), failed, and those to retry, with the longest
- * Retry-After any of them asked for. The alarm then sets itself for that retry and sends again
- * only to those (`only`), so a device that already has the notice does not get it twice (and
- * the notice's Topic makes a duplicate replace, not add, at the push service).
+ * Retry-After any of them asked for. The alarm then retries, and the notifier
+ * (src/ciba/web-push-notifier.ts) sends again only to the devices not done yet (it notes the
+ * others in the user's object), so a device that already has the notice does not get it twice
+ * (and the notice's Topic makes a duplicate replace, not add, at the push service).
  */
 import { type PushOptions, sendPush } from "./send";
 import type { PushSubscription } from "./subscription";

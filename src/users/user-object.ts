@@ -20,9 +20,22 @@
  * and `addPending` sweeps any it meets. Every method is synchronous between storage calls,
  * hence atomic.
  *
- * Rows written (issue 18): addPending 1; removePending 1, or none when it leaves the object
- * empty (then `deleteAll()`: an object with nothing pending and no subscription keeps no
- * storage); putSubscription 1 (+1 per eviction), removeSubscription 1.
+ *  - the user's answers (issue 18): `answerPending` turns a request's entry, in place, into the
+ *    user's answer (decision, scopes, time) and, for an approval, the grant it made (grant id,
+ *    refresh-token family id, the approving session's sid): the account page's "recent answers",
+ *    and what sign-out and withdrawal revoke, with no D1 row written on the CIBA hot path. Kept
+ *    until the caller's `keepUntil`; the next `addPending` sweeps it after that.
+ *
+ *  - push retries per subscription: when a request's notice must be retried on some device
+ *    (429/5xx), `recordPushed` notes on its pending entry the devices already done with it
+ *    (delivered, or refused for good), and `subscriptions(internalId)` leaves them out of the
+ *    retry. Nothing is written when every device took the notice at once.
+ *
+ * Rows written (issue 18): addPending 1; answerPending 1 (the same key, overwritten);
+ * removePending 1, or none when it leaves the object empty (then `deleteAll()`: an object with
+ * nothing pending, no answer kept and no subscription keeps no storage); putSubscription 1 (+1
+ * per eviction), removeSubscription 1; an answer swept after `keepUntil` 1; recordPushed 1 (only
+ * on a push to be retried).
  */
 import { DurableObject } from "cloudflare:workers";
 import { sha256Hex } from "../crypto/hash";
@@ -119,10 +132,64 @@ type UpgradeRequest = Parameters<NonNullable<DurableObject["fetch"]>>[0];
 type UpgradeResponse = Awaited<ReturnType<NonNullable<DurableObject["fetch"]>>>;
 type LiveSocket = Parameters<NonNullable<DurableObject["webSocketMessage"]>>[0];
 
-/** A stored pending entry: the view, and the caller's opaque record (the store's JSON). */
+/** The user's answer to a request, kept in place of its pending entry (issue 18). */
+export interface RequestAnswer {
+  decision: "approved" | "denied";
+  /** The scopes granted; none for a denial. */
+  scopes: string[];
+  /** Epoch seconds. */
+  decidedAt: number;
+  /** Kept until then (epoch seconds): the history's retention, or longer while the grant may have live tokens. */
+  keepUntil: number;
+  /** An approval's grant (`grant_id` in its access tokens), and its refresh-token family if any. */
+  grantId?: string;
+  refreshFamilyId?: string;
+  /** The sid of the browser session that approved: its sign-out revokes the grant (unless offline_access). */
+  sessionId?: string;
+  /** The grant was revoked (sign-out, withdrawal): still an answer, no longer a live grant. */
+  revoked?: boolean;
+}
+
+export interface AnsweredRequest {
+  request: PendingRequest;
+  answer: RequestAnswer;
+}
+
+/** An answer from a caller or a row, checked. */
+function parseAnswer(value: unknown): RequestAnswer | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v.decision !== "approved" && v.decision !== "denied") return undefined;
+  if (!isTextList(v.scopes) || !isEpoch(v.decidedAt) || !isEpoch(v.keepUntil)) return undefined;
+  for (const field of ["grantId", "refreshFamilyId", "sessionId"] as const) {
+    if (v[field] !== undefined && !isText(v[field], 256)) return undefined;
+  }
+  if (v.revoked !== undefined && typeof v.revoked !== "boolean") return undefined;
+  const answer: RequestAnswer = {
+    decision: v.decision,
+    scopes: [...v.scopes],
+    decidedAt: v.decidedAt,
+    keepUntil: v.keepUntil,
+  };
+  if (typeof v.grantId === "string") answer.grantId = v.grantId;
+  if (typeof v.refreshFamilyId === "string") answer.refreshFamilyId = v.refreshFamilyId;
+  if (typeof v.sessionId === "string") answer.sessionId = v.sessionId;
+  if (v.revoked === true) answer.revoked = true;
+  return answer;
+}
+
+/** A stored entry: the view, the caller's opaque record (the store's JSON), or, once answered, the answer. */
 interface PendingEntry {
   view: PendingRequest;
   detail?: string;
+  answer?: RequestAnswer;
+  /** Subscription ids done with this request's notice, recorded only when a retry was needed. */
+  pushedTo?: string[];
+}
+
+/** Whether an entry still matters at `now`: a pending request until it expires, an answer until its keepUntil. */
+function isLive(entry: PendingEntry, now: number): boolean {
+  return entry.answer ? entry.answer.keepUntil > now : entry.view.expiresAt > now;
 }
 
 const PENDING = "pending:";
@@ -134,8 +201,23 @@ function parsePendingEntry(value: unknown): PendingEntry | undefined {
   const view = parsePendingRequest(v.view);
   if (!view) return undefined;
   if (v.detail !== undefined && !isText(v.detail, MAX_DETAIL)) return undefined;
-  return v.detail === undefined ? { view } : { view, detail: v.detail };
+  if (v.answer !== undefined) {
+    const answer = parseAnswer(v.answer);
+    return answer ? { view, answer } : undefined;
+  }
+  const entry: PendingEntry = v.detail === undefined ? { view } : { view, detail: v.detail };
+  if (v.pushedTo !== undefined) {
+    if (!isSubscriptionIdList(v.pushedTo)) return undefined;
+    entry.pushedTo = [...v.pushedTo];
+  }
+  return entry;
 }
+
+const SUBSCRIPTION_ID = /^[0-9a-f]{64}$/;
+/** At most this many subscriptions are ever noted per request (more than any user keeps). */
+const MAX_PUSHED_TO = 100;
+const isSubscriptionIdList = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.length <= MAX_PUSHED_TO && v.every((id) => typeof id === "string" && SUBSCRIPTION_ID.test(id));
 
 function parseStoredSubscription(id: string, value: unknown): (StoredSubscription & { storedAt: number }) | undefined {
   if (typeof value !== "object" || value === null) return undefined;
@@ -174,11 +256,13 @@ export class UserObject extends DurableObject<unknown> {
     let fromClient = 0;
     for (const [otherKey, value] of this.kv.list({ prefix: PENDING })) {
       const other = parsePendingEntry(value);
-      if (!other || other.view.expiresAt <= now) {
-        // Left behind (its request's clean-up did not reach us): swept here, at no cost otherwise.
+      if (!other || !isLive(other, now)) {
+        // Left behind (its request's clean-up did not reach us), or an answer past its keepUntil:
+        // swept here, at no cost otherwise.
         this.kv.delete(otherKey);
         continue;
       }
+      if (other.answer) continue;
       inAll += 1;
       if (other.view.clientId === request.clientId) fromClient += 1;
     }
@@ -197,7 +281,10 @@ export class UserObject extends DurableObject<unknown> {
   async removePending(internalId: string, reason: RemovalReason = "decided"): Promise<boolean> {
     if (!isText(internalId, 128)) return false;
     const key = PENDING + internalId;
-    if (this.kv.get(key) === undefined) return false;
+    const stored = this.kv.get(key);
+    if (stored === undefined) return false;
+    // An answer is the user's history (and names a grant to revoke): not pending, not removed here.
+    if (parsePendingEntry(stored)?.answer) return false;
     if (this.holdsOnly(key)) await this.ctx.storage.deleteAll();
     else this.kv.delete(key);
     this.broadcast({ type: "removed", internalId, reason });
@@ -209,9 +296,50 @@ export class UserObject extends DurableObject<unknown> {
     if (!isText(internalId, 128) || !isText(detail, MAX_DETAIL)) return false;
     const key = PENDING + internalId;
     const entry = parsePendingEntry(this.kv.get(key));
-    if (!entry) return false;
+    if (!entry || entry.answer) return false;
     this.kv.put(key, { ...entry, detail });
     return true;
+  }
+
+  /**
+   * Records the user's answer in place of the request's pending entry (one row): the request
+   * leaves the pending list, and the answer is kept until `answer.keepUntil`. False if the
+   * request is not pending here (never listed, withdrawn, or already answered).
+   */
+  async answerPending(internalId: string, answer: RequestAnswer): Promise<boolean> {
+    const parsed = parseAnswer(answer);
+    if (!isText(internalId, 128) || !parsed) return false;
+    const key = PENDING + internalId;
+    const entry = parsePendingEntry(this.kv.get(key));
+    if (!entry || entry.answer) return false;
+    this.kv.put(key, { view: entry.view, answer: parsed });
+    this.broadcast({ type: "removed", internalId, reason: "decided" });
+    return true;
+  }
+
+  /** The user's answers still kept, newest first. */
+  async answers(): Promise<AnsweredRequest[]> {
+    const now = Math.floor(Date.now() / 1000);
+    const answered: AnsweredRequest[] = [];
+    for (const [, value] of this.kv.list({ prefix: PENDING })) {
+      const entry = parsePendingEntry(value);
+      if (entry?.answer && isLive(entry, now)) answered.push({ request: entry.view, answer: entry.answer });
+    }
+    return answered.sort((a, b) => b.answer.decidedAt - a.answer.decidedAt);
+  }
+
+  /** Marks the grants of these answers revoked (sign-out, withdrawal); returns how many changed. */
+  async markRevoked(grantIds: string[]): Promise<number> {
+    if (!Array.isArray(grantIds) || grantIds.length > 1000) return 0;
+    const ids = new Set(grantIds.filter((id) => isText(id, 256)));
+    let changed = 0;
+    for (const [key, value] of this.kv.list({ prefix: PENDING })) {
+      const entry = parsePendingEntry(value);
+      if (!entry?.answer?.grantId || entry.answer.revoked || !ids.has(entry.answer.grantId)) continue;
+      this.kv.put(key, { view: entry.view, answer: { ...entry.answer, revoked: true } });
+      changed += 1;
+    }
+    return changed;
   }
 
   /** The user's unexpired pending requests (optionally from one client), oldest first. */
@@ -229,7 +357,7 @@ export class UserObject extends DurableObject<unknown> {
     const entries: PendingEntry[] = [];
     for (const [, value] of this.kv.list({ prefix: PENDING })) {
       const entry = parsePendingEntry(value);
-      if (!entry || entry.view.expiresAt <= now) continue;
+      if (!entry || entry.answer || entry.view.expiresAt <= now) continue;
       if (clientId !== undefined && entry.view.clientId !== clientId) continue;
       entries.push(entry);
     }
@@ -245,7 +373,7 @@ export class UserObject extends DurableObject<unknown> {
       if (other === key) continue;
       if (other.startsWith(PENDING)) {
         const entry = parsePendingEntry(value);
-        if (entry && entry.view.expiresAt > now) return false;
+        if (entry && isLive(entry, now)) return false;
         continue;
       }
       return false;
@@ -265,7 +393,7 @@ export class UserObject extends DurableObject<unknown> {
     max: number,
   ): Promise<{ stored: true; evicted: string[] } | { stored: false; error: string }> {
     const { id, sealed, label, service } = subscription;
-    if (!/^[0-9a-f]{64}$/.test(id) || !isText(sealed, 8192) || !isText(label, 128) || !isText(service, 255)) {
+    if (!SUBSCRIPTION_ID.test(id) || !isText(sealed, 8192) || !isText(label, 128) || !isText(service, 255)) {
       return { stored: false, error: "malformed subscription" };
     }
     const others = this.storedSubscriptions().filter((s) => s.id !== id);
@@ -289,9 +417,36 @@ export class UserObject extends DurableObject<unknown> {
     return this.kv.delete(SUBSCRIPTION + id);
   }
 
-  /** The user's subscriptions, least recently stored first. */
-  async subscriptions(): Promise<StoredSubscription[]> {
-    return this.storedSubscriptions().map(({ storedAt: _, ...subscription }) => subscription);
+  /**
+   * The user's subscriptions, least recently stored first. With `pendingFor` (a request's
+   * internal id), without those recordPushed noted as done with that request's notice: the
+   * devices its retry must still reach.
+   */
+  async subscriptions(pendingFor?: string): Promise<StoredSubscription[]> {
+    const done = new Set(
+      pendingFor !== undefined && isText(pendingFor, 128)
+        ? (parsePendingEntry(this.kv.get(PENDING + pendingFor))?.pushedTo ?? [])
+        : [],
+    );
+    return this.storedSubscriptions()
+      .filter((s) => !done.has(s.id))
+      .map(({ storedAt: _, ...subscription }) => subscription);
+  }
+
+  /**
+   * Notes that these subscriptions are done with the notice of pending request `internalId`
+   * (delivered, or refused for good), so its retry leaves them out (one row; called only when a
+   * retry is needed). False if the request is not pending here: its retry then reaches every
+   * device again (at least once, as before).
+   */
+  async recordPushed(internalId: string, subscriptionIds: string[]): Promise<boolean> {
+    if (!isText(internalId, 128) || !isSubscriptionIdList(subscriptionIds)) return false;
+    const key = PENDING + internalId;
+    const entry = parsePendingEntry(this.kv.get(key));
+    if (!entry || entry.answer) return false;
+    const pushedTo = [...new Set([...(entry.pushedTo ?? []), ...subscriptionIds])].slice(0, MAX_PUSHED_TO);
+    this.kv.put(key, { ...entry, pushedTo });
+    return true;
   }
 
   private storedSubscriptions(): (StoredSubscription & { storedAt: number })[] {
