@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { JWT_BEARER_ASSERTION } from "../src/clients/authenticate";
 import { endpointUrls } from "../src/routes";
 import { clientKeyPair, registerClient } from "./helpers/fixtures";
-import { ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
+import { call, ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
 
 const keys = await clientKeyPair("ES256");
 const CALLBACK = "https://bank-app.example/cb";
@@ -98,6 +98,23 @@ describe("FAPI 2.0 Message Signing §5.3.2: signed request objects at /par", () 
     });
     expect(pushed.status).toBe(400);
     expect(pushed.body.error_description).toMatch(/signed request object/);
+  });
+
+  it("§5.3.2: a client registered for signed requests cannot bypass them with a plain request at /authorize", async () => {
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: "ms-signed",
+      redirect_uri: CALLBACK,
+      scope: "openid",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+    });
+    const response = await call(`/authorize?${query}`, { redirect: "manual" });
+    expect(response.status, await response.clone().text()).toBe(303);
+    const location = new URL(response.headers.get("location") ?? "", ISSUER);
+    expect(`${location.origin}${location.pathname}`).toBe(CALLBACK);
+    expect(location.searchParams.get("error")).toBe("invalid_request");
+    expect(location.searchParams.get("error_description")).toMatch(/pushed authorization requests/);
   });
 
   it("§5.3.2: an unsigned request object (alg none) is refused", async () => {

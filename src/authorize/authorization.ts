@@ -96,7 +96,10 @@ export function checkPushedIfRequired(settings: Settings, resolved: Resolved): v
     settings.requirePushedAuthorizationRequests ||
     resolved.client.require_pushed_authorization_requests ||
     // FAPI 2.0 §5.3.2.2: PAR is required of fapi2 clients.
-    isFapi2(resolved.client);
+    isFapi2(resolved.client) ||
+    // FAPI 2.0 Message Signing §5.3.2: a client registered for signed requests sends them only
+    // as request objects, and only /par takes those; a plain request here would skip the signature.
+    Boolean(resolved.client.request_object_signing_alg);
   if (required && !resolved.pushed) {
     throw new OAuthError("invalid_request", "this client must use pushed authorization requests (/par)");
   }
