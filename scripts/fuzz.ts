@@ -29,6 +29,7 @@ import { HostileLane, type Problem } from "./lib/hostile-lane.ts";
 import { buildWorker, LocalEdge } from "./lib/local-edge.ts";
 import { LoopbackReceiver } from "./lib/loopback-receiver.ts";
 import { replaceReportBlock } from "./lib/report-block.ts";
+import { checkoutRevision } from "./lib/revision.ts";
 import { assertSupportedNode, PROJECT_ROOT } from "./lib/wrangler.ts";
 
 const USAGE = `Usage: npm run fuzz -- [--runs N] [--seed N] [--concurrency N] [--write] [--script FILE]
@@ -88,7 +89,7 @@ function markdown(figures: Figures, args: { runs: number; seed: number; concurre
       return `| ${kind} | ${n(sent)} | ${CLASSES.map((cls) => n(byClass[cls])).join(" | ")} |`;
     });
   return [
-    `Latest fuzz run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, \`npm run fuzz -- --runs ${args.runs} --seed ${args.seed}\`, ${args.concurrency} lanes, ${seconds.toFixed(0)} s (${(figures.sent / seconds).toFixed(0)} requests/s) on ${load.cores} cores (load average ${load.load1.toFixed(1)} at the end).`,
+    `Latest fuzz run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, at ${checkoutRevision()}, \`npm run fuzz -- --runs ${args.runs} --seed ${args.seed}\`, ${args.concurrency} lanes, ${seconds.toFixed(0)} s (${(figures.sent / seconds).toFixed(0)} requests/s) on ${load.cores} cores (load average ${load.load1.toFixed(1)} at the end).`,
     "",
     `| Requests of kind | Sent | ${CLASSES.join(" | ")} |`,
     `| --- | ---: | ${CLASSES.map(() => "---:").join(" | ")} |`,

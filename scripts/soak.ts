@@ -454,7 +454,7 @@ function command(args: Args): string {
 
 function soakFigures(args: Args, tally: Tally, checks: ReportInput["checks"], flowSeconds: number): string {
   return [
-    `Latest soak: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, \`${command(args)}\`, ${flowSeconds.toFixed(0)} s, ${tally.requests.toLocaleString("en")} requests (${tally.hostile.toLocaleString("en")} hostile). Full summary: [bench/SOAK.md](../bench/SOAK.md).`,
+    `Latest soak: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, at ${checkoutRevision()}, \`${command(args)}\`, ${flowSeconds.toFixed(0)} s, ${tally.requests.toLocaleString("en")} requests (${tally.hostile.toLocaleString("en")} hostile). Full summary: [bench/SOAK.md](../bench/SOAK.md).`,
     "",
     ...checks.map((c) => `- ${c.ok ? "✔" : "✘"} ${c.name}: ${c.detail}`),
   ].join("\n");
@@ -482,7 +482,7 @@ function markdown(r: ReportInput): string {
   return [
     "# Soak",
     "",
-    `Written by \`npm run soak\` (scripts/soak.ts) on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC: \`${command(r.args)}\`. edge-op's deployable bundle in workerd through the Miniflare API on loopback, on a machine with ${load.cores} cores (load average ${load.load1.toFixed(1)} / ${load.load5.toFixed(1)} at the end; other work shares them). Local figures, not production ones: the point is what must be zero.`,
+    `Written by \`npm run soak\` (scripts/soak.ts) on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, at ${checkoutRevision()}: \`${command(r.args)}\`. edge-op's deployable bundle in workerd through the Miniflare API on loopback, on a machine with ${load.cores} cores (load average ${load.load1.toFixed(1)} / ${load.load5.toFixed(1)} at the end; other work shares them). Local figures, not production ones: the point is what must be zero.`,
     "",
     `**${r.ok ? "PASS" : "FAIL"}**`,
     "",
