@@ -37,6 +37,7 @@ import { HostileLane, type Problem } from "./lib/hostile-lane.ts";
 import { buildWorker, LocalEdge } from "./lib/local-edge.ts";
 import { LoopbackReceiver } from "./lib/loopback-receiver.ts";
 import { replaceReportBlock, writeReport } from "./lib/report-block.ts";
+import { checkoutRevision } from "./lib/revision.ts";
 import {
   FLOW_WEIGHTS,
   type FlowName,
