@@ -4,14 +4,22 @@
  * (stored as a keyed hash, CIBA §7.1), the user's pending CIBA requests with their notification
  * status, and the keys of SIGNING_KEYS read-only. Every change writes an audit row.
  */
+
 import { env } from "cloudflare:workers";
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from "@simplewebauthn/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pkce, walk } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
 import { backchannel, CIBA_GRANT, editRecord, requestFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
-import { basic, call, postForm } from "./helpers/http";
+import { basic, call, ISSUER, postForm } from "./helpers/http";
 import { client, discoverAs } from "./helpers/rp";
+import { SoftAuthenticator } from "./helpers/soft-authenticator";
+
+const csrfOfPage = (path: string) => csrf(path);
 
 let browser: Browser;
 
@@ -229,6 +237,54 @@ describe("disabling a user", () => {
     // What was revoked stays revoked: enabling restores the account, not its old tokens.
     expect(await refreshStatus(clientId, tokens.refresh_token ?? "")).toBe(400);
     expect(await audit(sub)).toEqual(["user.disable", "user.enable"]);
+  });
+});
+
+describe("disabling a user who has a passkey", () => {
+  const json = (client: Browser, path: string, csrf: string, body: unknown = {}) =>
+    client.send(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: ISSUER, "x-csrf-token": csrf },
+      body: JSON.stringify(body),
+    });
+  const configCsrf = (html: string) => /data-csrf="([^"]+)"/.exec(html)?.[1] ?? "";
+
+  /** A passkey sign-in without a username, as the sign-in page's script does it. */
+  async function passkeySignIn(authenticator: SoftAuthenticator): Promise<{ status: number; phone: Browser }> {
+    const phone = new Browser();
+    const csrf = configCsrf(await (await phone.get("/signin?return_to=/ciba")).text());
+    const options = (await (
+      await json(phone, "/signin/passkey/options", csrf)
+    ).json()) as PublicKeyCredentialRequestOptionsJSON;
+    const response = await authenticator.authenticate(options, ISSUER);
+    const answer = await json(phone, "/signin/passkey", csrf, { response, return_to: "/ciba" });
+    return { status: answer.status, phone };
+  }
+
+  it("a disabled user's passkey starts no session (a passkey names its user without a lookup)", async () => {
+    const username = `dis-pk-${crypto.randomUUID().slice(0, 8)}`;
+    const sub = await registerUser({ username, password: `${username}-password` });
+    const authenticator = new SoftAuthenticator();
+    const owner = new Browser();
+    await owner.signIn(username, `${username}-password`);
+    const csrf = configCsrf(await (await owner.get("/passkeys")).text());
+    const creation = (await (
+      await json(owner, "/passkeys/register/options", csrf)
+    ).json()) as PublicKeyCredentialCreationOptionsJSON;
+    const registered = await json(owner, "/passkeys/register", csrf, {
+      response: await authenticator.register(creation, ISSUER),
+      label: "Phone",
+    });
+    expect(registered.status).toBe(201);
+    expect((await passkeySignIn(authenticator)).status).toBe(200);
+
+    await browser.post(`/admin/users/${sub}/disable`, {
+      csrf: await csrfOfPage(`/admin/users/${sub}`),
+      disabled: "true",
+    });
+    const refused = await passkeySignIn(authenticator);
+    expect(refused.status).toBe(403);
+    expect((await refused.phone.get("/ciba")).status).toBe(303);
   });
 });
 
