@@ -77,6 +77,13 @@ beforeAll(async () => {
     ciba_polling_interval: 1,
     scope: "openid",
   });
+  await registerClient({
+    client_id: "rar-custom-web",
+    client_secret: SECRET,
+    grant_types: ["authorization_code"],
+    redirect_uris: ["https://aggregator.example/cb"],
+    scope: "openid",
+  });
   noor = await registerUser(NOOR);
 });
 
@@ -149,6 +156,34 @@ describe("createProvider's authorizationDetailsTypes (RFC 9396 types given in co
     const claims = decodeJwt(tokens.body.access_token);
     expect(claims.iss).toBe(CUSTOM_ISSUER);
     expect(claims.authorization_details).toEqual([kept]);
+  });
+
+  it("§2, §5 at /par: the same validator decides a pushed request's details", async () => {
+    const push = async (details: unknown) =>
+      jsonOf<OAuthErrorBody & { request_uri?: string }>(
+        await custom.fetch(
+          new Request(`${CUSTOM_ISSUER}/par`, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded", ...basic("rar-custom-web", SECRET) },
+            body: new URLSearchParams({
+              response_type: "code",
+              client_id: "rar-custom-web",
+              redirect_uri: "https://aggregator.example/cb",
+              scope: "openid",
+              code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+              code_challenge_method: "S256",
+              authorization_details: JSON.stringify(details),
+            }).toString(),
+          }),
+          env,
+        ),
+      );
+    const accepted = await push([reading]);
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    const refused = await push([{ type: "account_information", actions: [] }]);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe("invalid_authorization_details");
+    expect(refused.body.error_description).toBe("authorization_details[0]: actions must be a non-empty array");
   });
 
   it("§3: the type's renderer gives the sentence the user approves; without one, the label and members", () => {
