@@ -134,6 +134,36 @@ describe("/account", () => {
     expect(never.status).toBe(404);
   });
 
+  it("issue 18: lists a CIBA client the user approved (from the user's object, no D1 row), and withdrawing it revokes its tokens", async () => {
+    const user = await someone();
+    const browser = new Browser();
+    await browser.signIn(user.username, user.password);
+    const started = await backchannel("account-kiosk", SECRET, { scope: "openid email", login_hint: user.username });
+    const request = await (await import("./helpers/ciba")).requestFor(started.body.auth_req_id);
+    const page = await (await browser.get(`/ciba/requests/${request.internalId}`)).text();
+    await browser.post(`/ciba/requests/${request.internalId}`, {
+      csrf: Browser.csrfOf(page),
+      action: "approve",
+      scope: ["email"],
+    });
+    const tokens = await poll("account-kiosk", SECRET, started.body.auth_req_id);
+    expect(tokens.status).toBe(200);
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM session_grants WHERE subject = ?")
+      .bind(user.sub)
+      .first();
+    expect(Number(rows?.n)).toBe(0);
+    const html = await (await browser.get("/account")).text();
+    expect(html).toContain("Branch kiosk");
+    expect(html).toContain("1 active grant");
+    const withdrawn = await browser.post("/account/clients/account-kiosk/withdraw", { csrf: Browser.csrfOf(html) });
+    expect(withdrawn.status).toBe(303);
+    expect(await userinfo(tokens.body.access_token as string)).toBe(401);
+    const after = await (await browser.get("/account?withdrawn=1")).text();
+    // Still among the recent answers, no longer a granted client.
+    expect(after).toMatch(/Branch kiosk · approved/);
+    expect(after).not.toContain("1 active grant");
+  });
+
   it("shows the user's recent answers to backchannel requests", async () => {
     const user = await someone();
     const browser = new Browser();

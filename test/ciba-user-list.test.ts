@@ -1,7 +1,9 @@
 /**
  * The user's pending list in the user's Durable Object (issues 16 and 18): listing is one call
  * to that object whatever the number of requests (no request object is asked), and a poll flow
- * that ends in tokens leaves no storage behind, in the request's object or the user's.
+ * that ends in tokens leaves no storage behind in the request's object, and in the user's only
+ * the answer (the pending entry overwritten in place: the account page's history and the grant
+ * sign-out revokes), with nothing written to D1.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -60,7 +62,7 @@ describe("a user's pending list", () => {
     expect(listed.every((r) => r.deliverySecrets === undefined)).toBe(true);
   });
 
-  it("issue 18: a poll flow that ends in tokens leaves no storage in the request's object or the user's", async () => {
+  it("issue 18: a poll flow that ends in tokens leaves no storage in the request's object, the answer in place of the user's entry, and no D1 row", async () => {
     const { username, sub } = await someone();
     const { body } = await backchannel("user-list", SECRET, { scope: "openid", login_hint: username });
     const { internalId } = await requestFor(body.auth_req_id);
@@ -72,9 +74,28 @@ describe("a user's pending list", () => {
       { subject: sub },
     );
     expect(answered.ok).toBe(true);
-    expect(await keysOf(user)).toEqual([]);
+    // The same key, now the answer: off the pending list, in the user's history.
+    expect(await keysOf(user)).toEqual([`pending:${internalId}`]);
+    expect(await store().getLoginsForUser(sub)).toEqual([]);
+    const [kept] = await user.answers();
+    expect(kept?.answer).toMatchObject({ decision: "approved", scopes: ["openid"], grantId: expect.any(String) });
+    const d1Rows = async () => {
+      const grants = await env.DB.prepare("SELECT COUNT(*) AS n FROM session_grants WHERE subject = ?")
+        .bind(sub)
+        .first();
+      const decisions = await env.DB.prepare("SELECT COUNT(*) AS n FROM ciba_decisions WHERE subject = ?")
+        .bind(sub)
+        .first();
+      return Number(grants?.n) + Number(decisions?.n);
+    };
     const tokens = await poll("user-list", SECRET, body.auth_req_id);
     expect(tokens.status).toBe(200);
+    // The access token names the grant the answer keeps (so sign-out can revoke it).
+    const claims = JSON.parse(
+      atob((tokens.body.access_token as string).split(".")[1]?.replace(/-/g, "+").replace(/_/g, "/") ?? ""),
+    );
+    expect(claims.grant_id).toBe(kept?.answer.grantId);
+    expect(await d1Rows()).toBe(0);
     expect(await keysOf(stubFor(internalId))).toEqual([]);
     const alarm = await runInDurableObject(stubFor(internalId), (_instance, state) => state.storage.getAlarm());
     expect(alarm).toBeNull();

@@ -14,8 +14,9 @@ import { signJwt } from "../src/tokens/jwt";
 import { loadKeys } from "../src/tokens/keys";
 import { local, pkce, walk } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
+import { backchannel, CIBA_GRANT, poll, requestFor } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
-import { call, ISSUER, publishedKeys } from "./helpers/http";
+import { basic, call, ISSUER, postForm, publishedKeys } from "./helpers/http";
 import { type Answer, outsideUrl, program, type Received, received } from "./helpers/outside";
 import { client, discoverAs } from "./helpers/rp";
 
@@ -36,6 +37,13 @@ beforeAll(async () => {
   await registerClient({ client_id: "logout-app", ...web, backchannel_logout_uri: outsideUrl(BCL_PATH) });
   await registerClient({ client_id: "logout-other", ...web, backchannel_logout_uri: outsideUrl(OTHER_BCL_PATH) });
   await registerClient({ client_id: "logout-plain", ...web });
+  await registerClient({
+    client_id: "logout-kiosk",
+    client_secret: SECRET,
+    grant_types: [CIBA_GRANT, "refresh_token"],
+    backchannel_token_delivery_mode: "poll",
+    scope: "openid email offline_access",
+  });
 });
 
 async function someone(): Promise<{ username: string; password: string; sub: string }> {
@@ -243,6 +251,46 @@ describe("sign-out revokes the session's tokens unless offline_access", () => {
     expect(await userinfo(offline.tokens.access_token)).toBe(200);
     const refreshed = await client.refreshTokenGrant(offline.config, offline.tokens.refresh_token ?? "");
     expect(refreshed.access_token).toBeTruthy();
+  });
+});
+
+describe("issue 18: CIBA grants, linked to the approving session in the user's object (not D1)", () => {
+  /** A CIBA request for `user`, approved on `browser`'s /ciba page; the token response. */
+  async function approvedOn(browser: Browser, user: { username: string }, scopes: string[]) {
+    const started = await backchannel("logout-kiosk", SECRET, {
+      scope: `openid ${scopes.join(" ")}`,
+      login_hint: user.username,
+    });
+    const { internalId } = await requestFor(started.body.auth_req_id);
+    const page = await (await browser.get(`/ciba/requests/${internalId}`)).text();
+    const answer = await browser.post(`/ciba/requests/${internalId}`, {
+      csrf: Browser.csrfOf(page),
+      action: "approve",
+      scope: scopes,
+    });
+    expect(answer.status).toBe(200);
+    const tokens = await poll("logout-kiosk", SECRET, started.body.auth_req_id);
+    expect(tokens.status).toBe(200);
+    return tokens.body as { access_token: string; refresh_token?: string };
+  }
+
+  it("sign-out revokes a CIBA grant approved in the session (no offline_access); one with offline_access keeps its refresh token", async () => {
+    const user = await someone();
+    const browser = new Browser();
+    await browser.signIn(user.username, user.password);
+    const online = await approvedOn(browser, user, ["email"]);
+    const offline = await approvedOn(browser, user, ["email", "offline_access"]);
+    expect(await userinfo(online.access_token)).toBe(200);
+    const form = await browser.get("/ciba");
+    await browser.post("/signout", { csrf: Browser.csrfOf(await form.text()) });
+    expect(await userinfo(online.access_token)).toBe(401);
+    expect(await userinfo(offline.access_token)).toBe(200);
+    const refreshed = await postForm(
+      "/token",
+      { grant_type: "refresh_token", refresh_token: offline.refresh_token ?? "" },
+      basic("logout-kiosk", SECRET),
+    );
+    expect(refreshed.status).toBe(200);
   });
 });
 

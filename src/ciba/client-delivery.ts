@@ -23,7 +23,7 @@ import { postOnce, retryAt } from "../outbound/deliver";
 import { arrayOf, int, isRecord, json, object, oneOf, optional, type Parser, readStored, str } from "../parse";
 import { storedAuthorizationDetail } from "../rar/schema";
 import { issueUserTokens } from "../tokens/issue";
-import { type BackchannelAuthenticationRequest, userGrantOf } from "./model";
+import { type BackchannelAuthenticationRequest, issueOptionsOf, userGrantOf } from "./model";
 
 /** CIBA §10.3.1: the ID token claim that names the request a pushed ID token answers. */
 export const AUTH_REQ_ID_CLAIM = "urn:openid:params:jwt:claim:auth_req_id";
@@ -146,6 +146,7 @@ export async function mintPushTokens(
     }
     const authenticated = { ...client, certificateThumbprint: request.certificateThumbprint };
     const tokens = await issueUserTokens(ctx, authenticated, userGrantOf(request), {
+      ...issueOptionsOf(request),
       idTokenClaims: { [AUTH_REQ_ID_CLAIM]: authReqId },
       tokenHashes: true,
     });

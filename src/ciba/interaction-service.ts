@@ -6,7 +6,7 @@
  * it works on the provider's own stores and settings.
  */
 import type { BackchannelUserLoginRequest, RequestContext } from "../context";
-import type { BackchannelAuthenticationRequest, CompleteBackchannelLoginRequest, CompletionOutcome } from "./model";
+import type { CompleteBackchannelLoginRequest, CompletionOutcome } from "./model";
 import { loginRequestView } from "./notifications";
 
 export interface CurrentUser {
@@ -57,22 +57,9 @@ export class BackchannelAuthenticationInteractionService {
       // verified a passkey assertion for this very approval, can (src/authn/acr.ts).
       amr: input.amr ?? currentUser?.amr?.filter((method) => method !== "pop"),
     });
-    // The account page lists the user's recent answers (src/logout/ciba-decisions.ts).
-    if (outcome.ok) await this.recordDecision(subject, outcome.request);
+    // The account page's recent answers are kept by the store itself, in the user's object
+    // (issue 18: the answer replaces the pending entry; no D1 write).
     return outcome;
-  }
-
-  private async recordDecision(subject: string, request: BackchannelAuthenticationRequest): Promise<void> {
-    const scopes = request.authorizedScopes ?? [];
-    await this.ctx.stores.cibaDecisions.record(subject, {
-      internalId: request.internalId,
-      clientId: request.clientId,
-      clientName: request.clientName,
-      decision: request.status === "denied" || scopes.length === 0 ? "denied" : "approved",
-      scopes,
-      bindingMessage: request.bindingMessage,
-      decidedAt: Math.floor(Date.now() / 1000),
-    });
   }
 
   /** The client's display name, for pages that show a request. */

@@ -4,6 +4,7 @@
  * this interface, so nothing that only calls the object depends on how it is built.
  */
 import type {
+  ApprovalIds,
   BackchannelAuthenticationRequest,
   CompleteBackchannelLoginRequest,
   CompletionOutcome,
@@ -16,8 +17,8 @@ export type BackchannelRequestObjectApi = Rpc.DurableObjectBranded & {
   read(): Promise<BackchannelAuthenticationRequest | null>;
   /** The token endpoint's question, answered atomically (CIBA §11). */
   poll(clientId: string): Promise<PollOutcome>;
-  /** Records the user's answer atomically. */
-  complete(completion: CompleteBackchannelLoginRequest): Promise<CompletionOutcome>;
+  /** Records the user's answer atomically; an approval takes the grant's ids from `ids` (issue 18). */
+  complete(completion: CompleteBackchannelLoginRequest & { ids?: ApprovalIds }): Promise<CompletionOutcome>;
   /** Replaces the descriptive fields only; the record as updated, or null if there is none. */
   update(
     changes: Pick<BackchannelAuthenticationRequest, "description" | "bindingMessage">,

@@ -8,6 +8,7 @@
  */
 import { satisfiedAcr, unmetRequiredAcr } from "../authn/acr";
 import {
+  type ApprovalIds,
   type BackchannelAuthenticationRequest,
   type CompleteBackchannelLoginRequest,
   type CompletionOutcome,
@@ -72,7 +73,7 @@ export function poll(
  */
 export function complete(
   request: Request | undefined,
-  completion: CompleteBackchannelLoginRequest,
+  completion: CompleteBackchannelLoginRequest & { ids?: ApprovalIds },
   now: number,
 ): Transition<CompletionOutcome> & { deliver: boolean } {
   const refused = (reason: Exclude<CompletionOutcome, { ok: true }>["reason"]) => ({
@@ -108,6 +109,12 @@ export function complete(
     // An approval whose authentication is unknown (a bearer-token caller) claims no method.
     answered.amr = completion.amr ?? [];
     answered.acr = satisfiedAcr(request.authenticationContextReferenceClasses, answered.amr);
+    // Fixed now, not at the token response, so the user's answer entry can name what to revoke.
+    if (completion.ids) {
+      answered.grantId = completion.ids.grantId;
+      if (answered.authorizedScopes.includes("offline_access"))
+        answered.refreshFamilyId = completion.ids.refreshFamilyId;
+    }
   }
   const deliver = request.deliveryMode !== "poll";
   if (deliver) {

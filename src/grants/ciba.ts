@@ -4,7 +4,7 @@
  * already used) → slow_down → expired_token → access_denied → authorization_pending → tokens.
  */
 
-import { type PollOutcome, userGrantOf } from "../ciba/model";
+import { issueOptionsOf, type PollOutcome, userGrantOf } from "../ciba/model";
 import type { AuthenticatedClient } from "../clients/authenticate";
 import { type Client, GRANT_TYPES } from "../clients/metadata";
 import type { RequestContext } from "../context";
@@ -31,7 +31,7 @@ export async function cibaGrant(
   const outcome = await ctx.stores.backchannelRequests.pollByAuthenticationRequestId(authReqId, client.client_id);
   const request = approvedOrThrow(outcome);
   logger.info("ciba_tokens_issued", { client_id: client.client_id, internal_id: request.internalId });
-  return issueUserTokens(ctx, client, userGrantOf(request));
+  return issueUserTokens(ctx, client, userGrantOf(request), issueOptionsOf(request));
 }
 
 /** CIBA §10: push-mode clients receive their tokens at their endpoint and may not poll (C23). */

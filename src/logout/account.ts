@@ -74,7 +74,10 @@ export async function grantedClients(ctx: RequestContext, subject: string): Prom
 export async function withdrawClient(ctx: RequestContext, subject: string, clientId: string): Promise<boolean> {
   const grants = await ctx.stores.sessionGrants.forSubject(subject, clientId);
   await revokeGrants(ctx, grants, "withdrawn");
-  await ctx.stores.sessionGrants.deleteGrants(grants.map((grant) => grant.grantId));
+  await ctx.stores.sessionGrants.deleteGrants(
+    grants.map((grant) => grant.grantId),
+    subject,
+  );
   const deleted = await ctx.env.DB.prepare(
     "DELETE FROM consents WHERE subject = ? AND client_id = ? RETURNING client_id",
   )

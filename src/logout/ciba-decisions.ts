@@ -1,8 +1,12 @@
 /**
- * The user's recent answers to backchannel requests (D1 table `ciba_decisions`, migration 0046),
- * shown on the account page. Written when an answer is accepted; kept 30 days.
+ * The user's recent answers to backchannel requests, shown on the account page. Since issue 18
+ * they are the answer entries of the user's own Durable Object (src/users/user-object.ts): the
+ * request's pending entry becomes the answer in place when the user answers (one row, no D1
+ * write on the CIBA hot path), kept 30 days (longer while its grant's refresh-token family may
+ * live). Answers given before issue 18 were in D1's ciba_decisions, which is no longer read.
  */
-import { arrayOf, int, json, nullable, object, oneOf, type Parser, readStored, str } from "../parse";
+import { pendingListOf } from "../ciba/user-list";
+import type { Bindings } from "../env";
 
 export const DECISION_RETENTION = 30 * 24 * 3600;
 
@@ -16,76 +20,24 @@ export interface CibaDecision {
   decidedAt: number;
 }
 
-interface Row {
-  internal_id: string;
-  client_id: string;
-  client_name: string;
-  decision: "approved" | "denied";
-  scopes: string[];
-  binding_message: string | undefined;
-  decided_at: number;
-}
-
-const row: Parser<Row> = object<Row>({
-  internal_id: str,
-  client_id: str,
-  client_name: str,
-  decision: oneOf(["approved", "denied"] as const),
-  scopes: json(arrayOf(str)),
-  binding_message: nullable(str),
-  decided_at: int,
-});
-
 export class CibaDecisionStore {
-  constructor(private readonly db: D1Database) {}
+  constructor(private readonly env: Pick<Bindings, "USERS">) {}
 
-  async record(subject: string, decision: CibaDecision): Promise<void> {
-    const now = Math.floor(Date.now() / 1000);
-    await this.db.batch([
-      this.db.prepare("DELETE FROM ciba_decisions WHERE decided_at < ?").bind(now - DECISION_RETENTION),
-      this.db
-        .prepare(
-          `INSERT OR IGNORE INTO ciba_decisions
-           (internal_id, subject, client_id, client_name, decision, scopes, binding_message, decided_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .bind(
-          decision.internalId,
-          subject,
-          decision.clientId,
-          decision.clientName,
-          decision.decision,
-          JSON.stringify(decision.scopes),
-          decision.bindingMessage ?? null,
-          decision.decidedAt,
-        ),
-    ]);
-  }
-
-  /** The user's most recent answers (newest first) within the retention period. */
+  /** The user's most recent answers (newest first) within the retention period: one call to the user's object. */
   async recent(subject: string, limit = 20): Promise<CibaDecision[]> {
     const since = Math.floor(Date.now() / 1000) - DECISION_RETENTION;
-    const { results } = await this.db
-      .prepare(
-        `SELECT internal_id, client_id, client_name, decision, scopes, binding_message, decided_at
-         FROM ciba_decisions WHERE subject = ? AND decided_at >= ? ORDER BY decided_at DESC LIMIT ?`,
-      )
-      .bind(subject, since, limit)
-      .all();
-    const decisions: CibaDecision[] = [];
-    for (const value of results) {
-      const parsed = readStored("ciba_decisions", row, value);
-      if (!parsed) continue;
-      decisions.push({
-        internalId: parsed.internal_id,
-        clientId: parsed.client_id,
-        clientName: parsed.client_name,
-        decision: parsed.decision,
-        scopes: parsed.scopes,
-        bindingMessage: parsed.binding_message,
-        decidedAt: parsed.decided_at,
-      });
-    }
-    return decisions;
+    const answers = await (await pendingListOf(this.env, subject)).answers();
+    return answers
+      .filter(({ answer }) => answer.decidedAt >= since)
+      .slice(0, limit)
+      .map(({ request, answer }) => ({
+        internalId: request.internalId,
+        clientId: request.clientId,
+        clientName: request.clientName,
+        decision: answer.decision,
+        scopes: answer.scopes,
+        bindingMessage: request.bindingMessage ?? undefined,
+        decidedAt: answer.decidedAt,
+      }));
   }
 }

@@ -23,10 +23,14 @@ export interface EndedSession {
 export async function logOutSession(ctx: RequestContext, session: EndedSession): Promise<void> {
   if (session.sid === "") return;
   const store = ctx.stores.sessionGrants;
-  const grants = await store.forSession(session.sid);
+  // With the subject, the CIBA grants approved in this session too (kept in the user's object).
+  const grants = await store.forSession(session.sid, session.subject);
   const revoked = grants.filter((grant) => !grant.offlineAccess);
   await revokeGrants(ctx, revoked, "logout");
-  await store.deleteGrants(revoked.map((grant) => grant.grantId));
+  await store.deleteGrants(
+    revoked.map((grant) => grant.grantId),
+    session.subject,
+  );
   await store.deleteExpired();
   const clientIds = [...new Set(grants.map((grant) => grant.clientId))];
   const notified = await notifyClients(ctx, session, clientIds);

@@ -110,7 +110,8 @@ export class ProviderRuntime<Env extends object> {
     const given = this.options.stores ?? {};
     return {
       backchannelRequests:
-        given.backchannelRequests?.(env, context) ?? new DurableObjectBackchannelRequestStore(bindings),
+        given.backchannelRequests?.(env, context) ??
+        new DurableObjectBackchannelRequestStore(bindings, settings.refreshTokenTtl),
       pushedRequests:
         given.pushedRequests?.(env, context) ??
         new KvPushedAuthorizationRequestStore(bindings, settings.parInteractionLifetime, this.realm),
@@ -120,8 +121,8 @@ export class ProviderRuntime<Env extends object> {
       users: given.users?.(env, context) ?? new D1UserStore(bindings.DB),
       sessions: new SessionStore(bindings.DB),
       consents: new ConsentStore(bindings.DB),
-      sessionGrants: new SessionGrantStore(bindings.DB),
-      cibaDecisions: new CibaDecisionStore(bindings.DB),
+      sessionGrants: new SessionGrantStore(bindings.DB, bindings),
+      cibaDecisions: new CibaDecisionStore(bindings),
     };
   }
 

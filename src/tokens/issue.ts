@@ -36,6 +36,12 @@ export interface IssueOptions {
    * has no TLS connection to the token endpoint to vouch for them).
    */
   tokenHashes?: boolean;
+  /**
+   * The grant's link to its browser session is kept elsewhere, so no session_grants row is
+   * written: a CIBA approval's answer in the user's object names its grant, family and sid
+   * (issue 18: no D1 write on the CIBA hot path).
+   */
+  grantLinkKept?: boolean;
 }
 
 /**
@@ -97,8 +103,8 @@ export async function issueUserTokens(
   }
   // Back-Channel Logout §2.6 and sign-out: remember which grants this browser session was given
   // (sid "" for a grant given outside one, which only the account page and removals look at).
-  // A refresh keeps the family (and row) it already has.
-  if (!options.refreshToken) {
+  // A refresh keeps the family (and row) it already has; a CIBA grant's link is its answer entry.
+  if (!options.refreshToken && !options.grantLinkKept) {
     await ctx.stores.sessionGrants.record(
       {
         sid: grant.sid ?? "",
