@@ -120,7 +120,10 @@ export class UserAdmin {
    */
   async setDisabled(sub: string, disabled: boolean, actor: string): Promise<void> {
     await this.db.batch([
-      this.db.prepare("UPDATE users SET disabled_at = ? WHERE sub = ?").bind(disabled ? now() : null, sub),
+      // Disabling again keeps the first date.
+      disabled
+        ? this.db.prepare("UPDATE users SET disabled_at = COALESCE(disabled_at, ?) WHERE sub = ?").bind(now(), sub)
+        : this.db.prepare("UPDATE users SET disabled_at = NULL WHERE sub = ?").bind(sub),
       ...(disabled ? [this.db.prepare("DELETE FROM sessions WHERE subject = ?").bind(sub)] : []),
       this.admin.auditStatement(actor, disabled ? "user.disable" : "user.enable", sub),
     ]);
