@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createProvider } from "../src/index";
 import { pkce } from "./helpers/authorize";
 import { registerClient, registerUser } from "./helpers/fixtures";
-import { basic, ISSUER } from "./helpers/http";
+import { basic, call, ISSUER } from "./helpers/http";
 
 const own = createProvider<Cloudflare.Env>({ basePath: "/own-pages", pages: false, interactionUrl: "/login" });
 const OWN_ISSUER = `${ISSUER}/own-pages`;
@@ -130,6 +130,16 @@ describe("pages: false", () => {
       ok: false,
       error: "invalid_request",
     });
+  });
+
+  it("does not list an end_session_endpoint it does not serve (OpenID Discovery §3: what the OP supports)", async () => {
+    const metadata = await (await get("/own-pages/.well-known/openid-configuration")).json<Record<string, unknown>>();
+    expect(metadata.issuer).toBe(OWN_ISSUER);
+    expect(metadata).not.toHaveProperty("end_session_endpoint");
+    expect((await get("/own-pages/end-session")).status).toBe(404);
+    // The provider with its pages lists it.
+    const withPages = await (await call("/.well-known/openid-configuration")).json<Record<string, unknown>>();
+    expect(withPages.end_session_endpoint).toBe(`${ISSUER}/end-session`);
   });
 
   it("needs an interaction URL", () => {

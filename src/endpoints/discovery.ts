@@ -7,11 +7,12 @@ import { providerMetadata } from "../discovery/discovery";
 import type { AppEnv } from "../http/app-env";
 import { loadKeys } from "../tokens/keys";
 
-export async function discoveryEndpoint(c: Context<AppEnv>): Promise<Response> {
+export async function discoveryEndpoint(c: Context<AppEnv>, served: { endSession: boolean }): Promise<Response> {
   const settings = c.var.ctx.settings;
   const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
   const algs = [...new Set(keys.all.map((k) => k.alg))];
   const metadata = providerMetadata(settings, algs, c.var.ctx.authorizationDetails.types);
+  if (!served.endSession) delete metadata.end_session_endpoint;
   return c.json(metadata, 200, { "Cache-Control": "public, max-age=300" });
 }
 

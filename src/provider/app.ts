@@ -44,7 +44,9 @@ export function buildApp<Env extends object>(runtime: ProviderRuntime<Env>): Hon
   app.use(PATHS.discovery, publicCors);
   app.use(PATHS.jwks, publicCors);
 
-  route(app, PATHS.discovery, { GET: discoveryEndpoint });
+  // Without the built-in pages there is no /end-session page (the integrator's own pages end
+  // their sessions), so discovery does not list it.
+  route(app, PATHS.discovery, { GET: (c) => discoveryEndpoint(c, { endSession: runtime.pages }) });
   route(app, PATHS.jwks, { GET: jwksEndpoint });
   route(app, PATHS.token, { POST: tokenEndpoint });
   route(app, PATHS.backchannelAuthentication, { POST: backchannelAuthenticationEndpoint });
