@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { userObjectName } from "../src/users/user-object";
 import { backchannel, CIBA_GRANT, poll, requestFor, store, stubFor } from "./helpers/ciba";
+import { dropMemory } from "./helpers/eviction";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { BackchannelAuthenticationInteractionService } from "./helpers/provider";
 
@@ -100,6 +101,40 @@ describe("a user's pending list", () => {
     const alarm = await runInDurableObject(stubFor(internalId), (_instance, state) => state.storage.getAlarm());
     expect(alarm).toBeNull();
     // Used exactly once: the second poll finds nothing.
+    expect((await poll("user-list", SECRET, body.auth_req_id)).body.error).toBe("invalid_grant");
+  });
+
+  it("issue 18: a poll-mode answer writes no row in the request's object; a new instance learns it from the user's answer entry", async () => {
+    const { username, sub } = await someone();
+    const { body } = await backchannel("user-list", SECRET, { scope: "openid", login_hint: username });
+    const { internalId } = await requestFor(body.auth_req_id);
+    const stored = () =>
+      runInDurableObject(stubFor(internalId), (_instance, state) =>
+        JSON.parse(String(state.storage.kv.get("request"))),
+      ) as Promise<{ isComplete: boolean; status: string }>;
+    const answered = await new BackchannelAuthenticationInteractionService(env).completeLoginRequest(
+      { internalId, scopesValuesConsented: ["openid"] },
+      { subject: sub },
+    );
+    expect(answered.ok).toBe(true);
+    // The request's own record was not rewritten: the answer lives in the user's object.
+    expect(await stored()).toMatchObject({ isComplete: false, status: "pending" });
+    expect((await store().getByInternalId(internalId))?.status).toBe("approved");
+    // A second answer is refused, whichever instance gets it.
+    await dropMemory(env.BACKCHANNEL_REQUESTS, "evicted");
+    const again = await new BackchannelAuthenticationInteractionService(env).completeLoginRequest(
+      { internalId, scopesValuesConsented: [] },
+      { subject: sub },
+    );
+    expect(again).toEqual({ ok: false, reason: "already_completed" });
+    await dropMemory(env.BACKCHANNEL_REQUESTS, "reset");
+    const tokens = await poll("user-list", SECRET, body.auth_req_id);
+    expect(tokens.status).toBe(200);
+    const [kept] = await (await userObjectOf(sub)).answers();
+    const claims = JSON.parse(
+      atob((tokens.body.access_token as string).split(".")[1]?.replace(/-/g, "+").replace(/_/g, "/") ?? ""),
+    );
+    expect(claims.grant_id).toBe(kept?.answer.grantId);
     expect((await poll("user-list", SECRET, body.auth_req_id)).body.error).toBe("invalid_grant");
   });
 });

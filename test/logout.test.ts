@@ -271,7 +271,7 @@ describe("issue 18: CIBA grants, linked to the approving session in the user's o
     expect(answer.status).toBe(200);
     const tokens = await poll("logout-kiosk", SECRET, started.body.auth_req_id);
     expect(tokens.status).toBe(200);
-    return tokens.body as { access_token: string; refresh_token?: string };
+    return tokens.body as unknown as { access_token: string; refresh_token?: string };
   }
 
   it("sign-out revokes a CIBA grant approved in the session (no offline_access); one with offline_access keeps its refresh token", async () => {

@@ -10,10 +10,17 @@
  * which reveals nothing about the auth_req_id.
  *
  * Storage (issue 18): the record is one key of the synchronous key-value API (`ctx.storage.kv`,
- * no `CREATE TABLE`), and a poll-mode request costs three rows written in its whole life: the
- * record at `create`, its one alarm (the clean-up time), the answer at `complete`. The token
- * response that uses the request up deletes everything (`deleteAll()`, which also removes the
- * alarm), so a used request cannot be used again and leaves no storage behind.
+ * no `CREATE TABLE`), and a poll-mode request costs two rows written in its whole life here: the
+ * record at `create` and its one alarm (the clean-up time). The user's answer is written once,
+ * in the user's object (src/users/user-object.ts), where it replaces the request's pending entry
+ * in place and is the user's history and the grant's link to its session anyway: that entry is
+ * the answer's durable copy, and this object keeps it in memory (`answered`). An instance that
+ * did not see the answer (after an eviction or a restart) asks the user's object once before
+ * it answers anything (`checkAnswer`). A ping or push request also writes the answer here, as
+ * its deliveries keep their state in the record. The token response that uses the request up
+ * deletes everything (`deleteAll()`, which also removes the alarm), so a used request cannot be
+ * used again and leaves no storage behind: a poll flow writes 4 billed rows in all (the pending
+ * entry, the record, the alarm, the answer) and nothing to D1.
  *
  * The user is notified from `create` itself, after the request is stored (in the background:
  * `ctx.waitUntil`), not from an alarm set for the purpose; only an outcome other than a first
@@ -55,7 +62,7 @@ import {
 import { deliverLoginNotification } from "./notifications";
 import type { BackchannelRequestObjectApi } from "./request-object-api";
 import * as state from "./request-state";
-import { pendingListOf } from "./user-list";
+import { answerEntryOf, pendingDetail, pendingListOf } from "./user-list";
 
 /** The one key the record is stored under. */
 const RECORD = "request";
@@ -92,6 +99,13 @@ export function defineBackchannelRequestObject(
      * the record by the next write that happens anyway, and read() reports it.
      */
     private firstNoticeSent = false;
+    /**
+     * A poll-mode request's answer, as recorded in the user's object (its durable copy); laid
+     * over the stored record by `load`.
+     */
+    private answered: BackchannelAuthenticationRequest | undefined;
+    /** Whether this instance knows any answer there is (it created the request, or asked the user's object). */
+    private answerChecked = false;
     /** Used up by a token response in this instance: nothing answers for it any more. */
     private spent = false;
     /** Whether a pre-issue-18 `request` table exists; undefined until first asked. */
@@ -113,6 +127,7 @@ export function defineBackchannelRequestObject(
       this.legacyTable = false;
       if (this.load()) return false;
       this.kv.put(RECORD, JSON.stringify(record));
+      this.answerChecked = true;
       const ctx = contextOf(this.env);
       const next = state.nextAlarm(record, { graceSeconds: ctx.settings.cibaExpiredGrace, retries: [] }, Date.now());
       // Until the first notice's outcome is stored, something must guard it: if the process dies
@@ -127,10 +142,12 @@ export function defineBackchannelRequestObject(
     }
 
     async read(): Promise<BackchannelAuthenticationRequest | null> {
+      await this.checkAnswer();
       return this.load() ?? null;
     }
 
     async poll(clientId: string): Promise<PollOutcome> {
+      await this.checkAnswer();
       const now = Date.now();
       const { outcome, save } = state.poll(this.load(), { clientId, lastPollAt: this.lastPollAt }, now);
       if (outcome.kind !== "invalid_grant") this.lastPollAt = now;
@@ -146,9 +163,29 @@ export function defineBackchannelRequestObject(
       return outcome;
     }
 
+    /**
+     * The user's answer. It is recorded in the user's object first, in place of the request's
+     * pending entry, in one synchronous step there: of two answers exactly one is recorded. For a
+     * poll-mode request that entry is the answer's only durable copy (no row written here); a
+     * request not listed there (stored before the list existed) keeps its answer here instead.
+     */
     async complete(completion: CompleteBackchannelLoginRequest): Promise<CompletionOutcome> {
+      await this.checkAnswer();
       const { outcome, save, deliver } = state.complete(this.load(), completion, Date.now());
-      if (save) this.save(save);
+      if (!outcome.ok || !save) return outcome;
+      const ctx = contextOf(this.env);
+      const list = await pendingListOf(ctx.env, save.subject);
+      const recorded = await list.answerPending(
+        save.internalId,
+        answerEntryOf(save, ctx.settings.refreshTokenTtl),
+        pendingDetail(save),
+      );
+      // After the await: another answer may have been recorded meanwhile, there or here.
+      if (recorded === "already_answered" || this.load()?.isComplete !== false) {
+        return { ok: false, reason: "already_completed" };
+      }
+      if (recorded === "answered" && save.deliveryMode === "poll") this.answered = save;
+      else this.save(save);
       if (deliver) await this.ctx.storage.setAlarm(Date.now());
       return outcome;
     }
@@ -156,6 +193,7 @@ export function defineBackchannelRequestObject(
     async update(
       changes: Pick<BackchannelAuthenticationRequest, "description" | "bindingMessage">,
     ): Promise<BackchannelAuthenticationRequest | null> {
+      await this.checkAnswer();
       const request = this.load();
       if (!request) return null;
       const updated = state.update(request, changes);
@@ -227,6 +265,8 @@ export function defineBackchannelRequestObject(
     }
 
     private async runAlarm(): Promise<void> {
+      // An answer this instance did not see must be known before notifying the user.
+      await this.checkAnswer();
       if (!this.load()) return;
       const ctx = contextOf(this.env);
       const retries: number[] = [];
@@ -379,6 +419,27 @@ export function defineBackchannelRequestObject(
     }
 
     /**
+     * Learns a poll-mode request's answer from the user's object, once per instance, when this
+     * instance has not seen it (it did not create the request: it was evicted or restarted).
+     * One call to that object; none for a request that is already complete here, or ping/push.
+     */
+    private async checkAnswer(): Promise<void> {
+      if (this.answerChecked) return;
+      const request = this.load();
+      if (!request || request.isComplete || request.deliveryMode !== "poll") {
+        this.answerChecked = request !== undefined;
+        return;
+      }
+      const detail = await (await pendingListOf(contextOf(this.env).env, request.subject)).answeredDetail(
+        request.internalId,
+      );
+      this.answerChecked = true;
+      if (detail === undefined || this.answered) return;
+      const answered = readStored("backchannel answer", json(backchannelRequestRecord), detail);
+      if (answered?.isComplete && answered.internalId === request.internalId) this.answered = answered;
+    }
+
+    /**
      * The record, with a first notice sent by this instance folded in. An object that is merely
      * asked about (an unknown or mistyped auth_req_id) reads one key and writes nothing.
      */
@@ -386,8 +447,9 @@ export function defineBackchannelRequestObject(
       if (this.spent) return undefined;
       const stored = this.kv.get(RECORD) ?? this.legacyRecord();
       // A record that does not parse is treated as absent: the request is unknown from then on.
-      const request =
+      const record =
         stored === undefined ? undefined : readStored("backchannel request", json(backchannelRequestRecord), stored);
+      const request = record && this.answered && !record.isComplete ? state.withAnswer(record, this.answered) : record;
       if (request && this.firstNoticeSent && request.notificationStatus === "pending") {
         return state.notificationAttempted(request, "sent");
       }

@@ -124,6 +124,27 @@ export function complete(
   return { outcome: { ok: true, request: answered }, save: answered, deliver };
 }
 
+/**
+ * `request` as stored, with the user's answer `answered` laid over it (issue 18: a poll-mode
+ * answer's durable copy is the user's answer entry, not a write in the request's object). Only
+ * what the answer sets is taken from it; the rest (interval, notification state) stays as stored.
+ */
+export function withAnswer(request: Request, answered: Request): Request {
+  return {
+    ...request,
+    isComplete: answered.isComplete,
+    status: answered.status,
+    authorizedScopes: answered.authorizedScopes,
+    sessionId: answered.sessionId,
+    description: answered.description,
+    authTime: answered.authTime,
+    amr: answered.amr,
+    acr: answered.acr,
+    grantId: answered.grantId,
+    refreshFamilyId: answered.refreshFamilyId,
+  };
+}
+
 /** Replaces the descriptive fields only (the seed's UpdateByInternalIdAsync). */
 export function update(request: Request, changes: Pick<Request, "description" | "bindingMessage">): Request {
   return { ...request, description: changes.description, bindingMessage: changes.bindingMessage };

@@ -23,7 +23,6 @@ import type {
 } from "../stores";
 import { newGrantId } from "../tokens/grant";
 import { newRefreshFamilyId } from "../tokens/refresh-tokens";
-import type { RequestAnswer } from "../users/user-object";
 import { sealDeliverySecrets } from "./client-delivery";
 import {
   type ApprovalIds,
@@ -40,15 +39,8 @@ import { pendingDetail, pendingListOf, pendingView } from "./user-list";
 const AUTH_REQ_ID = /^[A-Za-z0-9_-]{43}$/;
 const INTERNAL_ID = /^[0-9a-f]{64}$/;
 
-/** How long the user's answers are kept for the account page (30 days). */
-export const ANSWER_RETENTION = 30 * 24 * 3600;
-
 export class DurableObjectBackchannelRequestStore implements BackchannelAuthenticationRequestStore {
-  constructor(
-    private readonly env: Bindings,
-    /** REFRESH_TOKEN_TTL: an answer whose grant has a refresh-token family is kept as long as the family may live. */
-    private readonly refreshFamilyLifetime = ANSWER_RETENTION,
-  ) {}
+  constructor(private readonly env: Bindings) {}
 
   /**
    * Stores a new request; returns the auth_req_id (shown once, to the client) and the record,
@@ -148,39 +140,16 @@ export class DurableObjectBackchannelRequestStore implements BackchannelAuthenti
   }
 
   /**
-   * The user's answer, recorded atomically in the request's object; then, in the user's object,
-   * the request's pending entry becomes the answer (one row, issue 18): the account page's
-   * history, and for an approval the grant that sign-out and withdrawal revoke. The grant's ids
-   * are drawn here, fixed in the request at approval, and used by the token response.
+   * The user's answer, recorded atomically by the request's object, which also turns the
+   * request's pending entry in the user's object into the answer (issue 18; see
+   * ./request-object.ts). The grant's ids are drawn here, fixed in the request at approval, and
+   * used by the token response.
    */
   async completeByInternalId(completion: CompleteBackchannelLoginRequest): Promise<CompletionOutcome> {
     const stub = this.stubForInternalId(completion.internalId);
     if (!stub) return { ok: false, reason: "not_found" };
     const ids: ApprovalIds = { grantId: newGrantId(), refreshFamilyId: newRefreshFamilyId() };
-    const outcome = await stub.complete({ ...completion, ids });
-    if (outcome.ok) {
-      const list = await pendingListOf(this.env, outcome.request.subject);
-      await list.answerPending(completion.internalId, this.answerOf(outcome.request));
-    }
-    return outcome;
-  }
-
-  /** What the user's object keeps of an answered request. */
-  private answerOf(request: BackchannelAuthenticationRequest): RequestAnswer {
-    const decidedAt = Math.floor(Date.now() / 1000);
-    const scopes = request.status === "approved" ? (request.authorizedScopes ?? []) : [];
-    const answer: RequestAnswer = {
-      decision: scopes.length > 0 ? "approved" : "denied",
-      scopes,
-      decidedAt,
-      keepUntil: decidedAt + Math.max(ANSWER_RETENTION, request.refreshFamilyId ? this.refreshFamilyLifetime : 0),
-    };
-    if (answer.decision === "approved") {
-      if (request.grantId) answer.grantId = request.grantId;
-      if (request.refreshFamilyId) answer.refreshFamilyId = request.refreshFamilyId;
-      if (request.sessionId) answer.sessionId = request.sessionId;
-    }
-    return answer;
+    return stub.complete({ ...completion, ids });
   }
 
   /** Client input reaches an object only if it has the exact shape of an id we issue. */

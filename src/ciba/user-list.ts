@@ -6,8 +6,11 @@
  * listing a user's requests is one call to one object whatever their number.
  */
 import type { Bindings } from "../env";
-import { type PendingRequest, userObjectName } from "../users/user-object";
+import { type PendingRequest, type RequestAnswer, userObjectName } from "../users/user-object";
 import { type BackchannelAuthenticationRequest, expiresAt } from "./model";
+
+/** How long the user's answers are kept for the account page (30 days). */
+export const ANSWER_RETENTION = 30 * 24 * 3600;
 
 /** The user's object, by the hash of the subject (realm-scoped like every named object). */
 export async function pendingListOf(env: Pick<Bindings, "USERS">, subject: string) {
@@ -26,6 +29,28 @@ export function pendingView(request: BackchannelAuthenticationRequest): PendingR
     createdAt: request.creationTime,
     expiresAt: expiresAt(request),
   };
+}
+
+/**
+ * What the user's object keeps of an answered request (issue 18): the account page's history,
+ * and for an approval the grant that sign-out and withdrawal revoke. Kept 30 days, or as long
+ * as the grant's refresh-token family may live (`refreshFamilyLifetime`, REFRESH_TOKEN_TTL).
+ */
+export function answerEntryOf(request: BackchannelAuthenticationRequest, refreshFamilyLifetime: number): RequestAnswer {
+  const decidedAt = Math.floor(Date.now() / 1000);
+  const scopes = request.status === "approved" ? (request.authorizedScopes ?? []) : [];
+  const answer: RequestAnswer = {
+    decision: scopes.length > 0 ? "approved" : "denied",
+    scopes,
+    decidedAt,
+    keepUntil: decidedAt + Math.max(ANSWER_RETENTION, request.refreshFamilyId ? refreshFamilyLifetime : 0),
+  };
+  if (answer.decision === "approved") {
+    if (request.grantId) answer.grantId = request.grantId;
+    if (request.refreshFamilyId) answer.refreshFamilyId = request.refreshFamilyId;
+    if (request.sessionId) answer.sessionId = request.sessionId;
+  }
+  return answer;
 }
 
 /**

@@ -110,8 +110,7 @@ export class ProviderRuntime<Env extends object> {
     const given = this.options.stores ?? {};
     return {
       backchannelRequests:
-        given.backchannelRequests?.(env, context) ??
-        new DurableObjectBackchannelRequestStore(bindings, settings.refreshTokenTtl),
+        given.backchannelRequests?.(env, context) ?? new DurableObjectBackchannelRequestStore(bindings),
       pushedRequests:
         given.pushedRequests?.(env, context) ??
         new KvPushedAuthorizationRequestStore(bindings, settings.parInteractionLifetime, this.realm),

@@ -23,8 +23,10 @@
  *  - the user's answers (issue 18): `answerPending` turns a request's entry, in place, into the
  *    user's answer (decision, scopes, time) and, for an approval, the grant it made (grant id,
  *    refresh-token family id, the approving session's sid): the account page's "recent answers",
- *    and what sign-out and withdrawal revoke, with no D1 row written on the CIBA hot path. Kept
- *    until the caller's `keepUntil`; the next `addPending` sweeps it after that.
+ *    and what sign-out and withdrawal revoke, with no D1 row written on the CIBA hot path. With
+ *    it the answered record (`detail`): for a poll-mode request this entry is the answer's only
+ *    durable copy (src/ciba/request-object.ts reads it back with `answeredDetail`). Kept until the
+ *    caller's `keepUntil`; the next `addPending` sweeps it after that.
  *
  *  - push retries per subscription: when a request's notice must be retried on some device
  *    (429/5xx), `recordPushed` notes on its pending entry the devices already done with it
@@ -203,7 +205,8 @@ function parsePendingEntry(value: unknown): PendingEntry | undefined {
   if (v.detail !== undefined && !isText(v.detail, MAX_DETAIL)) return undefined;
   if (v.answer !== undefined) {
     const answer = parseAnswer(v.answer);
-    return answer ? { view, answer } : undefined;
+    if (!answer) return undefined;
+    return v.detail === undefined ? { view, answer } : { view, answer, detail: v.detail };
   }
   const entry: PendingEntry = v.detail === undefined ? { view } : { view, detail: v.detail };
   if (v.pushedTo !== undefined) {
@@ -303,18 +306,37 @@ export class UserObject extends DurableObject<unknown> {
 
   /**
    * Records the user's answer in place of the request's pending entry (one row): the request
-   * leaves the pending list, and the answer is kept until `answer.keepUntil`. False if the
-   * request is not pending here (never listed, withdrawn, or already answered).
+   * leaves the pending list, and the answer is kept until `answer.keepUntil`, with `detail` (the
+   * answered record, opaque here, returned by `answeredDetail`). In one synchronous step, so of
+   * two answers to one request exactly one is recorded: "already_answered" for the other;
+   * "not_listed" when the request was never listed here, or was withdrawn.
    */
-  async answerPending(internalId: string, answer: RequestAnswer): Promise<boolean> {
+  async answerPending(
+    internalId: string,
+    answer: RequestAnswer,
+    detail?: string,
+  ): Promise<"answered" | "already_answered" | "not_listed"> {
     const parsed = parseAnswer(answer);
-    if (!isText(internalId, 128) || !parsed) return false;
+    if (!isText(internalId, 128) || !parsed || (detail !== undefined && !isText(detail, MAX_DETAIL))) {
+      return "not_listed";
+    }
     const key = PENDING + internalId;
     const entry = parsePendingEntry(this.kv.get(key));
-    if (!entry || entry.answer) return false;
-    this.kv.put(key, { view: entry.view, answer: parsed });
+    if (!entry) return "not_listed";
+    if (entry.answer) return "already_answered";
+    this.kv.put(
+      key,
+      detail === undefined ? { view: entry.view, answer: parsed } : { view: entry.view, answer: parsed, detail },
+    );
     this.broadcast({ type: "removed", internalId, reason: "decided" });
-    return true;
+    return "answered";
+  }
+
+  /** The answered record `answerPending` kept for `internalId`, if it was answered (and kept). */
+  async answeredDetail(internalId: string): Promise<string | undefined> {
+    if (!isText(internalId, 128)) return undefined;
+    const entry = parsePendingEntry(this.kv.get(PENDING + internalId));
+    return entry?.answer ? entry.detail : undefined;
   }
 
   /** The user's answers still kept, newest first. */
@@ -336,7 +358,7 @@ export class UserObject extends DurableObject<unknown> {
     for (const [key, value] of this.kv.list({ prefix: PENDING })) {
       const entry = parsePendingEntry(value);
       if (!entry?.answer?.grantId || entry.answer.revoked || !ids.has(entry.answer.grantId)) continue;
-      this.kv.put(key, { view: entry.view, answer: { ...entry.answer, revoked: true } });
+      this.kv.put(key, { ...entry, answer: { ...entry.answer, revoked: true } });
       changed += 1;
     }
     return changed;
