@@ -67,6 +67,9 @@ import { answerEntryOf, pendingDetail, pendingListOf } from "./user-list";
 /** The one key the record is stored under. */
 const RECORD = "request";
 
+/** The record as stored: JSON text, parsed field by field. */
+const storedRecord = json(backchannelRequestRecord);
+
 /** When the alarm checks on a first notice that may have died in flight (the first retry's delay). */
 const FIRST_NOTICE_GUARD_MS = 2_000;
 
@@ -106,6 +109,8 @@ export function defineBackchannelRequestObject(
     private answered: BackchannelAuthenticationRequest | undefined;
     /** Whether this instance knows any answer there is (it created the request, or asked the user's object). */
     private answerChecked = false;
+    /** The last stored text parsed and its record (see `parse`). */
+    private parsed: { text: unknown; record: BackchannelAuthenticationRequest | undefined } | undefined;
     /** Used up by a token response in this instance: nothing answers for it any more. */
     private spent = false;
     /** Whether a pre-issue-18 `request` table exists; undefined until first asked. */
@@ -447,13 +452,24 @@ export function defineBackchannelRequestObject(
       if (this.spent) return undefined;
       const stored = this.kv.get(RECORD) ?? this.legacyRecord();
       // A record that does not parse is treated as absent: the request is unknown from then on.
-      const record =
-        stored === undefined ? undefined : readStored("backchannel request", json(backchannelRequestRecord), stored);
+      const record = stored === undefined ? undefined : this.parse(stored);
       const request = record && this.answered && !record.isComplete ? state.withAnswer(record, this.answered) : record;
       if (request && this.firstNoticeSent && request.notificationStatus === "pending") {
         return state.notificationAttempted(request, "sent");
       }
       return request;
+    }
+
+    /**
+     * The stored record, parsed; the same stored text is not parsed again (a call loads the
+     * record two or three times). Records are never changed in place, only replaced, so the
+     * parsed object can be shared.
+     */
+    private parse(stored: unknown): BackchannelAuthenticationRequest | undefined {
+      if (this.parsed !== undefined && this.parsed.text === stored) return this.parsed.record;
+      const record = readStored("backchannel request", storedRecord, stored);
+      this.parsed = { text: stored, record };
+      return record;
     }
 
     /**
