@@ -80,15 +80,9 @@ describe("a user's pending list", () => {
     expect(await store().getLoginsForUser(sub)).toEqual([]);
     const [kept] = await user.answers();
     expect(kept?.answer).toMatchObject({ decision: "approved", scopes: ["openid"], grantId: expect.any(String) });
-    const d1Rows = async () => {
-      const grants = await env.DB.prepare("SELECT COUNT(*) AS n FROM session_grants WHERE subject = ?")
-        .bind(sub)
-        .first();
-      const decisions = await env.DB.prepare("SELECT COUNT(*) AS n FROM ciba_decisions WHERE subject = ?")
-        .bind(sub)
-        .first();
-      return Number(grants?.n) + Number(decisions?.n);
-    };
+    // session_grants is the one D1 table a CIBA flow wrote to (ciba_decisions is gone, 0090).
+    const d1Rows = async () =>
+      Number((await env.DB.prepare("SELECT COUNT(*) AS n FROM session_grants WHERE subject = ?").bind(sub).first())?.n);
     const tokens = await poll("user-list", SECRET, body.auth_req_id);
     expect(tokens.status).toBe(200);
     // The access token names the grant the answer keeps (so sign-out can revoke it).

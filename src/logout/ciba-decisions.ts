@@ -3,7 +3,7 @@
  * they are the answer entries of the user's own Durable Object (src/users/user-object.ts): the
  * request's pending entry becomes the answer in place when the user answers (one row, no D1
  * write on the CIBA hot path), kept 30 days (longer while its grant's refresh-token family may
- * live). Answers given before issue 18 were in D1's ciba_decisions, which is no longer read.
+ * live). Answers given before issue 18 were in D1's ciba_decisions, dropped by migration 0090.
  */
 import { pendingListOf } from "../ciba/user-list";
 import type { Bindings } from "../env";
