@@ -52,7 +52,9 @@ async function appPage(): Promise<{ page: Page; visits: string[] }> {
   });
   context.setDefaultTimeout(15_000);
   contexts.push(context);
-  await context.route(`${APP}/**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "the demo app" }));
+  await context.route(`${APP}/**`, (route) =>
+    route.fulfill({ status: 200, contentType: "text/plain", body: "the demo app" }),
+  );
   const visits: string[] = [];
   const page = await context.newPage();
   page.on("request", (request) => {
