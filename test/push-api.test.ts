@@ -197,14 +197,34 @@ describe("POST and DELETE /api/push/subscriptions", () => {
 });
 
 describe("a new CIBA request is pushed to the user's devices", () => {
-  async function startRequest(bindingMessage: string) {
+  async function startRequest(bindingMessage: string, extra: Record<string, string> = {}) {
     const { body } = await backchannel("push-kiosk", SECRET, {
       scope: "openid profile",
       login_hint: "ada-push",
       binding_message: bindingMessage,
+      ...extra,
     });
     return (await requestFor(body.auth_req_id)).internalId;
   }
+
+  it("RFC 9396: a payment's authorization detail reaches the phone as the approval page's sentence", async () => {
+    const { browser, csrf } = await signedIn();
+    const phone = await subscribeToFakePushService(await vapidKey());
+    expect((await postJson(browser, "POST", phone.subscription, { "x-csrf-token": csrf })).status).toBe(201);
+    const payment = {
+      type: "payment_initiation",
+      actions: ["initiate"],
+      instructedAmount: { currency: "EUR", amount: "42.00" },
+      creditorName: "ACME Ltd",
+      creditorAccount: { iban: "DE02100100109307118603" },
+    };
+    const internalId = await startRequest("Till 7", { authorization_details: JSON.stringify([payment]) });
+    await runAlarmsUntil(internalId, (r) => r.notificationStatus !== "pending", "a notification");
+    const [message] = await pushesReceived(phone.id);
+    expect(JSON.parse(message?.payload ?? "null").authorization_details_text).toEqual([
+      "Pay €42.00 to ACME Ltd, IBAN …8603",
+    ]);
+  });
 
   it("the fake push service receives it, the VAPID JWT verifies against /api/push/vapid-key, the payload decrypts to the notice", async () => {
     const { browser, csrf } = await signedIn();

@@ -223,10 +223,18 @@ describe("the CIBA notice", () => {
       client_name: "Example Bank",
       binding_message: "W4SCT",
       scopes: ["openid", "payments"],
+      authorization_details_text: [],
       expires_at: 1_000_120,
       approval_url: input.approvalUrl,
     });
     expect(built?.options).toEqual({ ttl: 120, urgency: "high", topic: "a".repeat(32) });
+  });
+
+  it("RFC 9396: carries each authorization detail as the sentence the approval page shows", () => {
+    const text = ["Pay €42.00 to ACME Ltd (IBAN …1234)"];
+    expect(
+      cibaPushNotice({ ...input, authorizationDetailsText: text }, 1_000_000)?.notice.authorization_details_text,
+    ).toEqual(text);
   });
 
   it("an expired request is not pushed", () => {
@@ -238,6 +246,13 @@ describe("the CIBA notice", () => {
     const built = cibaPushNotice({ ...input, requestedScopes: scopes }, 1_000_000);
     expect(built?.notice.scopes).toEqual([]);
     expect(built?.notice.binding_message).toBe("W4SCT");
+  });
+
+  it("a notice still too large without scopes drops the details' sentences too (the page shows them)", () => {
+    const text = Array.from({ length: 120 }, (_, i) => `Pay €${i}.00 to a payee with a long name number ${i}`);
+    const built = cibaPushNotice({ ...input, authorizationDetailsText: text }, 1_000_000);
+    expect(built?.notice.authorization_details_text).toEqual([]);
+    expect(built?.notice.request_id).toBe(input.internalId);
   });
 });
 

@@ -53,6 +53,7 @@ export class WebPushNotificationService implements BackchannelAuthenticationUser
       clientName: request.clientName,
       bindingMessage: request.bindingMessage,
       requestedScopes: request.requestedScopes,
+      authorizationDetailsText: request.authorizationDetailsText,
       expiresAt: request.expiresAt,
       approvalUrl: request.approvalUrl,
     });

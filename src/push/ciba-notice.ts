@@ -14,6 +14,8 @@ export interface CibaPushNotice {
   client_name: string;
   binding_message: string | null;
   scopes: string[];
+  /** RFC 9396: each authorization detail as the sentence the approval page shows ("Pay €42.00 to …"). */
+  authorization_details_text: string[];
   /** Epoch seconds. */
   expires_at: number;
   approval_url: string;
@@ -24,6 +26,7 @@ export interface CibaNoticeInput {
   clientName: string;
   bindingMessage?: string;
   requestedScopes: readonly string[];
+  authorizationDetailsText?: readonly string[];
   /** Epoch seconds. */
   expiresAt: number;
   approvalUrl: string;
@@ -51,12 +54,15 @@ export function cibaPushNotice(
     client_name: input.clientName.slice(0, MAX_CLIENT_NAME),
     binding_message: input.bindingMessage ?? null,
     scopes: [...input.requestedScopes],
+    authorization_details_text: [...(input.authorizationDetailsText ?? [])],
     expires_at: input.expiresAt,
     approval_url: input.approvalUrl,
   };
-  // Scopes are the only unbounded part; a notice that would not fit one record lists none
-  // (the approval page shows them all).
-  if (new TextEncoder().encode(JSON.stringify(notice)).length > MAX_PUSH_PLAINTEXT) notice.scopes = [];
+  // Scopes and the details' sentences are the unbounded parts; a notice that would not fit one
+  // record drops the scopes, then the sentences (the approval page shows them all).
+  const fits = () => new TextEncoder().encode(JSON.stringify(notice)).length <= MAX_PUSH_PLAINTEXT;
+  if (!fits()) notice.scopes = [];
+  if (!fits()) notice.authorization_details_text = [];
   // The internal id is 64 hex characters; its first 32 are a topic (RFC 8030 §5.4: ≤ 32 base64url).
   return { notice, options: { ttl, urgency: "high", topic: input.internalId.slice(0, 32) } };
 }

@@ -47,7 +47,9 @@ self.addEventListener("push", (event) => {
   let notice = {};
   try { notice = event.data ? event.data.json() : {}; } catch (e) { notice = {}; }
   if (notice.type !== "ciba_request") return;
-  const body = notice.binding_message ? "Check the code: " + notice.binding_message : "Tap to review the request";
+  const details = Array.isArray(notice.authorization_details_text) ? notice.authorization_details_text.join("\n") : "";
+  const code = notice.binding_message ? "Check the code: " + notice.binding_message : "Tap to review the request";
+  const body = details ? details + "\n" + code : code;
   event.waitUntil(self.registration.showNotification((notice.client_name || "A client") + " asks you to sign in", {
     body: body, tag: notice.request_id, requireInteraction: true, data: { url: notice.approval_url },
   }));
