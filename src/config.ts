@@ -197,6 +197,13 @@ export const SETTINGS = {
       "How long each Worker isolate reuses a client's registration before reading D1 again. It saves a D1 query on every authenticated request (the biggest avoidable cost in the benchmark); in exchange, removing a client or replacing its secret takes up to this long to apply everywhere. 0 turns the cache off.",
     parse: integer(0, 3600),
   }),
+  signingKeysCacheSeconds: definition({
+    variable: "SIGNING_KEYS_CACHE_SECONDS",
+    default: "60",
+    description:
+      "How long each Worker isolate reuses the signing keys stored in D1 (the console's keys, docs/admin-console.md) before reading them again, so signing and verifying tokens costs no D1 read per request. A key added in the console is published everywhere within this long, so it starts signing only after this plus the 300-second max-age of `/jwks`; a retired key may still sign in other isolates for up to this long. 0 reads D1 on every use.",
+    parse: integer(0, 300),
+  }),
   jwksUriCacheSeconds: definition({
     variable: "JWKS_URI_CACHE_SECONDS",
     default: "300",

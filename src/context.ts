@@ -23,6 +23,7 @@ import type {
   PushedAuthorizationRequestStore,
   UserStore,
 } from "./stores";
+import type { SigningKeyStore } from "./tokens/key-store";
 
 /**
  * The stores of one provider: the four its options may replace, and the D1 stores of the
@@ -39,6 +40,8 @@ export interface ProviderStores {
   sessionGrants: SessionGrantStore;
   /** The user's recent answers to backchannel requests (the account page). */
   cibaDecisions: CibaDecisionStore;
+  /** Signing keys added in the console (D1, cached per isolate); src/tokens/keys.ts combines them. */
+  signingKeys: SigningKeyStore;
 }
 
 /** The seed's services, as one provider's options chose them. */

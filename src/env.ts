@@ -45,6 +45,7 @@ export interface Bindings {
   JWKS_URI_CACHE_SECONDS?: string;
   JWKS_URI_STALE_SECONDS?: string;
   CLIENT_CACHE_SECONDS?: string;
+  SIGNING_KEYS_CACHE_SECONDS?: string;
   SCOPES_SUPPORTED?: string;
   SESSION_TTL?: string;
   ADMIN_IDLE_TIMEOUT?: string;

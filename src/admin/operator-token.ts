@@ -19,7 +19,7 @@ export async function acceptOperatorToken(
   token: string,
   required: { scope: string; audiences: readonly string[] },
 ): Promise<{ clientId: string }> {
-  const verified = await verifyAccessToken(await loadKeys(ctx.env.SIGNING_KEYS), token, ctx.settings.issuer);
+  const verified = await verifyAccessToken(await loadKeys(ctx), token, ctx.settings.issuer);
   if (!verified) throw new InvalidToken("the access token is invalid or expired");
   const aud = verified.payload.aud;
   const audiences = typeof aud === "string" ? [aud] : (aud ?? []);

@@ -181,7 +181,7 @@ async function responseUrl(
   params: Record<string, string | undefined>,
 ): Promise<string> {
   if (signedResponseWanted(resolved)) {
-    const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+    const keys = await loadKeys(ctx);
     const input = { issuer: ctx.settings.issuer, clientId: resolved.client.client_id, params };
     return jarmRedirect(keys, resolved.client.authorization_signed_response_alg, redirectUri, input);
   }

@@ -47,7 +47,7 @@ async function resolveHint(context: UserValidationContext, users: UserStore): Pr
  */
 async function subjectOfIdTokenHint(context: UserValidationContext): Promise<string> {
   const { ctx, client, hint } = context;
-  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(ctx);
   let claims: Record<string, unknown>;
   try {
     const { payload } = await compactVerify(hint.value, createLocalJWKSet(keys.jwks), {

@@ -9,7 +9,7 @@ import { loadKeys } from "../tokens/keys";
 
 export async function discoveryEndpoint(c: Context<AppEnv>, served: { endSession: boolean }): Promise<Response> {
   const settings = c.var.ctx.settings;
-  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(c.var.ctx);
   const algs = [...new Set(keys.all.map((k) => k.alg))];
   const metadata = providerMetadata(settings, algs, c.var.ctx.authorizationDetails.types);
   if (!served.endSession) delete metadata.end_session_endpoint;
@@ -17,7 +17,7 @@ export async function discoveryEndpoint(c: Context<AppEnv>, served: { endSession
 }
 
 export async function jwksEndpoint(c: Context<AppEnv>): Promise<Response> {
-  const keys = await loadKeys(c.var.ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(c.var.ctx);
   return c.json(keys.jwks, 200, {
     "Content-Type": "application/jwk-set+json",
     "Cache-Control": "public, max-age=300",

@@ -22,7 +22,7 @@ export async function clientCredentialsGrant(
   form: FormParams,
 ): Promise<TokenResponse> {
   const scope = grantedScopes(client, form.get("scope"));
-  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(ctx);
   const lifetime = ctx.settings.accessTokenTtl;
   const cnf = confirmationOf(client);
   const accessToken = await mintAccessToken(keys, {

@@ -38,7 +38,7 @@ export function jarmResponseMode(responseMode: string | undefined): "query.jwt" 
  */
 export function jarmSigningKey(keys: KeySet, registeredAlg: string | undefined): SigningKey {
   if (registeredAlg === undefined || keys.active.alg === registeredAlg) return keys.active;
-  const key = keys.all.find((candidate) => candidate.alg === registeredAlg);
+  const key = keys.signers.find((candidate) => candidate.alg === registeredAlg);
   if (!key) throw new UnauthorizedClient(`this provider has no ${registeredAlg} key to sign authorization responses`);
   return key;
 }

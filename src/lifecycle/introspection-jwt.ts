@@ -27,7 +27,7 @@ export async function signIntrospectionResponse(
   clientId: string,
   response: IntrospectionResponse,
 ): Promise<string> {
-  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(ctx);
   return signJwt(
     keys,
     {

@@ -57,7 +57,7 @@ export async function introspectToken(
   token: string,
 ): Promise<IntrospectionResponse> {
   if (looksLikeRefreshToken(token)) return introspectRefreshToken(ctx, caller, token);
-  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(ctx);
   return introspectAccessToken(ctx, keys, caller, token);
 }
 

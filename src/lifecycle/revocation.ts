@@ -37,7 +37,7 @@ export async function revokeToken(ctx: RequestContext, caller: Client, token: st
     if ((await revokeRefreshToken(ctx, token, caller.client_id)) === "foreign") throw new NotYourToken();
     return;
   }
-  const verified = await verifyAccessToken(await loadKeys(ctx.env.SIGNING_KEYS), token, ctx.settings.issuer);
+  const verified = await verifyAccessToken(await loadKeys(ctx), token, ctx.settings.issuer);
   if (!verified) return;
   if (verified.client_id !== caller.client_id) throw new NotYourToken();
   const { grant_id: grantId, jti, exp } = verified.payload;

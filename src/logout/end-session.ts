@@ -60,7 +60,7 @@ const hintClaims: Parser<{ iss: string; sub: string; sid?: string; aud: string |
  */
 async function verifyIdTokenHint(ctx: RequestContext, token: string): Promise<IdTokenHint> {
   const refuse = () => new InvalidRequest("id_token_hint is not an ID token issued by this provider");
-  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(ctx);
   let payload: Uint8Array;
   try {
     // One of our keys, by kid, with its own algorithm only: never `none`, never an alg the hint picks.

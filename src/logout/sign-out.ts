@@ -55,7 +55,7 @@ export async function revokeGrants(
 async function notifyClients(ctx: RequestContext, session: EndedSession, clientIds: string[]): Promise<number> {
   const { settings } = ctx;
   let notified = 0;
-  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(ctx);
   for (const clientId of clientIds) {
     const client = await ctx.stores.clients.find(clientId);
     const url = client?.backchannel_logout_uri;

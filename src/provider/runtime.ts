@@ -25,6 +25,7 @@ import type { AuthorizationDetailsRegistry } from "../rar/details";
 import { authorizationDetailsRegistry } from "../rar/registry";
 import { endpointUrls, Routes } from "../routes";
 import { SessionStore } from "../sessions/session-store";
+import { type SigningKeyCache, SigningKeyStore } from "../tokens/key-store";
 import { D1UserStore } from "../users/store";
 import { DEFAULT_BINDING_NAMES, resolveBindings } from "./bindings";
 import type { BindingNames, ProviderOptions, StoreContext } from "./options";
@@ -50,6 +51,8 @@ export class ProviderRuntime<Env extends object> {
   private readonly scopes = new WeakMap<object, EnvScope>();
   /** Client registrations, per D1 database (src/clients/registry.ts). */
   private readonly clientCaches = new WeakMap<object, ClientCache>();
+  /** Signing keys stored in D1 (src/tokens/key-store.ts), per D1 database. */
+  private readonly signingKeyCaches = new WeakMap<object, SigningKeyCache>();
   /** Clients' jwks_uri documents (src/clients/jwks-cache.ts). */
   private readonly jwks = new JwksCache();
 
@@ -122,6 +125,12 @@ export class ProviderRuntime<Env extends object> {
       consents: new ConsentStore(bindings.DB),
       sessionGrants: new SessionGrantStore(bindings.DB, bindings),
       cibaDecisions: new CibaDecisionStore(bindings),
+      signingKeys: new SigningKeyStore(
+        bindings.DB,
+        bindings.DATA_ENCRYPTION_KEY,
+        settings.signingKeysCacheSeconds,
+        this.signingKeyCache(bindings.DB),
+      ),
     };
   }
 
@@ -136,6 +145,15 @@ export class ProviderRuntime<Env extends object> {
         ? notificationService(env, settings)
         : builtInNotificationService(bindings, settings),
     };
+  }
+
+  private signingKeyCache(db: object): SigningKeyCache {
+    let cache = this.signingKeyCaches.get(db);
+    if (!cache) {
+      cache = { until: 0 };
+      this.signingKeyCaches.set(db, cache);
+    }
+    return cache;
   }
 
   private clientCache(db: object): ClientCache {

@@ -86,7 +86,7 @@ export async function acceptAccessToken(
   token: string,
   required: ResourceRequirements,
 ): Promise<AcceptedAccessToken> {
-  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(ctx);
   const verified = await verifyAccessToken(keys, token, ctx.settings.issuer);
   if (!verified) throw new InvalidToken("the access token is invalid or expired");
   checkAudience(verified.payload, required.audiences);

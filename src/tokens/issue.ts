@@ -61,7 +61,7 @@ export async function issueUserTokens(
   issued: UserGrant,
   options: IssueOptions = {},
 ): Promise<TokenResponse> {
-  const keys = await loadKeys(ctx.env.SIGNING_KEYS);
+  const keys = await loadKeys(ctx);
   const { settings } = ctx;
   const grant = { ...issued, grantId: issued.grantId ?? newGrantId() };
   const scope = grant.scopes.join(" ");
