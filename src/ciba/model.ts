@@ -193,6 +193,40 @@ export interface CompleteBackchannelLoginRequest {
   amr?: string[];
 }
 
+/**
+ * What an answer sets on a request (issue 18): all a poll-mode request's object needs to learn
+ * its answer back from the user's answer entry, which keeps this (small, as every answer is
+ * scanned when the user's object counts pending requests), not the whole record.
+ */
+export type AnswerFields = Pick<
+  BackchannelAuthenticationRequest,
+  | "internalId"
+  | "isComplete"
+  | "status"
+  | "authorizedScopes"
+  | "sessionId"
+  | "description"
+  | "authTime"
+  | "amr"
+  | "acr"
+  | "grantId"
+  | "refreshFamilyId"
+>;
+
+export const answerFieldsRecord: Parser<AnswerFields> = object<AnswerFields>({
+  internalId: str,
+  isComplete: bool,
+  status: oneOf(REQUEST_STATUSES),
+  authorizedScopes: optional(strings),
+  sessionId: optional(str),
+  description: optional(str),
+  authTime: optional(int),
+  amr: optional(strings),
+  acr: optional(str),
+  grantId: optional(str),
+  refreshFamilyId: optional(str),
+});
+
 /** The ids an approval fixes (issue 18), drawn by the store, not by the caller. */
 export interface ApprovalIds {
   grantId: string;

@@ -53,6 +53,8 @@ import {
   sendToClient,
 } from "./client-delivery";
 import {
+  type AnswerFields,
+  answerFieldsRecord,
   type BackchannelAuthenticationRequest,
   backchannelRequestRecord,
   type CompleteBackchannelLoginRequest,
@@ -62,7 +64,7 @@ import {
 import { deliverLoginNotification } from "./notifications";
 import type { BackchannelRequestObjectApi } from "./request-object-api";
 import * as state from "./request-state";
-import { answerEntryOf, pendingDetail, pendingListOf } from "./user-list";
+import { answerEntryOf, pendingListOf } from "./user-list";
 
 /** The one key the record is stored under. */
 const RECORD = "request";
@@ -106,7 +108,7 @@ export function defineBackchannelRequestObject(
      * A poll-mode request's answer, as recorded in the user's object (its durable copy); laid
      * over the stored record by `load`.
      */
-    private answered: BackchannelAuthenticationRequest | undefined;
+    private answered: AnswerFields | undefined;
     /** Whether this instance knows any answer there is (it created the request, or asked the user's object). */
     private answerChecked = false;
     /** The last stored text parsed and its record (see `parse`). */
@@ -183,13 +185,13 @@ export function defineBackchannelRequestObject(
       const recorded = await list.answerPending(
         save.internalId,
         answerEntryOf(save, ctx.settings.refreshTokenTtl),
-        pendingDetail(save),
+        JSON.stringify(state.answerFieldsOf(save)),
       );
       // After the await: another answer may have been recorded meanwhile, there or here.
       if (recorded === "already_answered" || this.load()?.isComplete !== false) {
         return { ok: false, reason: "already_completed" };
       }
-      if (recorded === "answered" && save.deliveryMode === "poll") this.answered = save;
+      if (recorded === "answered" && save.deliveryMode === "poll") this.answered = state.answerFieldsOf(save);
       else this.save(save);
       if (deliver) await this.ctx.storage.setAlarm(Date.now());
       return outcome;
@@ -440,7 +442,7 @@ export function defineBackchannelRequestObject(
       );
       this.answerChecked = true;
       if (detail === undefined || this.answered) return;
-      const answered = readStored("backchannel answer", json(backchannelRequestRecord), detail);
+      const answered = readStored("backchannel answer", json(answerFieldsRecord), detail);
       if (answered?.isComplete && answered.internalId === request.internalId) this.answered = answered;
     }
 

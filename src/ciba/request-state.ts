@@ -8,6 +8,7 @@
  */
 import { satisfiedAcr, unmetRequiredAcr } from "../authn/acr";
 import {
+  type AnswerFields,
   type ApprovalIds,
   type BackchannelAuthenticationRequest,
   type CompleteBackchannelLoginRequest,
@@ -129,9 +130,26 @@ export function complete(
  * answer's durable copy is the user's answer entry, not a write in the request's object). Only
  * what the answer sets is taken from it; the rest (interval, notification state) stays as stored.
  */
-export function withAnswer(request: Request, answered: Request): Request {
+export function withAnswer(request: Request, answered: AnswerFields): Request {
   return {
     ...request,
+    isComplete: answered.isComplete,
+    status: answered.status,
+    authorizedScopes: answered.authorizedScopes,
+    sessionId: answered.sessionId,
+    description: answered.description,
+    authTime: answered.authTime,
+    amr: answered.amr,
+    acr: answered.acr,
+    grantId: answered.grantId,
+    refreshFamilyId: answered.refreshFamilyId,
+  };
+}
+
+/** What the user's answer entry keeps of an answered request, for `withAnswer`. */
+export function answerFieldsOf(answered: Request): AnswerFields {
+  return {
+    internalId: answered.internalId,
     isComplete: answered.isComplete,
     status: answered.status,
     authorizedScopes: answered.authorizedScopes,

@@ -24,9 +24,10 @@
  *    user's answer (decision, scopes, time) and, for an approval, the grant it made (grant id,
  *    refresh-token family id, the approving session's sid): the account page's "recent answers",
  *    and what sign-out and withdrawal revoke, with no D1 row written on the CIBA hot path. With
- *    it the answered record (`detail`): for a poll-mode request this entry is the answer's only
- *    durable copy (src/ciba/request-object.ts reads it back with `answeredDetail`). Kept until the
- *    caller's `keepUntil`; the next `addPending` sweeps it after that.
+ *    it, as `detail`, what the answer set on the request's record (kept small: every answer is
+ *    scanned when `addPending` counts): for a poll-mode request this entry is the answer's only
+ *    durable copy (src/ciba/request-object.ts reads it back with `answeredDetail`). Kept until
+ *    the caller's `keepUntil`; the next `addPending` sweeps it after that.
  *
  *  - push retries per subscription: when a request's notice must be retried on some device
  *    (429/5xx), `recordPushed` notes on its pending entry the devices already done with it
