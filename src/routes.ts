@@ -67,6 +67,8 @@ export const PATHS = {
   adminUserCode: "/admin/users/:sub/user-code",
   adminUserDisable: "/admin/users/:sub/disable",
   adminKeys: "/admin/keys",
+  adminKey: "/admin/keys/:kid",
+  adminKeyRetire: "/admin/keys/:kid/retire",
   /** The console's JSON API (docs/admin-console.md): its prefix, and its routes. */
   adminApi: "/admin/api",
   adminApiClients: "/admin/api/clients",
@@ -83,6 +85,7 @@ export const PATHS = {
   adminApiCertificateAttach: "/admin/api/certificates/:certificateId/attach",
   adminApiCertificateRevoke: "/admin/api/certificates/:certificateId/revoke",
   adminApiKeys: "/admin/api/keys",
+  adminApiKeyRetire: "/admin/api/keys/:kid/retire",
   /** The console's extra styles (wider tables and forms); public like the user pages' stylesheet. */
   adminStylesheet: "/assets/admin.css",
   /** Web Push (issue 16): the VAPID public key, and the signed-in user's subscriptions. */

@@ -2,7 +2,8 @@
  * The console's user pages and signing keys page (issue 17): add (validated like the CLI, stored
  * hashed), search, reset password (ends the user's sessions), set and clear the CIBA user_code
  * (stored as a keyed hash, CIBA §7.1), the user's pending CIBA requests with their notification
- * status, and the keys of SIGNING_KEYS read-only. Every change writes an audit row.
+ * status, and the keys of SIGNING_KEYS read-only (console keys: test/admin-keys.test.ts). Every
+ * change writes an audit row.
  */
 
 import { env } from "cloudflare:workers";
@@ -293,10 +294,13 @@ describe("signing keys", () => {
     const html = await (await browser.get("/admin/keys")).text();
     const first = JSON.parse(env.SIGNING_KEYS ?? "{}").keys[0].kid as string;
     expect(html).toContain(first);
-    expect(html).toContain("signs new tokens");
+    expect(html).toContain("from the secret; signs new tokens");
     expect(html).not.toMatch(/"d":/);
-    // Read-only: the page's only form is the header's sign-out.
-    expect(html.match(/<form method="post"/g)).toHaveLength(1);
-    expect(html).toContain('<form method="post" action="/signout"');
+    expect(html).toContain("wrangler secret put SIGNING_KEYS");
+    // Read-only: a secret's key has no page of its own (no retire); the forms are the header's
+    // sign-out and adding a console key (test/admin-keys.test.ts).
+    expect(html).not.toContain(`href="/admin/keys/${first}"`);
+    expect(html.match(/<form method="post"/g)).toHaveLength(2);
+    expect(html).toContain('<form method="post" action="/admin/keys"');
   });
 });

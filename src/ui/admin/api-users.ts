@@ -1,10 +1,9 @@
 /**
- * The JSON API for users and signing keys (/admin/api/users, /admin/api/keys), on the functions
- * the user pages use (src/admin/users.ts, src/admin/keys.ts), with the same audit rows. Passwords
+ * The JSON API for users (/admin/api/users; signing keys: ./api-keys.ts), on the functions
+ * the user pages use (src/admin/users.ts), with the same audit rows. Passwords
  * and user codes go in, never out.
  */
 import type { Context, Hono } from "hono";
-import { signingKeyViews } from "../../admin/keys";
 import { endGrantsOf, pendingRequestsOf, UserAdmin, UserInputError } from "../../admin/users";
 import type { BackchannelAuthenticationRequest } from "../../ciba/model";
 import type { AppEnv } from "../../http/app-env";
@@ -12,6 +11,7 @@ import { NO_STORE } from "../../http/boundary";
 import { route } from "../../http/route";
 import { PATHS } from "../../routes";
 import { type ApiCaller, apiCaller, fieldError, jsonBody, notFound } from "./api-caller";
+import { mountKeyApi } from "./api-keys";
 
 export function mountUserApi(app: Hono<AppEnv>): void {
   route(app, PATHS.adminApiUsers, { GET: listUsers, POST: createUser });
@@ -19,7 +19,7 @@ export function mountUserApi(app: Hono<AppEnv>): void {
   route(app, PATHS.adminApiUserPassword, { POST: resetPassword });
   route(app, PATHS.adminApiUserCode, { POST: setUserCode });
   route(app, PATHS.adminApiUser, { GET: getUser });
-  route(app, PATHS.adminApiKeys, { GET: listKeys });
+  mountKeyApi(app);
 }
 
 function users(c: Context<AppEnv>, caller: ApiCaller): UserAdmin {
@@ -127,9 +127,4 @@ async function setUserCode(c: Context<AppEnv>) {
     return fieldError(c, error.field, error.message);
   }
   return c.body(null, 204);
-}
-
-async function listKeys(c: Context<AppEnv>) {
-  await apiCaller(c);
-  return c.json({ keys: await signingKeyViews(c.var.ctx.env.SIGNING_KEYS) }, 200, NO_STORE);
 }

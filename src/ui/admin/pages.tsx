@@ -25,7 +25,7 @@ export function OverviewPage(props: Frame & { clients: number; audit: AuditEntry
         </a>
         <a class="card" href={routes.path("adminKeys")}>
           <strong>Signing keys</strong>
-          <p class="muted">The keys in SIGNING_KEYS and how to rotate them.</p>
+          <p class="muted">Signing keys: add, retire, and what /jwks serves.</p>
         </a>
         <a class="card" href={routes.path("adminAudit")}>
           <strong>Audit log</strong>

@@ -1,4 +1,4 @@
-/** The console's user pages, and the read-only signing keys page. */
+/** The console's user pages. */
 import type { UserSummary } from "../../admin/users";
 import type { BackchannelAuthenticationRequest } from "../../ciba/model";
 import { useRoutes } from "../routes-context";
@@ -195,72 +195,6 @@ export function UserPage(
           </div>
         </fieldset>
       </form>
-    </AdminLayout>
-  );
-}
-
-export interface KeyView {
-  kid: string;
-  alg: string;
-  signs: boolean;
-  publicJwk: string;
-}
-
-export function KeysPage(props: Frame & { keys: KeyView[] }) {
-  return (
-    <AdminLayout {...props} section="adminKeys" title="Signing keys">
-      <h1>Signing keys</h1>
-      <p>
-        The keys come from the <code>SIGNING_KEYS</code> secret, so the console shows them read-only: changing them at
-        runtime would need key storage of its own (encrypted, versioned, cached per isolate), which edge-op does not
-        have yet.
-      </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">kid</th>
-            <th scope="col">alg</th>
-            <th scope="col">Role</th>
-            <th scope="col">Published at /jwks</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.keys.map((key) => (
-            <tr>
-              <td>
-                <code>{key.kid}</code>
-              </td>
-              <td>{key.alg}</td>
-              <td>{key.signs ? "signs new tokens" : "published only (verifies older tokens)"}</td>
-              <td>
-                <code>{key.publicJwk}</code>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <h2>Rotating, and what /jwks shows at each step</h2>
-      <ol>
-        <li>
-          <strong>Add</strong>: append the next key to SIGNING_KEYS (<code>[current, next]</code>). /jwks lists both;
-          tokens are still signed by the current key.
-        </li>
-        <li>
-          Wait until caches of the old /jwks have expired (at least its 300 s max-age, plus relying parties' own).
-        </li>
-        <li>
-          <strong>Switch</strong>: move the next key to the front (<code>[next, current]</code>). New tokens are signed
-          by it; /jwks is unchanged.
-        </li>
-        <li>
-          <strong>Retire</strong>: once every token the old key signed has expired, remove it (<code>[next]</code>).
-          /jwks no longer lists it, and tokens it signed stop verifying.
-        </li>
-      </ol>
-      <p>
-        Commands: <code>npm run -s admin -- keys generate --alg ES256</code> and{" "}
-        <code>npx wrangler secret put SIGNING_KEYS</code> (docs/configuration.md, SIGNING_KEYS).
-      </p>
     </AdminLayout>
   );
 }

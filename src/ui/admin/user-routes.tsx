@@ -1,10 +1,10 @@
 /**
  * The console's user routes (list, search, add, disable and enable, reset password, set or
- * clear the CIBA user_code, the user's pending requests with their notification status) and the read-only
- * signing keys page. Every change writes its audit row (src/admin/users.ts).
+ * clear the CIBA user_code, the user's pending requests with their notification status); the signing
+ * key pages are mounted from here too (./key-routes.tsx). Every change writes its audit row
+ * (src/admin/users.ts).
  */
 import type { Context, Handler, Hono } from "hono";
-import { signingKeyViews } from "../../admin/keys";
 import { endGrantsOf, pendingRequestsOf, UserAdmin, UserInputError } from "../../admin/users";
 import type { AppEnv } from "../../http/app-env";
 import { route } from "../../http/route";
@@ -12,7 +12,8 @@ import { PATHS } from "../../routes";
 import { MessagePage } from "../layout";
 import { render } from "../page";
 import type { Admin } from "./guard";
-import { KeysPage, UserListPage, UserPage } from "./user-pages";
+import { mountKeyPages } from "./key-routes";
+import { UserListPage, UserPage } from "./user-pages";
 
 type Form = { get(name: string): string | undefined };
 type Page = (handler: (c: Context<AppEnv>, admin: Admin) => Promise<Response>) => Handler<AppEnv>;
@@ -24,7 +25,7 @@ export function mountUserAndKeyPages(app: Hono<AppEnv>, adminPage: Page, adminFo
   route(app, PATHS.adminUserCode, { POST: adminForm(setUserCode) });
   route(app, PATHS.adminUserDisable, { POST: adminForm(setDisabled) });
   route(app, PATHS.adminUser, { GET: adminPage(showUser) });
-  route(app, PATHS.adminKeys, { GET: adminPage(showKeys) });
+  mountKeyPages(app, adminPage, adminForm);
 }
 
 function users(c: Context<AppEnv>, admin: Admin): UserAdmin {
@@ -114,14 +115,4 @@ async function setDisabled(c: Context<AppEnv>, admin: Admin, form: Form) {
   return userPage(c, admin, {
     notice: disable ? "User disabled; their sessions ended and their tokens were revoked." : "User enabled.",
   });
-}
-
-async function showKeys(c: Context<AppEnv>, admin: Admin) {
-  const views = (await signingKeyViews(c.var.ctx.env.SIGNING_KEYS)).map((key) => ({
-    kid: key.kid,
-    alg: key.alg,
-    signs: key.signs,
-    publicJwk: JSON.stringify(key.public_jwk),
-  }));
-  return render(c, <KeysPage {...frame(admin)} keys={views} />);
 }
