@@ -88,7 +88,7 @@ export interface Bindings {
   AUTHORIZATION_DETAILS_MAX_LENGTH?: string;
 
   // Secrets.
-  /** JSON `{"keys": [private JWK, …]}`; the first key signs, all are published. */
+  /** JSON `{"keys": [private JWK, …]}`; the first key signs (until a console key does), all are published. */
   SIGNING_KEYS?: string;
   /** base64url of 32 random bytes: AES-256-GCM key for data encrypted at rest. */
   DATA_ENCRYPTION_KEY?: string;

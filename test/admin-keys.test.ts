@@ -227,6 +227,12 @@ describe("the JSON API", () => {
       expect(kidsOf(await jwks())).toContain(key.kid);
       expect(await auditActions(key.kid)).toEqual([{ actor: admin.sub, action: "key.add" }]);
     }
+    // Discovery's alg lists name the new keys' algs as soon as /jwks lists them (OpenID Connect
+    // Discovery §3: id_token_signing_alg_values_supported), before any token is signed so.
+    const metadata = (await (await call("/.well-known/openid-configuration", undefined, FRESH)).json()) as {
+      id_token_signing_alg_values_supported: string[];
+    };
+    expect(metadata.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(["EdDSA", "PS256"]));
     const bad = await api("/admin/api/keys", { alg: "HS256" });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: "invalid_request", field: "alg" });

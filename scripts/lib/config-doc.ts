@@ -116,6 +116,14 @@ process.stdout.write(JSON.stringify(set));' | npx wrangler secret put SIGNING_KE
 
 Delete the plain-text key files afterwards.
 
+**Keys made in the admin console.** Besides this secret, an operator can add and retire
+signing keys at \`/admin/keys\` (docs/admin-console.md, "Signing keys"): they are stored in D1
+sealed with \`DATA_ENCRYPTION_KEY\`, published at \`/jwks\` at once, and sign after
+\`signs_from\` (the 300 s above plus \`SIGNING_KEYS_CACHE_SECONDS\`), taking over from this
+secret's first key; retiring one keeps it in \`/jwks\` until every token it signed has expired.
+The console schedules those steps itself. Once a console key signs, the secret may be left
+out; with neither, token endpoints fail with a configuration error.
+
 ### \`DATA_ENCRYPTION_KEY\`
 
 32 random bytes, base64url without padding (43 characters): the AES-256-GCM key for data that
