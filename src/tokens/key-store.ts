@@ -77,13 +77,17 @@ export class SigningKeyStore {
     // (SIGNING_KEYS_CACHE_SECONDS=0) reads D1 and leaves the cache as it is.
     if (this.cacheSeconds === 0) return this.importAll();
     if (this.cache.keys && this.cache.until > now) return this.cache.keys;
-    const keys = this.importAll();
+    const previous = this.cache.keys;
+    const keys: Promise<StoredSigningKey[]> = this.importAll().catch((error: unknown) => {
+      // A failed read is not kept: the next use tries again. Meanwhile the keys this isolate
+      // already knew still serve (their schedule still applies), so a D1 outage does not stop
+      // signing; an isolate that knew none fails as it would without them.
+      if (this.cache.keys === keys) this.cache.until = 0;
+      if (previous) return previous;
+      throw error;
+    });
     this.cache.keys = keys;
     this.cache.until = now + this.cacheSeconds * 1000;
-    // A failed read is not kept: the next use tries again.
-    keys.catch(() => {
-      if (this.cache.keys === keys) this.cache.until = 0;
-    });
     return keys;
   }
 
