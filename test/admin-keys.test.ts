@@ -15,6 +15,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { removalDelay, SigningKeyAdmin } from "../src/admin/keys";
 import { AdminStore } from "../src/admin/store";
 import { loadSettings } from "../src/config";
+import { jarmSigningKey } from "../src/jarm/response";
+import { SigningKeyStore } from "../src/tokens/key-store";
+import { loadKeys } from "../src/tokens/keys";
 import { Browser } from "./helpers/browser";
 import { backchannel, CIBA_GRANT, requestFor } from "./helpers/ciba";
 import { testContext } from "./helpers/context";
@@ -236,6 +239,16 @@ describe("the JSON API", () => {
     const bad = await api("/admin/api/keys", { alg: "HS256" });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: "invalid_request", field: "alg" });
+  });
+
+  it("JARM §3: a key published but not yet signing never signs a response of its alg (unauthorized_client instead)", async () => {
+    // The PS256 key above is pending: in /jwks, not signing. The test secret has no PS256 key.
+    const store = new SigningKeyStore(env.DB, env.DATA_ENCRYPTION_KEY, 0, { until: 0 });
+    const keys = await loadKeys({ env: { SIGNING_KEYS: env.SIGNING_KEYS }, stores: { signingKeys: store } });
+    expect(keys.all.map((key) => key.alg)).toContain("PS256");
+    expect(keys.signers.map((key) => key.alg)).not.toContain("PS256");
+    expect(() => jarmSigningKey(keys, "PS256")).toThrow(/no PS256 key/);
+    expect(jarmSigningKey(keys, "ES256").kid).toBe(SECRET_KID);
   });
 
   it("lists every key with its state, the kid that signs and the kids /jwks serves", async () => {
