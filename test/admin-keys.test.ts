@@ -317,4 +317,26 @@ describe("without the SIGNING_KEYS secret", () => {
     expect((await keyAdmin(env.SIGNING_KEYS).retire(key.kid, "test-operator"))?.refused).toBeUndefined();
     expect((await row(key.kid))?.retired_at).not.toBeNull();
   });
+  it("of two concurrent retires of the last two keys that can sign, exactly one succeeds (one audit row)", async () => {
+    const first = await keyAdmin(undefined).add("ES256", "test-operator");
+    const second = await keyAdmin(undefined).add("ES256", "test-operator");
+    await env.DB.prepare("UPDATE signing_keys SET signs_from = ? WHERE kid IN (?, ?)")
+      .bind(now() - 1, first.kid, second.kid)
+      .run();
+    const results = await Promise.all([
+      keyAdmin(undefined).retire(first.kid, "test-operator"),
+      keyAdmin(undefined).retire(second.kid, "test-operator"),
+    ]);
+    expect(results.filter((effect) => effect?.refused === undefined)).toHaveLength(1);
+    const retired = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM signing_keys WHERE kid IN (?, ?) AND retired_at IS NOT NULL",
+    )
+      .bind(first.kid, second.kid)
+      .first<{ n: number }>();
+    expect(retired?.n).toBe(1);
+    const audits = [...(await auditActions(first.kid)), ...(await auditActions(second.kid))];
+    expect(audits.filter((row) => row.action === "key.retire")).toHaveLength(1);
+    // Something still signs without the secret.
+    expect(kidOf((await tokens(NO_SECRET)).idToken)).toMatch(/^console-/);
+  });
 });
