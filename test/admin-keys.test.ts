@@ -280,6 +280,16 @@ describe("the JSON API", () => {
   });
 });
 
+describe("a database without migration 0096", () => {
+  it("signs and publishes with the secret's keys as before (no table, no console keys), instead of failing", async () => {
+    // REALM_B_DB has no migrations in this file: no signing_keys table.
+    const store = new SigningKeyStore(env.REALM_B_DB, env.DATA_ENCRYPTION_KEY, 0, { until: 0 });
+    const keys = await loadKeys({ env: { SIGNING_KEYS: env.SIGNING_KEYS }, stores: { signingKeys: store } });
+    expect(keys.active.kid).toBe(SECRET_KID);
+    expect(keys.jwks.keys.map((key) => key.kid)).toEqual([SECRET_KID]);
+  });
+});
+
 describe("without the SIGNING_KEYS secret", () => {
   const NO_SECRET: Vars = { ...FRESH, SIGNING_KEYS: "" };
 

@@ -103,7 +103,20 @@ export class SigningKeyStore {
   }
 
   private async storedRows(): Promise<StoredRow[]> {
-    const { results } = await this.db.prepare("SELECT * FROM signing_keys ORDER BY created_at DESC, kid").all();
+    let results: Record<string, unknown>[];
+    try {
+      ({ results } = await this.db.prepare("SELECT * FROM signing_keys ORDER BY created_at DESC, kid").all());
+    } catch (error) {
+      // A database without migration 0096 (a deployment that upgraded edge-op but has not applied
+      // it yet, a local runtime probed before its migrations) has no console keys: the secret's
+      // keys sign as before, rather than every token request failing. Adding a key fails there.
+      if (!(error instanceof Error) || !/no such table: signing_keys/.test(error.message)) throw error;
+      logger.error("storage_record_malformed", {
+        store: "signing_keys",
+        problem: "the table is missing: apply migration 0096 (npx wrangler d1 migrations apply)",
+      });
+      return [];
+    }
     return results.flatMap((row) => readStored("signing_keys", storedRow, row) ?? []);
   }
 
