@@ -12,6 +12,7 @@ import { MessagePage } from "../layout";
 import { render } from "../page";
 import { type Admin, reauthenticated } from "./guard";
 import { KeyPage, KeysPage } from "./key-pages";
+import { formatTime } from "./layout";
 
 type Form = { get(name: string): string | undefined };
 type Page = (handler: (c: Context<AppEnv>, admin: Admin) => Promise<Response>) => Handler<AppEnv>;
@@ -58,7 +59,7 @@ async function listKeys(c: Context<AppEnv>, admin: Admin) {
 async function addKey(c: Context<AppEnv>, admin: Admin, form: Form) {
   try {
     const key = await signingKeyAdmin(c, admin.store).add(form.get("alg") ?? "", admin.actor);
-    const from = key.signs_from === null ? "" : ` It signs from ${new Date(key.signs_from * 1000).toISOString()}.`;
+    const from = key.signs_from === null ? "" : ` It signs from ${formatTime(key.signs_from)}.`;
     return keysPage(c, admin, { notice: `Key ${key.kid} added: /jwks lists it now.${from}` });
   } catch (error) {
     if (!(error instanceof KeyInputError)) throw error;
@@ -95,6 +96,6 @@ async function retireKey(c: Context<AppEnv>, admin: Admin, form: Form) {
   const effect = await signingKeyAdmin(c, admin.store).retire(c.req.param("kid") ?? "", admin.actor);
   if (!effect) return keyPage(c, admin);
   if (effect.refused) return keyPage(c, admin, { error: { field: "kid", message: effect.refused } }, 409);
-  const until = new Date(effect.remove_after * 1000).toISOString();
+  const until = formatTime(effect.remove_after);
   return keyPage(c, admin, { notice: `Retired: it no longer signs, and /jwks lists it until ${until}.` });
 }
