@@ -44,6 +44,9 @@ export const PATHS = {
   /** The administration console (issue 17, docs/admin-console.md): admins only, 403 for anyone else. */
   admin: "/admin",
   adminAudit: "/admin/audit",
+  /** Passkey step-up of an admin session (src/ui/admin/step-up.tsx): the page, and its options. */
+  adminStepUp: "/admin/step-up",
+  adminStepUpOptions: "/admin/step-up/options",
   /** Deliveries (user notices, pings, pushes) that failed after their retries (issue 19). */
   adminDeliveries: "/admin/deliveries",
   adminClients: "/admin/clients",

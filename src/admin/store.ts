@@ -1,8 +1,9 @@
 /**
  * The administration console's own D1 tables (migrations/0060_admin_console.sql): the admin
- * role, the idle clock of admin sessions, and the audit trail. Rows are parsed, not cast.
+ * role, the idle clock of admin sessions and their passkey step-up (0097), and the audit
+ * trail. Rows are parsed, not cast.
  */
-import { int, object, type Parser, readStored, str } from "../parse";
+import { int, nullable, object, type Parser, readStored, str } from "../parse";
 
 export interface AuditEntry {
   id: number;
@@ -23,7 +24,13 @@ const auditRecord: Parser<AuditEntry> = object<AuditEntry>({
   detail: str,
 });
 
-export type AdminActivity = "active" | "idle";
+/** An admin session on a console request: idle (to be ended), or active and whether it stepped up with a passkey. */
+export type AdminActivity = { state: "idle" } | { state: "active"; passkeyConfirmed: boolean };
+
+const activityRow = object<{ last_seen_at: number; passkey_at: number | undefined }>({
+  last_seen_at: int,
+  passkey_at: nullable(int),
+});
 
 export class AdminStore {
   constructor(private readonly db: D1Database) {}
@@ -40,26 +47,40 @@ export class AdminStore {
   /**
    * Records a console request of session `sid` and says whether the session was still active:
    * idle when the previous console request (or, for the first one, the sign-in at `authTime`)
-   * is more than `idleTimeout` seconds ago. An idle session's clock is not moved.
+   * is more than `idleTimeout` seconds ago. An idle session's clock is not moved. Also says
+   * whether the session confirmed with a passkey (confirmPasskey).
    */
   async touch(sid: string, authTime: number, idleTimeout: number): Promise<AdminActivity> {
     const at = now();
     const row = await this.db
-      .prepare("SELECT last_seen_at FROM admin_session_activity WHERE sid = ?")
+      .prepare("SELECT last_seen_at, passkey_at FROM admin_session_activity WHERE sid = ?")
       .bind(sid)
       .first();
-    const last = row
-      ? readStored("admin_session_activity", object({ last_seen_at: int }), row)?.last_seen_at
-      : authTime;
+    const stored = row ? readStored("admin_session_activity", activityRow, row) : undefined;
+    const last = row ? stored?.last_seen_at : authTime;
     // A row that does not parse counts as idle: the admin signs in again.
-    if (last === undefined || at - last > idleTimeout) return "idle";
+    if (last === undefined || at - last > idleTimeout) return { state: "idle" };
     await this.db
       .prepare(
         "INSERT INTO admin_session_activity (sid, last_seen_at) VALUES (?, ?) ON CONFLICT (sid) DO UPDATE SET last_seen_at = excluded.last_seen_at",
       )
       .bind(sid, at)
       .run();
-    return "active";
+    return { state: "active", passkeyConfirmed: stored?.passkey_at !== undefined };
+  }
+
+  /**
+   * Records that session `sid` confirmed with a passkey (a verified assertion bound to the
+   * console and this session): from now on its console requests pass the step-up.
+   */
+  async confirmPasskey(sid: string): Promise<void> {
+    const at = now();
+    await this.db
+      .prepare(
+        "INSERT INTO admin_session_activity (sid, last_seen_at, passkey_at) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET passkey_at = excluded.passkey_at",
+      )
+      .bind(sid, at, at)
+      .run();
   }
 
   /** The statement that writes one audit row, to batch with the change it records. */

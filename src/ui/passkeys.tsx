@@ -376,7 +376,8 @@ async function authorizationStepUpOptions(c: Context<AppEnv>) {
   return stepUpOptionsFor(c, session, authorizationStepUpBinding(new URL(c.req.url).search, session));
 }
 
-async function stepUpOptionsFor(c: Context<AppEnv>, session: Session, binding: string) {
+/** Step-up options for the signed-in user's passkeys, the challenge bound to `binding` (also the console's, ./admin/step-up.tsx). */
+export async function stepUpOptionsFor(c: Context<AppEnv>, session: Session, binding: string) {
   const passkeys = await store(c).list(session.subject);
   if (passkeys.length === 0) throw refused("add a passkey first (on /passkeys)", 403);
   const challenge = await newChallenge(c, "step-up", binding);

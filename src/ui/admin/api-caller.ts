@@ -17,6 +17,7 @@ import { PATHS } from "../../routes";
 import { bearerTokenOf } from "../../tokens/bearer";
 import { currentSession, endSession } from "../browser-session";
 import { validCsrf } from "../csrf";
+import { passkeyStepUpPending } from "./step-up-rule";
 
 export interface ApiCaller {
   actor: string;
@@ -43,10 +44,12 @@ export async function apiCaller(c: Context<AppEnv>): Promise<ApiCaller> {
   if (!user || !(await store.isAdmin(session.subject))) {
     throw new InsufficientScope("this API is for administrators only");
   }
-  if ((await store.touch(session.sid, session.authTime, ctx.settings.adminIdleTimeout)) === "idle") {
+  const activity = await store.touch(session.sid, session.authTime, ctx.settings.adminIdleTimeout);
+  if (activity.state === "idle") {
     await endSession(c);
     throw new BearerTokenRequired();
   }
+  if (await passkeyStepUpPending(c, session, activity)) throw new StepUpRequired(ctx.routes.path("adminStepUp"));
   if (c.req.method !== "GET" && !(await validCsrf(c, c.req.header("x-csrf-token")))) {
     throw new InvalidRequest("a change made with a session needs the X-CSRF-Token header");
   }
@@ -87,5 +90,12 @@ export function notFound(c: Context<AppEnv>, what: string) {
 class ReauthenticationRequired extends OAuthError {
   constructor(action: string) {
     super("invalid_request", `${action} needs the admin's password in the body ("password")`, 401);
+  }
+}
+
+/** An admin with a passkey whose password session has not confirmed with it (./step-up-rule.ts). */
+class StepUpRequired extends OAuthError {
+  constructor(stepUpPage: string) {
+    super("step_up_required", `this admin has a passkey: confirm with it on ${stepUpPage} first`, 403);
   }
 }

@@ -5,11 +5,18 @@ import { type AdminFrame, AdminLayout, formatTime } from "./layout";
 
 type Frame = Omit<AdminFrame, "section">;
 
-export function OverviewPage(props: Frame & { clients: number; audit: AuditEntry[] }) {
+export function OverviewPage(props: Frame & { clients: number; audit: AuditEntry[]; hasPasskey: boolean }) {
   const routes = useRoutes();
   return (
     <AdminLayout {...props} section="admin" title="Overview">
       <h1>Administration</h1>
+      {props.hasPasskey ? null : (
+        <p class="muted" data-testid="passkey-step-up-off">
+          You have no passkey, so the console asks only for your password.{" "}
+          <a href={routes.path("passkeys")}>Add a passkey</a> to turn on the passkey step-up: then a session signed in
+          with a password confirms with the passkey before the console opens.
+        </p>
+      )}
       <div class="grid">
         <a class="card" href={routes.path("adminClients")}>
           <strong>Clients</strong>

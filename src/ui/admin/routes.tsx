@@ -15,6 +15,7 @@ import { PATHS } from "../../routes";
 import { validCsrf } from "../csrf";
 import { MessagePage } from "../layout";
 import { page, pageSecurityHeaders, render } from "../page";
+import { hasPasskeys } from "../passkeys";
 import { apiCaller, mountAdminApi } from "./api";
 import { ADMIN_CSS } from "./assets";
 import { ClientFormPage, ClientListPage, ClientPage, TemplatePage } from "./client-pages";
@@ -22,6 +23,8 @@ import { mountDeliveryFailurePages } from "./delivery-failures";
 import { type Admin, reauthenticated, requireAdmin } from "./guard";
 import { AuditPage, OverviewPage } from "./pages";
 import { mountCertificatePages } from "./pki-routes";
+import { mountAdminStepUp, STEP_UP_CSP } from "./step-up";
+import { isStepUpPath } from "./step-up-rule";
 import { mountUserAndKeyPages } from "./user-routes";
 
 type AdminHandler = (c: Context<AppEnv>, admin: Admin) => Promise<Response>;
@@ -62,7 +65,8 @@ export function mountAdminConsole(app: Hono<AppEnv>): void {
   for (const path of [PATHS.admin, `${PATHS.admin}/*`]) {
     app.use(path, async (c, next) => {
       await next();
-      c.header("Content-Security-Policy", CONSOLE_CSP);
+      // The passkey step-up page alone runs a script (./step-up.tsx).
+      c.header("Content-Security-Policy", isStepUpPath(c) ? STEP_UP_CSP : CONSOLE_CSP);
     });
     app.use(path, adminHeaders);
     // Refuses anyone but an admin before routing, so a non-admin gets 403 (or the sign-in page)
@@ -95,6 +99,7 @@ export function mountAdminConsole(app: Hono<AppEnv>): void {
   mountCertificatePages(app, adminPage, adminForm);
   mountUserAndKeyPages(app, adminPage, adminForm);
   mountDeliveryFailurePages(app, adminPage);
+  mountAdminStepUp(app);
   mountAdminApi(app);
 }
 
@@ -107,8 +112,12 @@ function frame(admin: Admin) {
 }
 
 async function overview(c: Context<AppEnv>, admin: Admin) {
-  const [list, trail] = await Promise.all([clients(c, admin).list("", 1000), admin.store.auditTrail(10)]);
-  return render(c, <OverviewPage {...frame(admin)} clients={list.length} audit={trail} />);
+  const [list, trail, passkeys] = await Promise.all([
+    clients(c, admin).list("", 1000),
+    admin.store.auditTrail(10),
+    hasPasskeys(c, admin.session.subject),
+  ]);
+  return render(c, <OverviewPage {...frame(admin)} clients={list.length} audit={trail} hasPasskey={passkeys} />);
 }
 
 const AUDIT_PAGE = 50;
