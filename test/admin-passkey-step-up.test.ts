@@ -154,6 +154,23 @@ describe("issue 17: an admin with a passkey confirms with it before the console 
     await expectSentToStepUp(browser);
   });
 
+  it("the options call needs the page's X-CSRF-Token, and another user's passkey does not confirm this admin", async () => {
+    const authenticator = new SoftAuthenticator();
+    const { browser } = await passkeyAdmin(authenticator);
+    expect((await pageJson(browser, "/admin/step-up/options", "wrong-token")).status).toBe(403);
+    // Another user's passkey (their own registration), answering this admin's challenge.
+    const stranger = new SoftAuthenticator();
+    await sessionWithPasskey((await newPasswordUser("stranger")).username, stranger);
+    const csrf = csrfOfConfig(await (await browser.get("/admin/step-up")).text());
+    const options = (await (
+      await pageJson(browser, "/admin/step-up/options", csrf)
+    ).json()) as PublicKeyCredentialRequestOptionsJSON;
+    const response = await stranger.authenticate(options, ISSUER);
+    const refused = await confirm(browser, { csrf, assertion: JSON.stringify(response) });
+    expect(refused.status).toBe(401);
+    await expectSentToStepUp(browser);
+  });
+
   it("an assertion without user verification does not count", async () => {
     const authenticator = new SoftAuthenticator();
     const { browser } = await passkeyAdmin(authenticator);
