@@ -6,45 +6,15 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_SCOPE, type ClientRegistration, validateClientRegistration } from "../src/clients/metadata";
-import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry";
-import { loadSettings } from "../src/config";
 import { Browser } from "./helpers/browser";
 import { registerClient, registerUser } from "./helpers/fixtures";
-import { basic, call, postForm } from "./helpers/http";
+import { call } from "./helpers/http";
+import { operatorToken } from "./helpers/operator";
 
 let token = "";
 
-/** An operator client (client_credentials only, the admin scope) and its access token. */
-async function operatorToken(): Promise<string> {
-  const reg: ClientRegistration = {
-    client_id: "resources-operator",
-    client_name: "Operator automation",
-    token_endpoint_auth_method: "client_secret_basic",
-    client_secret: "resources-operator-secret-0123456789",
-    grant_types: ["client_credentials"],
-    redirect_uris: [],
-    scope: ADMIN_SCOPE,
-    backchannel_user_code_parameter: false,
-    require_pushed_authorization_requests: false,
-  };
-  validateClientRegistration(reg, [...loadSettings(env).scopesSupported, ADMIN_SCOPE]);
-  const row = await clientRow(reg, env.DATA_ENCRYPTION_KEY);
-  await env.DB.prepare(
-    `INSERT OR REPLACE INTO clients (${CLIENT_COLUMNS.join(", ")}) VALUES (${CLIENT_COLUMNS.map(() => "?").join(", ")})`,
-  )
-    .bind(...CLIENT_COLUMNS.map((column) => row[column]))
-    .run();
-  const response = await postForm(
-    "/token",
-    { grant_type: "client_credentials" },
-    basic("resources-operator", "resources-operator-secret-0123456789"),
-  );
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
 beforeAll(async () => {
-  token = await operatorToken();
+  token = await operatorToken("resources-operator");
 });
 
 function api(path: string, body?: unknown): Promise<Response> {

@@ -6,12 +6,12 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_SCOPE, type ClientRegistration, validateClientRegistration } from "../src/clients/metadata";
-import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry";
+import { ADMIN_SCOPE, validateClientRegistration } from "../src/clients/metadata";
 import { loadSettings } from "../src/config";
 import { Browser } from "./helpers/browser";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { basic, call, postForm } from "./helpers/http";
+import { operatorToken } from "./helpers/operator";
 
 let admin: { browser: Browser; sub: string; password: string; csrf: string };
 
@@ -27,36 +27,6 @@ beforeAll(async () => {
 });
 
 const JSON_TYPE = { "content-type": "application/json" };
-
-async function operatorToken(): Promise<string> {
-  const reg: ClientRegistration = {
-    client_id: "operator",
-    client_name: "Operator automation",
-    token_endpoint_auth_method: "client_secret_basic",
-    client_secret: "operator-secret-0123456789",
-    grant_types: ["client_credentials"],
-    redirect_uris: [],
-    scope: ADMIN_SCOPE,
-    backchannel_user_code_parameter: false,
-    require_pushed_authorization_requests: false,
-  };
-  // The deployment lists the admin scope in SCOPES_SUPPORTED.
-  validateClientRegistration(reg, [...loadSettings(env).scopesSupported, ADMIN_SCOPE]);
-  const row = await clientRow(reg, env.DATA_ENCRYPTION_KEY);
-  await env.DB.prepare(
-    `INSERT OR REPLACE INTO clients (${CLIENT_COLUMNS.join(", ")}) VALUES (${CLIENT_COLUMNS.map(() => "?").join(", ")})`,
-  )
-    .bind(...CLIENT_COLUMNS.map((column) => row[column]))
-    .run();
-  const response = await postForm(
-    "/token",
-    { grant_type: "client_credentials" },
-    basic("operator", "operator-secret-0123456789"),
-  );
-  const body = (await response.json()) as { access_token: string; scope: string };
-  expect(body.scope).toBe(ADMIN_SCOPE);
-  return body.access_token;
-}
 
 describe("with an admin's session", () => {
   it("lists clients, and a change without X-CSRF-Token is refused", async () => {
@@ -141,7 +111,7 @@ describe("with an operator client's token", () => {
   });
 
   it("an admin-scoped token uses the API and is audited as the client; other tokens get 403", async () => {
-    const token = await operatorToken();
+    const token = await operatorToken("operator");
     const list = await call("/admin/api/clients", { headers: { authorization: `Bearer ${token}` } });
     expect(list.status).toBe(200);
     const created = await call("/admin/api/clients", {

@@ -9,12 +9,10 @@
 import { env } from "cloudflare:workers";
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { describe, expect, it } from "vitest";
-import { ADMIN_SCOPE, type ClientRegistration, validateClientRegistration } from "../src/clients/metadata";
-import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry";
-import { loadSettings } from "../src/config";
 import { PATHS, type RouteName } from "../src/routes";
 import { Browser } from "./helpers/browser";
-import { basic, ISSUER, postForm } from "./helpers/http";
+import { ISSUER } from "./helpers/http";
+import { operatorToken } from "./helpers/operator";
 import { csrfOfConfig, newPasswordUser, pageJson, sessionWithPasskey } from "./helpers/passkey-session";
 import { SoftAuthenticator } from "./helpers/soft-authenticator";
 
@@ -218,36 +216,9 @@ describe("issue 17: an admin with a passkey confirms with it before the console 
   it("an operator client's token is unaffected, even sent from a browser whose session has not stepped up", async () => {
     const { browser } = await passkeyAdmin(new SoftAuthenticator());
     expect((await browser.get("/admin/api/clients")).status).toBe(403);
-    const response = await browser.get("/admin/api/clients", { authorization: `Bearer ${await operatorToken()}` });
+    const response = await browser.get("/admin/api/clients", {
+      authorization: `Bearer ${await operatorToken("step-up-operator")}`,
+    });
     expect(response.status).toBe(200);
   });
 });
-
-/** An operator client (client_credentials only, the admin scope) and its access token. */
-async function operatorToken(): Promise<string> {
-  const reg: ClientRegistration = {
-    client_id: "step-up-operator",
-    client_name: "Operator automation",
-    token_endpoint_auth_method: "client_secret_basic",
-    client_secret: "step-up-operator-secret-0123456789",
-    grant_types: ["client_credentials"],
-    redirect_uris: [],
-    scope: ADMIN_SCOPE,
-    backchannel_user_code_parameter: false,
-    require_pushed_authorization_requests: false,
-  };
-  validateClientRegistration(reg, [...loadSettings(env).scopesSupported, ADMIN_SCOPE]);
-  const row = await clientRow(reg, env.DATA_ENCRYPTION_KEY);
-  await env.DB.prepare(
-    `INSERT OR REPLACE INTO clients (${CLIENT_COLUMNS.join(", ")}) VALUES (${CLIENT_COLUMNS.map(() => "?").join(", ")})`,
-  )
-    .bind(...CLIENT_COLUMNS.map((column) => row[column]))
-    .run();
-  const response = await postForm(
-    "/token",
-    { grant_type: "client_credentials" },
-    basic("step-up-operator", "step-up-operator-secret-0123456789"),
-  );
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
