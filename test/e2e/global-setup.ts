@@ -13,7 +13,10 @@
  *   - the settings of `npm start -- --mtls`: `request.cf` not believed (TRUST_CF_TLS_CLIENT_AUTH=false,
  *     the local runtime builds it from a client's MF-CF-Blob header) and the local mTLS proxy's
  *     headers believed (TRUST_CLIENT_CERT_HEADER=true); test/e2e/mtls-local.e2e.ts starts the proxy
- *     with the same DATA_ENCRYPTION_KEY (provided as e2eDataEncryptionKey).
+ *     with the same DATA_ENCRYPTION_KEY (provided as e2eDataEncryptionKey);
+ *   - wrangler.toml as it is except for the sign-in rate limits (5 per username, 20 per address a
+ *     minute), raised in a copy in the state directory: every test signs in from 127.0.0.1, bob
+ *     in most of them, within a minute, and the 6th sign-in got 429 Too Many Requests.
  *
  * wrangler runs in its own process group (detached), and teardown signals the whole group, so
  * workerd goes too. The server's output is written to test-results/e2e/server.log.
@@ -164,6 +167,7 @@ export default async function setup(project: TestProject) {
       { mode: 0o600 },
     );
     await prepareState(stateDir, secrets.DATA_ENCRYPTION_KEY);
+    const config = e2eWranglerConfig(stateDir);
 
     const port = await freePort();
     const issuer = `http://${HOST}:${port}`;
@@ -171,6 +175,8 @@ export default async function setup(project: TestProject) {
     child = spawnWrangler(
       [
         "dev",
+        "--config",
+        config,
         "--ip",
         HOST,
         "--port",
@@ -213,4 +219,25 @@ declare module "vitest" {
     /** The provider's DATA_ENCRYPTION_KEY (a fresh test key): the local mTLS proxy needs it. */
     e2eDataEncryptionKey: string;
   }
+}
+
+/**
+ * wrangler.toml with absolute paths and the sign-in rate limits raised, written into `dir`. Only
+ * those two limits change: the tests that check a 429 run in workerd (npm test), not here.
+ */
+function e2eWranglerConfig(dir: string): string {
+  const original = readFileSync(join(PROJECT_ROOT, "wrangler.toml"), "utf8");
+  const raised = original
+    .replace(/^main = "src\/worker\.ts"$/m, `main = ${JSON.stringify(join(PROJECT_ROOT, "src", "worker.ts"))}`)
+    .replace(/^migrations_dir = "migrations"$/m, `migrations_dir = ${JSON.stringify(join(PROJECT_ROOT, "migrations"))}`)
+    .replace(
+      /(name = "SIGNIN_BY_(?:USERNAME|ADDRESS)"\nnamespace_id = "\d+"\nsimple = \{ limit = )\d+/g,
+      (_, head: string) => `${head}1000`,
+    );
+  if (raised.match(/limit = 1000/g)?.length !== 2 || !raised.includes(PROJECT_ROOT)) {
+    throw new Error("wrangler.toml changed shape: update e2eWranglerConfig in test/e2e/global-setup.ts");
+  }
+  const path = join(dir, "wrangler.toml");
+  writeFileSync(path, raised);
+  return path;
 }
