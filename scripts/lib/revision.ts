@@ -1,5 +1,5 @@
 /**
- * The commit a figure was taken at, for the reports the soak and the fuzz run write: the short
+ * The commit a figure was taken at, for the reports the soak, the fuzz run and the benchmark write: the short
  * hash, and whether the working tree had changes (then the figure is of no commit exactly).
  */
 import { spawnSync } from "node:child_process";
@@ -10,5 +10,9 @@ export function checkoutRevision(): string {
     spawnSync("git", args, { cwd: PROJECT_ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
   const commit = git("rev-parse", "--short=7", "HEAD");
   if (!commit) return "an unknown revision (not a git checkout)";
-  return git("status", "--porcelain", "--untracked-files=no") ? `${commit} with uncommitted changes` : commit;
+  // The reports these tools write themselves do not count as changes (the benchmark writes its
+  // JSON before its Markdown).
+  const outputs = [":!bench/results", ":!bench/RESULTS.md", ":!bench/SOAK.md", ":!docs/reliability.md"];
+  const changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ...outputs);
+  return changed ? `${commit} with uncommitted changes` : commit;
 }
