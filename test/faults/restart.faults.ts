@@ -126,6 +126,10 @@ describe("a CIBA poll flow with a restart between every two steps: request → n
     const [failed] = notificationsFor(internalId);
     expect(failed?.status).toBe(503);
 
+    // The object records the failed attempt, and moves its alarm to the retry, just after the 503
+    // arrives: let it, as a process killed in between loses the attempt (a poll-mode request's
+    // next poll then sends the notice, src/ciba/request-object.ts guardFirstNotice: not this step).
+    await sleep(300);
     // notify: killed before the retry; it is due while the process is down and sent once it is back.
     const back = await downUntil((failed?.at ?? 0) + FIRST_RETRY_MS + MARGIN_MS, "/notify");
     const notices = await receiver.waitUntil(
