@@ -15,10 +15,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { generateDevSecrets } from "../../scripts/lib/dev-secrets.ts";
 import { DEV_ADMIN } from "../../scripts/lib/dev-seed.ts";
-import { PROJECT_ROOT, spawnWrangler } from "../../scripts/lib/wrangler.ts";
-import { freePort, prepareState, stopGroup, waitForDiscovery } from "./global-setup.ts";
+import { PROJECT_ROOT } from "../../scripts/lib/wrangler.ts";
+import { freePort, spawnProvider, stopGroup, waitForDiscovery } from "./global-setup.ts";
 import { launchChromium } from "./helpers.ts";
 
 let issuer = "";
@@ -28,34 +27,11 @@ let browser: Browser;
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "edge-op-e2e-admin-step-up-"));
-  const secrets = await generateDevSecrets();
-  const envFile = join(stateDir, "e2e.env");
-  writeFileSync(
-    envFile,
-    `SIGNING_KEYS='${secrets.SIGNING_KEYS}'\nDATA_ENCRYPTION_KEY=${secrets.DATA_ENCRYPTION_KEY}\n`,
-    { mode: 0o600 },
-  );
-  await prepareState(stateDir, secrets.DATA_ENCRYPTION_KEY);
   const port = await freePort();
   issuer = `http://localhost:${port}`;
-  server = spawnWrangler(
-    [
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--show-interactive-dev-session=false",
-      "--persist-to",
-      stateDir,
-      "--env-file",
-      envFile,
-      "--var",
-      `ISSUER:${issuer}`,
-    ],
-    { stdio: "ignore", detached: true },
-  );
-  await waitForDiscovery(issuer, server);
+  const started = await spawnProvider(stateDir, issuer, port);
+  server = started.child;
+  await waitForDiscovery(issuer, started.child);
   browser = await launchChromium();
 });
 

@@ -159,58 +159,81 @@ export default async function setup(project: TestProject) {
   };
 
   try {
-    const secrets = await generateDevSecrets();
-    const envFile = join(stateDir, "e2e.env");
-    writeFileSync(
-      envFile,
-      `SIGNING_KEYS='${secrets.SIGNING_KEYS}'\nDATA_ENCRYPTION_KEY=${secrets.DATA_ENCRYPTION_KEY}\n`,
-      { mode: 0o600 },
-    );
-    await prepareState(stateDir, secrets.DATA_ENCRYPTION_KEY);
-    const config = e2eWranglerConfig(stateDir);
-
     const port = await freePort();
     const issuer = `http://${HOST}:${port}`;
     const out = createWriteStream(SERVER_LOG);
-    child = spawnWrangler(
-      [
-        "dev",
-        "--config",
-        config,
-        "--ip",
-        HOST,
-        "--port",
-        String(port),
-        "--show-interactive-dev-session=false",
-        "--persist-to",
-        stateDir,
-        "--env-file",
-        envFile,
-        "--var",
-        `ISSUER:${issuer}`,
+    const spawned = await spawnProvider(
+      stateDir,
+      issuer,
+      port,
+      {
         // As scripts/start.ts runs it with --mtls.
-        "--var",
-        "TRUST_CF_TLS_CLIENT_AUTH:false",
-        "--var",
-        "TRUST_CLIENT_CERT_HEADER:true",
+        TRUST_CF_TLS_CLIENT_AUTH: "false",
+        TRUST_CLIENT_CERT_HEADER: "true",
         // As scripts/start.ts: the payment_initiation type of RFC 9396 (test/e2e/rar-payment.e2e.ts).
-        "--var",
-        "AUTHORIZATION_DETAILS_BUILTIN_TYPES:payment_initiation",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], detached: true },
+        AUTHORIZATION_DETAILS_BUILTIN_TYPES: "payment_initiation",
+      },
+      out,
     );
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(out);
+    child = spawned.child;
     await waitForDiscovery(issuer, child);
     log(`provider ready on ${issuer} in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${SERVER_LOG})`);
     project.provide("e2eIssuer", issuer);
-    project.provide("e2eDataEncryptionKey", secrets.DATA_ENCRYPTION_KEY);
+    project.provide("e2eDataEncryptionKey", spawned.dataEncryptionKey);
   } catch (error) {
     await teardown();
     const detail = error instanceof WranglerError ? `\n${error.output}` : `\n--- server log (tail) ---\n${logTail()}`;
     throw new Error(`could not start the provider for the e2e tests: ${(error as Error).message}${detail}`);
   }
   return teardown;
+}
+
+/**
+ * Starts the provider in `wrangler dev` on 127.0.0.1:`port` with its state in `stateDir`: fresh
+ * keys in an env file there, D1 migrations and the dev seed, the e2e copy of wrangler.toml,
+ * `ISSUER` = `issuer` and the given `vars`. Its output goes to `out`, or is discarded; wait for
+ * it with waitForDiscovery. The passkey tests start their own, on a localhost issuer.
+ */
+export async function spawnProvider(
+  stateDir: string,
+  issuer: string,
+  port: number,
+  vars: Record<string, string> = {},
+  out?: NodeJS.WritableStream,
+): Promise<{ child: ChildProcess; dataEncryptionKey: string }> {
+  const secrets = await generateDevSecrets();
+  const envFile = join(stateDir, "e2e.env");
+  writeFileSync(
+    envFile,
+    `SIGNING_KEYS='${secrets.SIGNING_KEYS}'\nDATA_ENCRYPTION_KEY=${secrets.DATA_ENCRYPTION_KEY}\n`,
+    { mode: 0o600 },
+  );
+  await prepareState(stateDir, secrets.DATA_ENCRYPTION_KEY);
+  const config = e2eWranglerConfig(stateDir);
+  const varArgs = Object.entries({ ISSUER: issuer, ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const child = spawnWrangler(
+    [
+      "dev",
+      "--config",
+      config,
+      "--ip",
+      HOST,
+      "--port",
+      String(port),
+      "--show-interactive-dev-session=false",
+      "--persist-to",
+      stateDir,
+      "--env-file",
+      envFile,
+      ...varArgs,
+    ],
+    { stdio: ["ignore", out ? "pipe" : "ignore", out ? "pipe" : "ignore"], detached: true },
+  );
+  if (out) {
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+  }
+  return { child, dataEncryptionKey: secrets.DATA_ENCRYPTION_KEY };
 }
 
 declare module "vitest" {

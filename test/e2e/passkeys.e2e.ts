@@ -12,16 +12,14 @@
  * with the issuer http://localhost:M.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import * as client from "openid-client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { generateDevSecrets } from "../../scripts/lib/dev-secrets.ts";
-import { spawnWrangler } from "../../scripts/lib/wrangler.ts";
-import { freePort, prepareState, stopGroup, waitForDiscovery } from "./global-setup.ts";
+import { freePort, spawnProvider, stopGroup, waitForDiscovery } from "./global-setup.ts";
 import { launchChromium, randomBindingMessage } from "./helpers.ts";
 
 let issuer = "";
@@ -34,38 +32,11 @@ const CALLBACK = "http://localhost:3000/callback";
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "edge-op-e2e-passkeys-"));
-  const secrets = await generateDevSecrets();
-  const envFile = join(stateDir, "e2e.env");
-  writeFileSync(
-    envFile,
-    `SIGNING_KEYS='${secrets.SIGNING_KEYS}'\nDATA_ENCRYPTION_KEY=${secrets.DATA_ENCRYPTION_KEY}\n`,
-    {
-      mode: 0o600,
-    },
-  );
-  await prepareState(stateDir, secrets.DATA_ENCRYPTION_KEY);
   const port = await freePort();
   issuer = `http://localhost:${port}`;
-  server = spawnWrangler(
-    [
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--show-interactive-dev-session=false",
-      "--persist-to",
-      stateDir,
-      "--env-file",
-      envFile,
-      "--var",
-      `ISSUER:${issuer}`,
-      "--var",
-      "TRUST_CF_TLS_CLIENT_AUTH:false",
-    ],
-    { stdio: "ignore", detached: true },
-  );
-  await waitForDiscovery(issuer, server);
+  const started = await spawnProvider(stateDir, issuer, port, { TRUST_CF_TLS_CLIENT_AUTH: "false" });
+  server = started.child;
+  await waitForDiscovery(issuer, started.child);
   browser = await launchChromium();
   config = await client.discovery(
     new URL(issuer),
