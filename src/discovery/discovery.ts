@@ -12,11 +12,13 @@ import { endpointUrls } from "../routes";
 /**
  * `authorizationDetailsTypes`: the provider's registry's types (the settings' and those given in
  * code, createProvider's `authorizationDetailsTypes`); the settings' alone when not given.
+ * `endSession`: whether /end-session is served (not by a provider without its pages).
  */
 export function providerMetadata(
   settings: Settings,
   signingAlgs: string[],
   authorizationDetailsTypes?: readonly string[],
+  served: { endSession: boolean } = { endSession: true },
 ): Record<string, unknown> {
   const urls = endpointUrls(settings.issuer);
   return {
@@ -65,7 +67,7 @@ export function providerMetadata(
     backchannel_user_code_parameter_supported: true,
     // OpenID RP-Initiated Logout 1.0 §2.1 and Back-Channel Logout 1.0 §2.1: ID tokens and logout
     // tokens carry sid.
-    end_session_endpoint: urls.endSession,
+    end_session_endpoint: served.endSession ? urls.endSession : undefined,
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
     // RFC 8705: mTLS client authentication and certificate-bound tokens.

@@ -11,8 +11,7 @@ export async function discoveryEndpoint(c: Context<AppEnv>, served: { endSession
   const settings = c.var.ctx.settings;
   const keys = await loadKeys(c.var.ctx);
   const algs = [...new Set(keys.all.map((k) => k.alg))];
-  const metadata = providerMetadata(settings, algs, c.var.ctx.authorizationDetails.types);
-  if (!served.endSession) delete metadata.end_session_endpoint;
+  const metadata = providerMetadata(settings, algs, c.var.ctx.authorizationDetails.types, served);
   return c.json(metadata, 200, { "Cache-Control": "public, max-age=300" });
 }
 
