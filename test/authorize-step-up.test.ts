@@ -14,7 +14,7 @@ import { local, pkce, walk } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
 import { registerClient } from "./helpers/fixtures";
 import { basic, ISSUER, jsonOf, postForm } from "./helpers/http";
-import { configValue, newPasswordUser, pageJson, sessionWithPasskey } from "./helpers/passkey-session";
+import { configValue, csrfOfConfig, newPasswordUser, pageJson, sessionWithPasskey } from "./helpers/passkey-session";
 import { SoftAuthenticator } from "./helpers/soft-authenticator";
 
 const SECRET = "phr-web-secret-0123456789";
@@ -215,6 +215,40 @@ describe("OIDC Core §5.5 claims parameter: the essential acr", () => {
     expect(answer.status).toBe(303);
     const location = new URL(answer.headers.get("location") ?? "");
     expect(location.searchParams.get("error")).toBe("unmet_authentication_requirements");
+  });
+
+  it("§5.5.1.1: an essential acr the authentication did not meet is a failed authentication, not a code without acr", async () => {
+    // A passkey sign-in (amr pop user mfa) does not meet urn:edge-op:acr:pwd (amr pwd).
+    const user = await newPasswordUser("phr");
+    const authenticator = new SoftAuthenticator();
+    await sessionWithPasskey(user.username, authenticator);
+    const phone = new Browser();
+    const csrf = csrfOfConfig(await (await phone.get("/signin")).text());
+    const options = (await (
+      await pageJson(phone, "/signin/passkey/options", csrf)
+    ).json()) as PublicKeyCredentialRequestOptionsJSON;
+    const assertion = await authenticator.authenticate(options, ISSUER);
+    expect((await pageJson(phone, "/signin/passkey", csrf, { response: assertion })).status).toBe(200);
+    const { path } = await authorizeQuery({
+      claims: JSON.stringify({ id_token: { acr: { essential: true, value: "urn:edge-op:acr:pwd" } } }),
+    });
+    const answer = await walk(phone, `${ISSUER}${path}`, user);
+    expect(answer.status).toBe(303);
+    const location = new URL(answer.headers.get("location") ?? "");
+    expect(location.origin + location.pathname).toBe(CALLBACK);
+    expect(location.searchParams.get("code")).toBeNull();
+    expect(location.searchParams.get("error")).toBe("unmet_authentication_requirements");
+  });
+
+  it("§5.5.1.1: an essential acr the password sign-in met is the ID token's acr, even after a voluntary one", async () => {
+    const user = await newPasswordUser("phr");
+    const { path, verifier } = await authorizeQuery({
+      acr_values: "urn:example:loa:4",
+      claims: JSON.stringify({ id_token: { acr: { essential: true, values: ["urn:edge-op:acr:pwd"] } } }),
+    });
+    const idToken = await idTokenFor(await walk(new Browser(), `${ISSUER}${path}`, user), verifier);
+    expect(idToken.acr).toBe("urn:edge-op:acr:pwd");
+    expect(idToken.amr).toEqual(["pwd"]);
   });
 
   it("a claims parameter that is not a JSON object is invalid_request", async () => {

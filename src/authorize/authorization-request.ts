@@ -39,6 +39,12 @@ export interface AuthorizationRequest {
    * (src/authn/acr.ts), or none; `phr` among them must be met by a passkey step-up at approval.
    */
   acrValues: string[];
+  /**
+   * The values of an essential `acr` claim (OIDC Core §5.5.1.1), [] when none was asked for.
+   * When there are any, the code's `acr` must be one of them, met by the authentication, or the
+   * request fails with unmet_authentication_requirements.
+   */
+  essentialAcr: string[];
   /** RFC 9449 §10: bind the code to this DPoP key (`dpop_jkt`; at /par also the proof's key). */
   dpopJkt?: string;
   /** RFC 9396 §2: what the client asks to do in detail, checked against the declared types. */
@@ -84,6 +90,7 @@ export function checkAuthorizationParameters(
   const scopes = checkScope(client, params);
   const codeChallenge = checkPkce(params);
   const prompt = checkPrompt(params);
+  const acr = checkAcr(params);
   return {
     clientId: client.client_id,
     redirectUri,
@@ -95,7 +102,8 @@ export function checkAuthorizationParameters(
     maxAge: checkMaxAge(params),
     resources: checkResources(params),
     loginHint: checkLength(params, "login_hint", 256),
-    acrValues: checkAcr(params),
+    acrValues: acr.values,
+    essentialAcr: acr.essential,
     dpopJkt: parseDpopJkt(params.get("dpop_jkt")),
     authorizationDetails: checkAuthorizationDetails(client, params, detailsTypes),
   };
@@ -121,13 +129,13 @@ function checkAuthorizationDetails(
  * meet is unmet_authentication_requirements (OpenID Connect Core Unmet Authentication
  * Requirements 1.0 §1) at once.
  */
-function checkAcr(params: AuthorizationParameters): string[] {
+function checkAcr(params: AuthorizationParameters): { values: string[]; essential: string[] } {
   const essential = essentialAcrValues(params.get("claims"));
   if (essential === undefined) throw new InvalidRequest("claims must be a JSON object (OpenID Connect Core §5.5)");
   if (essential.length > 0 && !essential.some((value) => ACR_VALUES_SUPPORTED.includes(value))) {
     throw new UnmetAuthenticationRequirements("none of the essential acr values can be met here");
   }
-  return [...new Set([...parseAcrValues(params.get("acr_values")), ...essential])];
+  return { values: [...new Set([...parseAcrValues(params.get("acr_values")), ...essential])], essential };
 }
 
 function checkClientMayUseCode(client: Client): void {

@@ -127,6 +127,7 @@ export async function respondWithCode(
   // still ask for the step-up.
   const unmet = unmetRequiredAcr(request.acrValues, user.amr);
   if (unmet) throw new UnmetAuthenticationRequirements(`the approval did not meet acr ${unmet}`);
+  const acr = acrToState(request, user.amr);
   if (!(await spendPushed(ctx, resolved))) throw ALREADY_USED;
   const code = await issueCode(ctx.env, {
     grant: {
@@ -136,7 +137,7 @@ export async function respondWithCode(
       resources: request.resources,
       authTime: user.authTime,
       amr: user.amr,
-      acr: satisfiedAcr(request.acrValues, user.amr),
+      acr,
       sid: user.sid,
       // Known to the code's object from the start, so a reuse can revoke the tokens it gave.
       grantId: newGrantId(),
@@ -152,6 +153,22 @@ export async function respondWithCode(
     ...(request.dpopJkt === undefined ? {} : { dpopJkt: request.dpopJkt }),
   });
   return responseUrl(ctx, resolved, request.redirectUri, { code, state: request.state });
+}
+
+/**
+ * The code's `acr` (src/authn/acr.ts): the first requested class the authentication met, or
+ * none, since acr_values is voluntary. An essential `acr` claim (OIDC Core §5.5.1.1) is not: the
+ * value stated must be one of its values, and "if this is an Essential Claim and the requirement
+ * cannot be met, then the Authorization Server MUST treat that outcome as a failed
+ * authentication attempt" (unmet_authentication_requirements at the redirect URI).
+ */
+function acrToState(request: AuthorizationRequest, amr: readonly string[]): string | undefined {
+  if (request.essentialAcr.length === 0) return satisfiedAcr(request.acrValues, amr);
+  const acr = satisfiedAcr(request.essentialAcr, amr);
+  if (acr === undefined) {
+    throw new UnmetAuthenticationRequirements("the authentication did not meet an essential acr value");
+  }
+  return acr;
 }
 
 /**
