@@ -1,0 +1,105 @@
+/**
+ * The architecture rules of .dependency-cruiser.cjs (`npm run lint:deps`, run by `npm run lint`
+ * in CI): no import cycles between the files of src/, type-only imports included, and a
+ * protocol core that imports no HTTP or UI code (neither the edge layer nor Hono). src/ keeps
+ * them, and each rule is shown to fail on a small tree of its own that breaks it: a rule that
+ * cannot fail checks nothing.
+ */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const DEPCRUISE = join(ROOT, "node_modules", ".bin", "depcruise");
+
+/** Runs the project's rules on `dir`'s src/: the violations' lines, empty when it keeps them. */
+function violations(dir: string): string[] {
+  try {
+    execFileSync(DEPCRUISE, ["src", "--config", ".dependency-cruiser.cjs", "--output-type", "err"], {
+      cwd: dir,
+      stdio: "pipe",
+    });
+    return [];
+  } catch (error) {
+    const { stdout } = error as { stdout?: Buffer };
+    const lines = (stdout?.toString() ?? "").split("\n").filter((line) => /^\s*error /.test(line));
+    // A failure that is not a rule broken (a crashed run) must not pass for one.
+    expect(lines.length, stdout?.toString()).toBeGreaterThan(0);
+    return lines.map((line) => line.trim());
+  }
+}
+
+// Each run of dependency-cruiser takes a few seconds, more beside the workerd projects.
+describe("src/", { timeout: 60_000 }, () => {
+  it("has no import cycle and a protocol core that imports no HTTP or UI code", () => {
+    expect(violations(ROOT)).toEqual([]);
+  });
+});
+
+describe("the rules fail", { timeout: 60_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), "architecture-"));
+  copyFileSync(join(ROOT, ".dependency-cruiser.cjs"), join(root, ".dependency-cruiser.cjs"));
+  copyFileSync(join(ROOT, "tsconfig.json"), join(root, "tsconfig.json"));
+  // Hono resolves as it does in the repository.
+  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  /** A tree with only `files` in it (path under src/ → source). */
+  function tree(name: string, files: Record<string, string>): string {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    for (const link of [".dependency-cruiser.cjs", "tsconfig.json", "node_modules"]) {
+      symlinkSync(join(root, link), join(dir, link));
+    }
+    for (const [path, source] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, "src", path)), { recursive: true });
+      writeFileSync(join(dir, "src", path), source);
+    }
+    return dir;
+  }
+
+  // The edge layer may use Hono and the core; the core uses only itself.
+  const layered = {
+    "http/boundary.ts":
+      'import { Hono } from "hono";\nimport { rule } from "../ciba/rule";\nexport const app = [Hono, rule];\n',
+    "ui/page.ts": 'import { getCookie } from "hono/cookie";\nexport const page = getCookie;\n',
+    "ciba/rule.ts": 'import { hash } from "../crypto/hash";\nexport const rule = hash;\n',
+    "crypto/hash.ts": "export const hash = 1;\n",
+  };
+
+  it("not on a core that imports only the core, and an edge layer that imports Hono and the core", () => {
+    expect(violations(tree("layered", layered))).toEqual([]);
+  });
+
+  it("when a core module imports Hono, by its main entry or a subpath", () => {
+    const dir = tree("core-hono", {
+      ...layered,
+      "ciba/rule.ts": 'import { Hono } from "hono";\nexport const rule = Hono;\n',
+      "crypto/hash.ts": 'import { getCookie } from "hono/cookie";\nexport const hash = getCookie;\n',
+    });
+    const found = violations(dir).sort();
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/^error core-imports-no-http: src\/ciba\/rule\.ts → .*hono/);
+    expect(found[1]).toMatch(/^error core-imports-no-http: src\/crypto\/hash\.ts → .*hono\/cookie/);
+  });
+
+  it("when a core module imports the edge layer (src/http/, src/ui/)", () => {
+    const dir = tree("core-edge", {
+      ...layered,
+      "crypto/hash.ts": 'import type { page } from "../ui/page";\nexport const hash: typeof page | 1 = 1;\n',
+    });
+    expect(violations(dir)).toEqual(["error core-imports-no-http: src/crypto/hash.ts → src/ui/page.ts"]);
+  });
+
+  it("when two files import each other, even through types only", () => {
+    const dir = tree("cycle", {
+      "ciba/a.ts": 'import type { B } from "./b";\nexport interface A { b?: B }\n',
+      "ciba/b.ts": 'import type { A } from "./a";\nexport interface B { a?: A }\n',
+    });
+    const found = violations(dir);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((line) => line.startsWith("error no-circular: src/ciba/"))).toBe(true);
+  });
+});
