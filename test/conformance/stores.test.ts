@@ -7,6 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { SETTINGS, type SettingsOverrides } from "../../src/config";
 import { createProvider } from "../../src/index";
 import type {
   BackchannelAuthenticationRequestStore,
@@ -21,11 +22,19 @@ import { type ClientStoreHarness, clientStoreChecks, clientStoreConformance } fr
 import { pushedRequestStoreChecks, pushedRequestStoreConformance } from "./pushed-request-store";
 import { type UserStoreHarness, userStoreChecks, userStoreConformance } from "./user-store";
 
-/** The stores a provider with this realm uses, for the test runtime's env. */
-const storesOf = (realm = "") => createProvider<typeof env>({ realm }).context(env).stores;
+/** The stores a provider with this realm (and these settings) uses, for the test runtime's env. */
+const storesOf = (realm = "", settings: SettingsOverrides = {}) =>
+  createProvider<typeof env>({ realm, settings }).context(env).stores;
 
-const d1Clients = async (): Promise<ClientStoreHarness> => ({
-  store: storesOf().clients,
+/**
+ * The suite's vars turn the client cache off (CLIENT_CACHE_SECONDS 0, vitest.config.ts); a
+ * deployment keeps registrations for the default's seconds, so the default store is checked both
+ * ways.
+ */
+const DEPLOYED_CLIENT_CACHE_SECONDS = Number(SETTINGS.clientCacheSeconds.default);
+
+const d1Clients = async (clientCacheSeconds?: number): Promise<ClientStoreHarness> => ({
+  store: storesOf("", clientCacheSeconds === undefined ? {} : { clientCacheSeconds }).clients,
   register: async (registration) => {
     await registerClient(registration);
   },
@@ -52,7 +61,11 @@ pushedRequestStoreConformance(
   "KvPushedAuthorizationRequestStore (the default)",
   (realm) => storesOf(realm).pushedRequests,
 );
-clientStoreConformance("D1ClientStore (the default)", d1Clients);
+clientStoreConformance("D1ClientStore (the default)", () => d1Clients());
+clientStoreConformance(
+  `D1ClientStore (the default) with its cache on, as deployed (${DEPLOYED_CLIENT_CACHE_SECONDS} s)`,
+  () => d1Clients(DEPLOYED_CLIENT_CACHE_SECONDS),
+);
 userStoreConformance("D1UserStore (the default)", d1Users);
 
 describe("the conformance suites fail a store that breaks a guarantee", () => {
