@@ -7,7 +7,7 @@
  *   const provider = createProvider({ basePath: "/master", services: { notificationService } });
  *   export default provider;
  *   export const { BackchannelRequestObject, ReplayGuard, RefreshTokenFamily,
- *     AuthorizationCodeObject, UserCodeAttempts, UserObject } = provider.durableObjects;
+ *     AuthorizationCodeObject, UserCodeAttempts, UserObject, LogoutDelivery } = provider.durableObjects;
  */
 import { AuthorizationCodeObject } from "../authorize/code-object";
 import { AuthorizationInteractionService } from "../authorize/interaction-service";
