@@ -6,7 +6,7 @@ import { mintAccessToken } from "../src/tokens/jwt";
 import { loadKeys } from "../src/tokens/keys";
 import { Browser } from "./helpers/browser";
 import { backchannel, CIBA_GRANT, poll, requestFor } from "./helpers/ciba";
-import { registerClient, registerUser } from "./helpers/fixtures";
+import { registerAuthenticatorApp, registerClient, registerUser } from "./helpers/fixtures";
 import { basic, call, ISSUER, postForm } from "./helpers/http";
 
 const SECRET = "app-kiosk-secret-0123456789";
@@ -22,6 +22,7 @@ beforeAll(async () => {
     backchannel_token_delivery_mode: "poll",
     scope: "openid profile email api:read",
   });
+  await registerAuthenticatorApp();
   judy = await registerUser({ username: "judy", password: "judy-password" });
   mike = await registerUser({ username: "mike", password: "mike-password" });
 });

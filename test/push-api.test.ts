@@ -15,7 +15,7 @@ import { loadKeys } from "../src/tokens/keys";
 import { userObjectName } from "../src/users/user-object";
 import { Browser } from "./helpers/browser";
 import { backchannel, CIBA_GRANT, requestFor, runAlarmsUntil } from "./helpers/ciba";
-import { registerClient, registerUser } from "./helpers/fixtures";
+import { registerAuthenticatorApp, registerClient, registerUser } from "./helpers/fixtures";
 import { call, ISSUER } from "./helpers/http";
 import { programPushService, pushesReceived, subscribeToFakePushService } from "./helpers/push-service";
 import { useCibaServices } from "./helpers/services";
@@ -34,6 +34,7 @@ beforeAll(async () => {
     backchannel_token_delivery_mode: "poll",
     scope: "openid profile",
   });
+  await registerAuthenticatorApp();
   ada = await registerUser({ username: "ada-push", password: "ada-push-password" });
 });
 

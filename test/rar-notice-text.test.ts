@@ -12,7 +12,7 @@ import type { BackchannelUserLoginRequest } from "../src/context";
 import { mintAccessToken } from "../src/tokens/jwt";
 import { loadKeys } from "../src/tokens/keys";
 import { backchannel, CIBA_GRANT, requestFor, store, stubFor } from "./helpers/ciba";
-import { registerClient, registerUser } from "./helpers/fixtures";
+import { registerAuthenticatorApp, registerClient, registerUser } from "./helpers/fixtures";
 import { call, ISSUER } from "./helpers/http";
 import { provider } from "./helpers/provider";
 import { useCibaServices } from "./helpers/services";
@@ -38,6 +38,7 @@ beforeAll(async () => {
     backchannel_token_delivery_mode: "poll",
     scope: "openid",
   });
+  await registerAuthenticatorApp();
   ines = await registerUser({ username: "ines-rar", password: "ines-rar-password" });
 });
 

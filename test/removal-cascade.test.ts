@@ -8,10 +8,15 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { clientRemovalStatements, userRemovalStatements } from "../scripts/lib/removal";
 import { deleteStatement } from "../scripts/lib/sql";
+import { newGrantId } from "../src/tokens/grant";
+import { issueUserTokens } from "../src/tokens/issue";
 import { pkce, walk } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
+import { backchannel, CIBA_GRANT, poll, requestFor } from "./helpers/ciba";
+import { testContext } from "./helpers/context";
 import { registerClient, registerUser } from "./helpers/fixtures";
-import { call } from "./helpers/http";
+import { basic, call, postForm } from "./helpers/http";
+import { operatorToken } from "./helpers/operator";
 import { client, discoverAs } from "./helpers/rp";
 
 const SECRET = "removal-app-secret-0123456789";
@@ -126,5 +131,78 @@ describe("administration console removal cascades", () => {
     expect(await rows("consents", "client_id", id)).toBe(0);
     expect(await rows("session_grants", "client_id", id)).toBe(0);
     expect(await userinfo(tokens.access_token)).toBe(401);
+  });
+});
+
+describe("RFC 7592 §2.3: a removed client's tokens that no session_grants row lists stop too", () => {
+  const removeClient = (clientId: string) =>
+    adminRuns([...clientRemovalStatements(clientId), deleteStatement("clients", "client_id", clientId)]);
+
+  it("a CIBA grant's access token (its grant is kept in the user's object, issue 18) is refused at /userinfo", async () => {
+    const kiosk = `rm-kiosk-${crypto.randomUUID().slice(0, 8)}`;
+    await registerClient({
+      client_id: kiosk,
+      client_secret: SECRET,
+      grant_types: [CIBA_GRANT],
+      backchannel_token_delivery_mode: "poll",
+      scope: "openid email",
+    });
+    const username = `rm-${crypto.randomUUID().slice(0, 8)}`;
+    await registerUser({ username, password: `${username}-password` });
+    const browser = new Browser();
+    await browser.signIn(username, `${username}-password`);
+    const started = await backchannel(kiosk, SECRET, { scope: "openid email", login_hint: username });
+    const { internalId } = await requestFor(started.body.auth_req_id);
+    const page = await (await browser.get(`/ciba/requests/${internalId}`)).text();
+    const answer = await browser.post(`/ciba/requests/${internalId}`, {
+      csrf: Browser.csrfOf(page),
+      action: "approve",
+      scope: ["email"],
+    });
+    expect(answer.status).toBe(200);
+    const tokens = await poll(kiosk, SECRET, started.body.auth_req_id);
+    const accessToken = String(tokens.body.access_token);
+    expect(await userinfo(accessToken)).toBe(200);
+    await removeClient(kiosk);
+    expect(await userinfo(accessToken)).toBe(401);
+  });
+
+  it("a removed operator client's client_credentials token (no grant) is refused by the admin API", async () => {
+    const operator = `rm-op-${crypto.randomUUID().slice(0, 8)}`;
+    const token = await operatorToken(operator);
+    const api = () => call("/admin/api/clients", { headers: { authorization: `Bearer ${token}` } });
+    expect((await api()).status).toBe(200);
+    await removeClient(operator);
+    expect((await api()).status).toBe(401);
+  });
+
+  it("introspection answers active false to the resource server for a removed client's token", async () => {
+    const API = "https://rm-api.example.com/";
+    const server = `rm-rs-${crypto.randomUUID().slice(0, 8)}`;
+    await registerClient({ client_id: server, introspection_resources: [API] });
+    const owner = await registerClient({ client_id: `rm-owner-${crypto.randomUUID().slice(0, 8)}` });
+    const subject = await registerUser({ username: `rm-${crypto.randomUUID().slice(0, 8)}`, password: "x-password" });
+    // As the CIBA grant issues them: no session_grants row for removal to list.
+    const tokens = await issueUserTokens(
+      testContext(),
+      owner,
+      {
+        clientId: owner.client_id,
+        subject,
+        scopes: ["openid"],
+        resources: [API],
+        authTime: Math.floor(Date.now() / 1000),
+        amr: ["pwd"],
+        grantId: newGrantId(),
+      },
+      { grantLinkKept: true },
+    );
+    const introspect = async () =>
+      (await (
+        await postForm("/introspect", { token: tokens.access_token }, basic(server, `${server}-secret-0123456789`))
+      ).json()) as { active: boolean };
+    expect((await introspect()).active).toBe(true);
+    await removeClient(owner.client_id);
+    expect(await introspect()).toEqual({ active: false });
   });
 });

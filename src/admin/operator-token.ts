@@ -4,8 +4,9 @@
  * (src/tokens/bearer.ts) accepts user tokens only, so the API checks a client's token here with
  * the same building blocks, in the same order: signature, issuer and type (RFC 9068); an
  * audience that is this API or the issuer (RFC 9068 §4); the certificate of a bound token
- * (RFC 8705 §3); a token revoked on its own (RFC 7009); the scope. Bearer only: a DPoP-bound
- * token (cnf.jkt) is refused, since the API takes no DPoP proofs yet.
+ * (RFC 8705 §3); a token revoked on its own (RFC 7009); a client still registered (RFC 7592
+ * §2.3); the scope. Bearer only: a DPoP-bound token (cnf.jkt) is refused, since the API takes
+ * no DPoP proofs yet.
  */
 import type { RequestContext } from "../context";
 import { InsufficientScope, InvalidToken } from "../errors";
@@ -13,6 +14,7 @@ import { certificateBindingHolds } from "../mtls/bound-tokens";
 import { verifyAccessToken } from "../tokens/jwt";
 import { loadKeys } from "../tokens/keys";
 import { isAccessTokenRevoked } from "../tokens/revoked-access-tokens";
+import { tokenClientRegistered } from "../tokens/token-client";
 
 export async function acceptOperatorToken(
   ctx: RequestContext,
@@ -35,6 +37,10 @@ export async function acceptOperatorToken(
   }
   if (typeof verified.payload.jti === "string" && (await isAccessTokenRevoked(ctx.env.DB, verified.payload.jti))) {
     throw new InvalidToken("the access token has been revoked");
+  }
+  // A removed or disabled operator client's token stops with it (RFC 7592 §2.3), not at its exp.
+  if (!(await tokenClientRegistered(ctx, verified.client_id))) {
+    throw new InvalidToken("the access token's client is no longer registered");
   }
   if (!verified.scope.includes(required.scope)) throw new InsufficientScope(`the ${required.scope} scope is required`);
   // A user's token never carries the admin scope (registration allows it to client_credentials-only

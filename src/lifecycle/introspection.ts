@@ -6,6 +6,7 @@
  *   access token  → verifyAccessToken (signature, issuer, typ, exp)
  *                 → mayIntrospectAccessToken (its own client, or a resource server it names in aud)
  *                 → notRevoked (revoked_grants by grant_id, revoked_access_tokens by jti)
+ *                 → tokenClientRegistered (its client not removed or disabled, RFC 7592 §2.3)
  *                 → userStillExists (tokens of a user grant)
  * Whatever fails, the answer is `{"active": false}` and nothing else (§2.2: "the authorization
  * server MAY respond … with only an 'active' field"), so that a caller learns nothing about a
@@ -28,6 +29,7 @@ import { type KeySet, loadKeys } from "../tokens/keys";
 import { inspectRefreshToken, looksLikeRefreshToken } from "../tokens/refresh-tokens";
 import { isAccessTokenRevoked } from "../tokens/revoked-access-tokens";
 import { isGrantRevoked } from "../tokens/revoked-grants";
+import { tokenClientRegistered } from "../tokens/token-client";
 
 /** RFC 7662 §2.2. `active` is the only member of an inactive token's answer. */
 export type IntrospectionResponse = { active: false } | ({ active: true } & Record<string, unknown>);
@@ -90,6 +92,8 @@ async function introspectAccessToken(ctx: RequestContext, keys: KeySet, caller: 
   const { payload } = verified;
   if (!mayIntrospectAccessToken(caller, payload)) return INACTIVE;
   if (await isRevoked(ctx, payload)) return INACTIVE;
+  // RFC 7592 §2.3: the tokens of a removed or disabled client (a resource server may ask).
+  if (!(await tokenClientRegistered(ctx, payload.client_id))) return INACTIVE;
   // A token of a user grant whose user is gone describes no one any more.
   if (typeof payload.grant_id === "string" && !(await ctx.stores.users.findBySubject(verified.sub))) return INACTIVE;
   const response: IntrospectionResponse = { active: true };

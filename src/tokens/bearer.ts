@@ -3,7 +3,8 @@
  * authenticator API), as a Bearer token (RFC 6750 §2.1) or a DPoP-bound one (RFC 9449 §7). One pipeline, so both endpoints
  * refuse the same tokens: signature, issuer and type (RFC 9068), an audience that is not this
  * endpoint (RFC 9068 §4), the client certificate of a bound token (RFC 8705 §3), a revoked
- * grant or a token revoked on its own (RFC 7009), the endpoint's scope, and a user who still exists.
+ * grant or a token revoked on its own (RFC 7009), a client still registered (RFC 7592 §2.3), the
+ * endpoint's scope, and a user who still exists.
  */
 import type { JWTPayload } from "jose";
 import type { RequestContext } from "../context";
@@ -18,6 +19,7 @@ import { type VerifiedAccessToken, verifyAccessToken } from "./jwt";
 import { loadKeys } from "./keys";
 import { isAccessTokenRevoked } from "./revoked-access-tokens";
 import { isGrantRevoked } from "./revoked-grants";
+import { tokenClientRegistered } from "./token-client";
 
 export interface AcceptedAccessToken extends VerifiedAccessToken {
   user: User;
@@ -100,6 +102,10 @@ export async function acceptAccessToken(
   // RFC 7009: a token revoked on its own (one without a grant, e.g. client_credentials).
   if (typeof verified.payload.jti === "string" && (await isAccessTokenRevoked(ctx.env.DB, verified.payload.jti))) {
     throw new InvalidToken("the access token has been revoked");
+  }
+  // RFC 7592 §2.3: a removed or disabled client's tokens, those no revoked grant lists too.
+  if (!(await tokenClientRegistered(ctx, verified.client_id))) {
+    throw new InvalidToken("the access token's client is no longer registered");
   }
   if (!verified.scope.includes(required.scope)) throw new InsufficientScope(`the ${required.scope} scope is required`);
   const user = await ctx.stores.users.findBySubject(verified.sub);

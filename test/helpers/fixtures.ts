@@ -34,6 +34,19 @@ export async function registerClient(
   return reg;
 }
 
+/**
+ * The user's authenticator app as a registered client (the ciba:approve scope, never the CIBA
+ * grant), whose tokens the tests mint: edge-op refuses a token whose client is not registered.
+ */
+export function registerAuthenticatorApp(): Promise<ClientRegistration> {
+  return registerClient({
+    client_id: "authenticator-app",
+    grant_types: ["authorization_code"],
+    redirect_uris: ["https://authenticator.example/cb"],
+    scope: "openid ciba:approve",
+  });
+}
+
 export async function registerUser(reg: UserRegistration): Promise<string> {
   const row = await userRow(reg, env.DATA_ENCRYPTION_KEY);
   const columns = Object.keys(row) as (keyof typeof row)[];
