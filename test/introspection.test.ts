@@ -4,7 +4,7 @@
  * issue them (issueUserTokens), client_credentials tokens through the token endpoint.
  */
 import { env } from "cloudflare:workers";
-import { decodeProtectedHeader, SignJWT } from "jose";
+import { calculateJwkThumbprint, decodeProtectedHeader, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ClientRegistration } from "../src/clients/metadata";
 import { loadSettings } from "../src/config";
@@ -49,8 +49,8 @@ function userGrant(overrides: Partial<UserGrant> = {}): UserGrant {
   };
 }
 
-async function userTokens(grant = userGrant(), thumbprint?: string) {
-  const tokens = await issueUserTokens(testContext(), { ...owner, certificateThumbprint: thumbprint }, grant);
+async function userTokens(grant = userGrant(), thumbprint?: string, dpopJkt?: string) {
+  const tokens = await issueUserTokens(testContext(), { ...owner, certificateThumbprint: thumbprint, dpopJkt }, grant);
   if (!tokens.refresh_token) throw new Error("no refresh token issued");
   return { accessToken: tokens.access_token, refreshToken: tokens.refresh_token };
 }
@@ -80,6 +80,23 @@ describe("RFC 7662 §2.2: an active token's answer", () => {
     });
     expect(answer.exp).toBeGreaterThan(Math.floor(Date.now() / 1000));
     expect(answer.iat).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+  });
+
+  it("cnf jkt: a DPoP-bound access token shows its key's thumbprint and token_type DPoP (RFC 9449 §6.2)", async () => {
+    const { publicJwk } = await clientKeyPair();
+    const jkt = await calculateJwkThumbprint(publicJwk, "sha256");
+    const { accessToken } = await userTokens(userGrant(), undefined, jkt);
+    const answer = await client.tokenIntrospection(await as("in-owner"), accessToken);
+    expect(answer).toMatchObject({ active: true, token_type: "DPoP", cnf: { jkt } });
+  });
+
+  it("authorization_details: the details the token carries (RFC 9396 §9.1)", async () => {
+    const authorizationDetails = [
+      { type: "payment_initiation", instructedAmount: { currency: "EUR", amount: "12.50" }, creditorName: "Shop" },
+    ];
+    const { accessToken } = await userTokens(userGrant({ authorizationDetails }));
+    const answer = await client.tokenIntrospection(await as("in-owner"), accessToken);
+    expect(answer).toMatchObject({ active: true, authorization_details: authorizationDetails });
   });
 
   it("shows a refresh token as active, to the client it was issued to", async () => {
