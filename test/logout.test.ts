@@ -254,6 +254,28 @@ describe("sign-out revokes the session's tokens unless offline_access", () => {
   });
 });
 
+describe("RP-Initiated Logout revokes the session's tokens too (signing out either way)", () => {
+  async function introspect(token: string): Promise<unknown> {
+    return (await postForm("/introspect", { token }, basic("logout-plain", SECRET))).json();
+  }
+
+  it("the grant without offline_access is refused at /userinfo and inactive at introspection; the offline one stays", async () => {
+    const user = await someone();
+    const browser = new Browser();
+    const online = await signInTo(browser, user, "logout-plain", "openid email");
+    const offline = await signInTo(browser, user, "logout-plain", "openid email offline_access");
+    expect(await introspect(online.tokens.access_token)).toMatchObject({ active: true });
+    const url = client.buildEndSessionUrl(online.config, { id_token_hint: online.tokens.id_token ?? "" });
+    const response = await browser.get(local(url));
+    expect(response.status).toBeLessThan(400);
+    expect(await signedIn(browser)).toBe(false);
+    expect(await userinfo(online.tokens.access_token)).toBe(401);
+    expect(await introspect(online.tokens.access_token)).toEqual({ active: false });
+    expect(await introspect(offline.tokens.refresh_token ?? "")).toMatchObject({ active: true });
+    expect(await userinfo(offline.tokens.access_token)).toBe(200);
+  });
+});
+
 describe("issue 18: CIBA grants, linked to the approving session in the user's object (not D1)", () => {
   /** A CIBA request for `user`, approved on `browser`'s /ciba page; the token response. */
   async function approvedOn(browser: Browser, user: { username: string }, scopes: string[]) {
