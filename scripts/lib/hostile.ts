@@ -12,7 +12,7 @@
  * session's CSRF token, a pending request's id, a live Bearer token): see PLACEHOLDERS.
  */
 import fc from "fast-check";
-import { ENDPOINTS, GRANT_TYPE_VALUES, PAGES, PARAMETER_NAMES } from "../../test/helpers/endpoints.ts";
+import { ADMIN_PAGES, ENDPOINTS, GRANT_TYPE_VALUES, PAGES, PARAMETER_NAMES } from "../../test/helpers/endpoints.ts";
 
 /** Stand-ins the runner replaces just before sending (plain and percent-encoded forms alike). */
 export const PLACEHOLDERS = {
@@ -227,39 +227,78 @@ export function hostileGenerators(options: HostileOptions) {
     code_challenge_method: "S256",
   })}`;
   const requestPage = `/ciba/requests/${PLACEHOLDERS.request}`;
+  /** The pages' JSON calls (passkeys, step-up options, push devices): fields they read, any values. */
+  const pageJsonBody = fc
+    .dictionary(
+      fc.constantFrom("return_to", "response", "label", "passkey_assertion", "endpoint", "keys", "id", "csrf"),
+      fc.oneof(returnTo, fc.constant(PLACEHOLDERS.csrf), fc.constant({}), fc.constant(null), fc.integer()),
+      { maxKeys: 4 },
+    )
+    .map((body) => JSON.stringify(body));
 
-  /** Every page, signed in with a live session, mostly with the real CSRF token. */
-  const signedInRequest = fc
-    .record({
-      page: fc.constantFrom(...PAGES, requestPage, authorize),
-      query: fc.oneof(
-        fc.constant(""),
-        fc.tuple(fc.constant("return_to"), returnTo),
-        fc.tuple(fc.constantFrom("prompt", "state", "max_age", "csrf"), signedInText),
-      ),
-      method: fc.constantFrom("GET", "GET", "POST", "POST", "PUT", "DELETE"),
-      contentType: fc.oneof(
-        { weight: 3, arbitrary: fc.constant("application/x-www-form-urlencoded") },
-        { weight: 1, arbitrary: contentType },
-      ),
-      body: fc.oneof({ weight: 3, arbitrary: signedInForm }, { weight: 1, arbitrary: rawBody }),
-      origin: fc.constantFrom(undefined, undefined, options.issuer, options.issuer, "https://evil.example", "null"),
-    })
-    .map((r): HostileRequest => {
-      const query = Array.isArray(r.query) ? encodePairs([r.query as [string, string]]) : "";
-      const path = query ? `${r.page}${r.page.includes("?") ? "&" : "?"}${query}` : r.page;
-      const headers: Record<string, string> = {};
-      if (r.contentType) headers["content-type"] = r.contentType;
-      if (r.origin) headers.origin = r.origin;
-      return {
-        kind: "signed-in",
-        signedIn: true,
-        method: r.method,
-        path,
-        headers,
-        body: r.method === "GET" ? undefined : r.body,
-      };
-    });
+  /** Any of `pages`, signed in with a live session, mostly with the real CSRF token. */
+  const signedInRequestTo = (pages: readonly string[]) =>
+    fc
+      .record({
+        page: fc.constantFrom(...pages),
+        query: fc.oneof(
+          fc.constant(""),
+          fc.tuple(fc.constant("return_to"), returnTo),
+          fc.tuple(fc.constantFrom("prompt", "state", "max_age", "csrf"), signedInText),
+        ),
+        method: fc.constantFrom("GET", "GET", "POST", "POST", "PUT", "DELETE"),
+        // A form (CSRF token in the body), a JSON call as the pages' scripts make it (CSRF token
+        // in X-CSRF-Token), or anything else.
+        shape: fc.oneof(
+          {
+            weight: 3,
+            arbitrary: signedInForm.map((body) => ({
+              contentType: "application/x-www-form-urlencoded",
+              body,
+              csrfHeader: false,
+            })),
+          },
+          {
+            weight: 2,
+            arbitrary: pageJsonBody.map((body) => ({ contentType: "application/json", body, csrfHeader: true })),
+          },
+          {
+            weight: 1,
+            arbitrary: fc
+              .tuple(contentType, fc.oneof(rawBody, pageJsonBody), fc.boolean())
+              .map(([type, body, csrfHeader]) => ({ contentType: type, body, csrfHeader })),
+          },
+        ),
+        origin: fc.constantFrom(undefined, undefined, options.issuer, options.issuer, "https://evil.example", "null"),
+      })
+      .map((r): HostileRequest => {
+        const query = Array.isArray(r.query) ? encodePairs([r.query as [string, string]]) : "";
+        const path = query ? `${r.page}${r.page.includes("?") ? "&" : "?"}${query}` : r.page;
+        const headers: Record<string, string> = {};
+        if (r.shape.contentType) headers["content-type"] = r.shape.contentType;
+        if (r.origin) headers.origin = r.origin;
+        if (r.shape.csrfHeader) headers["x-csrf-token"] = PLACEHOLDERS.csrf;
+        return {
+          kind: "signed-in",
+          signedIn: true,
+          method: r.method,
+          path,
+          headers,
+          body: r.method === "GET" ? undefined : r.shape.body,
+        };
+      });
+
+  /** Every page, signed in as a user. */
+  const signedInRequest = signedInRequestTo([
+    ...PAGES,
+    requestPage,
+    `${requestPage}/passkey-options`,
+    authorize,
+    authorize.replace("/authorize?", "/authorize/passkey-options?"),
+  ]);
+
+  /** Every console page and form, signed in as an admin (the runner signs in one). */
+  const adminRequest = signedInRequestTo(ADMIN_PAGES);
 
   /**
    * The authenticator API with valid credentials: a live Bearer token (ciba:approve) or the
@@ -356,7 +395,15 @@ export function hostileGenerators(options: HostileOptions) {
     { weight: 3, arbitrary: authenticatorRequest },
   );
 
-  return { endpointRequest, pageRequest, returnToRequest, signedInRequest, authenticatorRequest, anyRequest };
+  return {
+    endpointRequest,
+    pageRequest,
+    returnToRequest,
+    signedInRequest,
+    adminRequest,
+    authenticatorRequest,
+    anyRequest,
+  };
 }
 
 /** The values that fill the placeholders for one signed-in user. */

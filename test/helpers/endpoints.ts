@@ -1,3 +1,5 @@
+import { PATHS } from "../../src/routes.ts";
+
 /**
  * Every endpoint of the provider, for the property-based test that throws hostile input at all
  * of them. Each issue that adds an endpoint adds it here.
@@ -28,7 +30,35 @@ export const PAGES = [
   "/end-session",
   "/account",
   "/account/clients/abc/withdraw",
+  // Passkeys (issue 16): the user's page and its JSON calls (session cookie and X-CSRF-Token).
+  "/passkeys",
+  "/passkeys/register/options",
+  "/passkeys/register",
+  "/passkeys/abc/remove",
+  "/signin/passkey/options",
+  "/signin/passkey",
+  "/ciba/requests/abc/passkey-options",
+  "/authorize/passkey-options",
+  // The live /ciba page's WebSocket (without an Upgrade header: refused), Web Push devices.
+  "/ciba/live",
+  "/api/push/vapid-key",
+  "/api/push/subscriptions",
+  // The installable app's files.
+  "/manifest.webmanifest",
+  "/sw.js",
+  // The console (issue 17): a user without the admin role is refused; its passkey step-up takes return_to.
+  "/admin",
+  "/admin/step-up",
+  "/admin/users",
 ] as const;
+
+/**
+ * The console's pages, forms and JSON API (issue 17), every path of the route table under
+ * /admin, for the fuzzing signed in as an admin. Path parameters name nothing that exists.
+ */
+export const ADMIN_PAGES: readonly string[] = Object.values(PATHS)
+  .filter((path) => path === "/admin" || path.startsWith("/admin/"))
+  .map((path) => path.replace(/:[A-Za-z]+/g, "abc"));
 
 /** Parameter names the endpoints read, so random forms hit real code paths. */
 export const PARAMETER_NAMES = [
