@@ -121,6 +121,30 @@ describe("register, sign in, step up", () => {
     expect(await again.json()).toMatchObject({ error: "invalid_request" });
   });
 
+  it("signing in with a passkey as another user in the same browser ends the previous session and rotates the CSRF cookie", async () => {
+    const authenticator = new SoftAuthenticator();
+    await withPasskey(await newUser(), authenticator);
+    const first = await newUser();
+    const browser = new Browser();
+    await browser.signIn(first, `${first}-password`);
+    const before = new Map(browser.cookies);
+    const oldCsrf = Browser.csrfOf(await (await browser.get("/ciba")).text());
+    // The passkey button of a sign-in page still open in this browser.
+    const options = (await (
+      await json(browser, "/signin/passkey/options", oldCsrf)
+    ).json()) as PublicKeyCredentialRequestOptionsJSON;
+    const response = await authenticator.authenticate(options, ISSUER);
+    expect((await json(browser, "/signin/passkey", oldCsrf, { response, return_to: "/ciba" })).status).toBe(200);
+    // The first user's session is over on the server: its cookie signs nobody in any more.
+    const replay = new Browser();
+    for (const [name, value] of before) replay.cookies.set(name, value);
+    expect((await replay.get("/ciba")).status).toBe(303);
+    // A new CSRF cookie: the token the first user's pages carried no longer works.
+    expect(browser.cookies.get("edge-op-csrf")).toBeDefined();
+    expect(browser.cookies.get("edge-op-csrf")).not.toBe(before.get("edge-op-csrf"));
+    expect((await browser.post("/signout", { csrf: oldCsrf })).status).toBe(403);
+  });
+
   it("EAP phr: approving with a passkey assertion gives an ID token with acr phr and amr pop user mfa", async () => {
     const authenticator = new SoftAuthenticator();
     const user = await newUser();
