@@ -436,7 +436,7 @@ export const SETTINGS = {
     variable: "CIBA_MAX_PENDING_PER_USER",
     default: "20",
     description:
-      "Most unanswered, unexpired backchannel requests one user may have from all clients together. One more gets 403 `access_denied` (CIBA §13: the OP denied the request) until one is answered or expires. Bounds what a flood can put on the user's list (every view of `/ciba` or the authenticator API reads each pending request).",
+      "Most unanswered, unexpired backchannel requests one user may have from all clients together. One more gets 403 `access_denied` (CIBA §13: the OP denied the request) until one is answered or expires. Bounds what a flood can put on the user's list and phone: each request notifies the user, and every view of `/ciba` or the authenticator API shows each pending one (read in one call to the user's Durable Object).",
     parse: integer(1, 1000),
   }),
   cibaMaxPendingPerUserAndClient: definition({
