@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { validateClientRegistration } from "../src/clients/metadata";
 import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry";
 import { loadSettings } from "../src/config";
+import { PATHS } from "../src/routes";
 import { type UserRegistration, userRow } from "../src/users/store";
 import { pkce } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
@@ -131,6 +132,68 @@ describe("a provider under a base path (OpenID Discovery §4: the issuer plus /.
     const list = await browser.get(`${B}/ciba`);
     expect(list.status).toBe(303);
     expect(list.headers.get("location")).toBe(`${B}/signin?return_to=${encodeURIComponent(`${B}/ciba`)}`);
+  });
+
+  it("keeps every link, form, script and URL its pages name under the base path, the console's too", async () => {
+    const sub = await registerUserInB({ username: "carol", password: "carol-b-password" });
+    await env.REALM_B_DB.prepare("INSERT INTO admin_roles (sub, granted_at) VALUES (?, ?)").bind(sub, 0).run();
+    const browser = new Browser();
+    const form = await browser.get(`${B}/signin`);
+    const signedIn = await browser.post(`${B}/signin`, {
+      csrf: Browser.csrfOf(await form.text()),
+      username: "carol",
+      password: "carol-b-password",
+      return_to: `${B}/ciba`,
+    });
+    expect(signedIn.headers.get("location")).toBe(`${B}/ciba`);
+    // A pending request of carol's, so the list links to its page.
+    const started = await postForm(
+      `${B}/bc-authorize`,
+      { scope: "openid", login_hint: "carol" },
+      basic("shared", SECRET),
+    );
+    expect(started.status).toBe(200);
+    const [pending] = await realmB.interaction(env).backchannel.getPendingLoginRequestsForCurrentUser({ subject: sub });
+    const pages = [
+      "/ciba",
+      `/ciba/requests/${pending?.internalId}`,
+      "/account",
+      "/passkeys",
+      ...Object.entries(PATHS)
+        .filter(([, path]) => (path === "/admin" || path.startsWith("/admin/")) && !path.includes(":"))
+        .filter(([, path]) => !path.startsWith("/admin/api") && path !== "/admin/step-up/options")
+        .map(([, path]) => path),
+    ];
+    const outside: string[] = [];
+    let named = 0;
+    for (const page of pages) {
+      const response = await browser.get(`${B}${page}`);
+      const location = response.headers.get("location");
+      const html = await response.text();
+      // A console path that only takes a form's POST has nothing to show.
+      if (response.status === 405) continue;
+      expect([page, response.status]).toEqual([page, location ? 303 : 200]);
+      const urls = [
+        ...(location ? [location] : []),
+        ...[...html.matchAll(/\s(?:href|src|action|formaction|data-[\w-]+)="([^"]*)"/g)].map((m) => m[1] ?? ""),
+      ];
+      for (const raw of urls) {
+        const url = raw.replace(/&amp;/g, "&");
+        const local = url.startsWith("/") ? url : url.startsWith(ISSUER) ? url.slice(ISSUER.length) : undefined;
+        if (local === undefined) continue;
+        named++;
+        if (local !== B && !local.startsWith(`${B}/`) && !local.startsWith(`${B}?`)) outside.push(`${page}: ${url}`);
+      }
+    }
+    expect(named).toBeGreaterThan(pages.length * 2);
+    expect(outside).toEqual([]);
+    // The installable app is scoped to the base path too.
+    const manifest = await (await browser.get(`${B}/manifest.webmanifest`)).json<{
+      start_url: string;
+      scope: string;
+    }>();
+    expect(manifest.start_url).toBe(`${B}/ciba`);
+    expect(manifest.scope).toBe(`${B}/`);
   });
 
   it("keeps its cookies to its path: __Secure- with Path=<basePath> over https, its realm in the name", async () => {
