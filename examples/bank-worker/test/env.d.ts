@@ -9,6 +9,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** JSON list of the files of the installed package, relative to node_modules/edge-op. */
       TEST_PACKAGE_FILES: string;
+      /** JSON: the files `wrangler deploy --dry-run` bundled (`{ sources }`), or `{ error }` (vitest.config.ts). */
+      TEST_WRANGLER_BUNDLE: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");
