@@ -72,6 +72,38 @@ async function refresh(clientId: string, refreshToken: string): Promise<number> 
   return response.status;
 }
 
+/**
+ * A CIBA grant approved on the /ciba page by a new user for a new poll client: its grant and
+ * refresh-token family are kept in the user's object (issue 18), with no session_grants row.
+ */
+async function cibaTokens(scopes: string[]) {
+  const kiosk = `rm-kiosk-${crypto.randomUUID().slice(0, 8)}`;
+  await registerClient({
+    client_id: kiosk,
+    client_secret: SECRET,
+    grant_types: [CIBA_GRANT, "refresh_token"],
+    backchannel_token_delivery_mode: "poll",
+    scope: "openid email offline_access",
+  });
+  const username = `rm-${crypto.randomUUID().slice(0, 8)}`;
+  await registerUser({ username, password: `${username}-password` });
+  const browser = new Browser();
+  await browser.signIn(username, `${username}-password`);
+  const started = await backchannel(kiosk, SECRET, { scope: `openid ${scopes.join(" ")}`, login_hint: username });
+  const { internalId } = await requestFor(started.body.auth_req_id);
+  const page = await (await browser.get(`/ciba/requests/${internalId}`)).text();
+  const answer = await browser.post(`/ciba/requests/${internalId}`, {
+    csrf: Browser.csrfOf(page),
+    action: "approve",
+    scope: scopes,
+  });
+  expect(answer.status).toBe(200);
+  const polled = await poll(kiosk, SECRET, started.body.auth_req_id);
+  expect(polled.status).toBe(200);
+  const tokens = polled.body as unknown as { access_token: string; refresh_token?: string };
+  return { kiosk, username, tokens };
+}
+
 const userinfo = async (token: string) =>
   (await call("/userinfo", { headers: { authorization: `Bearer ${token}` } })).status;
 
@@ -114,6 +146,18 @@ describe("admin tool removals cascade", () => {
     expect((await browser.get("/ciba")).status).toBe(303);
   });
 
+  it("user remove: a CIBA grant's refresh-token family (kept in the user's object, out of SQL's reach) stops too", async () => {
+    const { kiosk, username, tokens } = await cibaTokens(["email", "offline_access"]);
+    const refreshToken = tokens.refresh_token ?? "";
+    const introspect = async () =>
+      (await postForm("/introspect", { token: refreshToken }, basic(kiosk, SECRET))).json();
+    expect(await introspect()).toMatchObject({ active: true });
+    await adminRuns([...userRemovalStatements(username), deleteStatement("users", "username", username)]);
+    expect(await introspect()).toEqual({ active: false });
+    expect(await refresh(kiosk, refreshToken)).toBe(400);
+    expect(await userinfo(tokens.access_token)).toBe(401);
+  });
+
   it("a username with a quote cannot break out of the statements (they go through sqlLiteral)", () => {
     const statements = userRemovalStatements("o'brien; DROP TABLE users; --");
     for (const sql of statements) expect(sql).toContain("'o''brien; DROP TABLE users; --'");
@@ -139,32 +183,10 @@ describe("RFC 7592 §2.3: a removed client's tokens that no session_grants row l
     adminRuns([...clientRemovalStatements(clientId), deleteStatement("clients", "client_id", clientId)]);
 
   it("a CIBA grant's access token (its grant is kept in the user's object, issue 18) is refused at /userinfo", async () => {
-    const kiosk = `rm-kiosk-${crypto.randomUUID().slice(0, 8)}`;
-    await registerClient({
-      client_id: kiosk,
-      client_secret: SECRET,
-      grant_types: [CIBA_GRANT],
-      backchannel_token_delivery_mode: "poll",
-      scope: "openid email",
-    });
-    const username = `rm-${crypto.randomUUID().slice(0, 8)}`;
-    await registerUser({ username, password: `${username}-password` });
-    const browser = new Browser();
-    await browser.signIn(username, `${username}-password`);
-    const started = await backchannel(kiosk, SECRET, { scope: "openid email", login_hint: username });
-    const { internalId } = await requestFor(started.body.auth_req_id);
-    const page = await (await browser.get(`/ciba/requests/${internalId}`)).text();
-    const answer = await browser.post(`/ciba/requests/${internalId}`, {
-      csrf: Browser.csrfOf(page),
-      action: "approve",
-      scope: ["email"],
-    });
-    expect(answer.status).toBe(200);
-    const tokens = await poll(kiosk, SECRET, started.body.auth_req_id);
-    const accessToken = String(tokens.body.access_token);
-    expect(await userinfo(accessToken)).toBe(200);
+    const { kiosk, tokens } = await cibaTokens(["email"]);
+    expect(await userinfo(tokens.access_token)).toBe(200);
     await removeClient(kiosk);
-    expect(await userinfo(accessToken)).toBe(401);
+    expect(await userinfo(tokens.access_token)).toBe(401);
   });
 
   it("a removed operator client's client_credentials token (no grant) is refused by the admin API", async () => {

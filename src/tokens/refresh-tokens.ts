@@ -3,7 +3,8 @@
  * (128 bits) names the family's Durable Object and secret (256 bits) makes the token
  * unguessable. Only sha256Hex(token) is stored. Every refresh rotates the token; the family's
  * lifetime (REFRESH_TOKEN_TTL) runs from the first issue and is not extended by rotation.
- * A family whose grant is listed in revoked_grants is refused too, whatever its own state.
+ * A family whose grant is listed in revoked_grants is refused too, whatever its own state, and
+ * so is a family whose user no longer exists (or is disabled).
  */
 
 import type { RequestContext } from "../context";
@@ -72,6 +73,7 @@ export async function rotateRefreshToken(
   });
   if (result.ok) {
     await checkGrantNotRevoked(ctx, familyId, result.grant);
+    await checkUserStillExists(ctx, familyId, result.grant);
     return { grant: result.grant, refreshToken };
   }
   if (result.reason === "reused") {
@@ -108,6 +110,19 @@ async function checkGrantNotRevoked(ctx: RequestContext, familyId: string, grant
   throw new InvalidGrant(FAILURE_DESCRIPTIONS.revoked);
 }
 
+/**
+ * Issue 15: removing a user removes their token families. The admin tool's removal reaches only
+ * D1, where it revokes the grants session_grants lists; a CIBA grant's family is named in the
+ * user's object instead (issue 18), out of its reach. So a family whose user the user store no
+ * longer finds (removed, or disabled) gets no more tokens, and is revoked now, so that a user
+ * added again under the same subject does not get it back.
+ */
+async function checkUserStillExists(ctx: RequestContext, familyId: string, grant: UserGrant): Promise<void> {
+  if (await ctx.stores.users.findBySubject(grant.subject)) return;
+  await revokeRefreshFamily(ctx, familyId);
+  throw new InvalidGrant(FAILURE_DESCRIPTIONS.revoked);
+}
+
 /** Checks the shape before any object is touched; the family id is only ever used with idFromName. */
 function parseFamilyId(presented: string): string {
   if (presented.length !== REFRESH_TOKEN_LENGTH || !REFRESH_TOKEN_PATTERN.test(presented)) {
@@ -136,8 +151,8 @@ export function looksLikeRefreshToken(presented: string): boolean {
 
 /**
  * RFC 7662: the grant of a refresh token that is still good — its family's current token, the
- * family neither revoked nor expired, and its grant not listed in revoked_grants (reuse,
- * revocation, sign-out). Undefined for anything else, without saying why.
+ * family neither revoked nor expired, its grant not listed in revoked_grants (reuse, revocation,
+ * sign-out), and its user still there. Undefined for anything else, without saying why.
  */
 export async function inspectRefreshToken(
   ctx: RequestContext,
@@ -148,6 +163,7 @@ export async function inspectRefreshToken(
   const found = await familyStub(ctx.env, familyId).inspect(await sha256Hex(presented), Math.floor(Date.now() / 1000));
   if (!found) return undefined;
   if (found.grant.grantId && (await isGrantRevoked(ctx.env.DB, found.grant.grantId))) return undefined;
+  if (!(await ctx.stores.users.findBySubject(found.grant.subject))) return undefined;
   return found;
 }
 
