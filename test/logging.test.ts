@@ -2,21 +2,26 @@
  * Issue 12: edge-op's own log lines carry no secret, handle or token. Every console call made
  * while whole flows run (CIBA in poll, ping and push mode with a user_code, approved on the real
  * pages; PAR + authorization code + refresh + userinfo; a reused code and a reused refresh
- * token, which log warnings) is captured, and none may contain a value that lets its holder
- * act: client secrets, passwords, user codes, auth_req_ids, client notification tokens,
- * request_uris, codes, PKCE verifiers, access, ID and refresh tokens, session and CSRF
- * cookies. Internal ids (a request's internal id, a grant id, a client id) may appear.
+ * token, which log warnings; dynamic registration, introspection, revocation and a sign-out
+ * that sends a back-channel logout token) is captured, and none may contain a value that lets
+ * its holder act: client secrets, passwords, user codes, auth_req_ids, client notification
+ * tokens, request_uris, codes, PKCE verifiers, access, ID, refresh and logout tokens, initial
+ * and registration access tokens, session and CSRF cookies. Internal ids (a request's internal id, a grant id, a client id) may appear.
  * What the platform itself keeps (request URLs) is in docs/logging.md.
  */
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DurableObjectBackchannelRequestStore as BackchannelAuthenticationRequestStore } from "../src/ciba/request-store";
+import { randomHandle } from "../src/crypto/hash";
+import { storeInitialAccessToken } from "../src/registration/registration-store";
 import { pkce } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
 import { CIBA_GRANT, runAlarmsUntil, settleClientDelivery } from "./helpers/ciba";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { basic, call, postForm } from "./helpers/http";
-import { outsideUrl, received } from "./helpers/outside";
+import { outsideUrl, program, received } from "./helpers/outside";
 
 /** Every console line written during this file's flows, as text. */
 const lines: string[] = [];
@@ -61,6 +66,7 @@ const CALLBACK = "https://log-app.example/cb";
 const USER_CODE = secret("user_code", "73915028");
 const PASSWORD = secret("password", "quinn-password-9d1c");
 const NOTIFICATION_TOKEN = secret("client_notification_token", "notify-8f3e1c9a7b2d4e6f");
+const LOGOUT_PATH = "/log-backchannel-logout";
 
 beforeAll(async () => {
   for (const mode of ["poll", "ping", "push"] as const) {
@@ -233,6 +239,81 @@ describe("log lines during whole flows", () => {
     expect((await exchange()).status).toBe(400);
   });
 
+  it("dynamic registration, introspection, revocation, and a sign-out with a back-channel logout token", async () => {
+    const initialAccessToken = secret("initial access token", randomHandle(32));
+    await storeInitialAccessToken(env.DB, initialAccessToken, Math.floor(Date.now() / 1000) + 3600);
+    const registered = await call("/register", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${initialAccessToken}` },
+      body: JSON.stringify({
+        redirect_uris: [CALLBACK],
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        scope: "openid profile offline_access",
+        backchannel_logout_uri: outsideUrl(LOGOUT_PATH),
+      }),
+    });
+    const client = await json(registered);
+    expect(registered.status, JSON.stringify(client)).toBe(201);
+    const clientId = client.client_id as string;
+    const clientSecret = secret("client secret", client.client_secret);
+    const registrationToken = secret("registration access token", client.registration_access_token);
+    const read = await call(`/register/${clientId}`, { headers: { authorization: `Bearer ${registrationToken}` } });
+    expect(read.status).toBe(200);
+
+    const browser = await signedIn();
+    const { verifier, challenge } = await pkce();
+    secret("code_verifier", verifier);
+    const authorize = `/authorize?${new URLSearchParams({
+      client_id: clientId,
+      response_type: "code",
+      redirect_uri: CALLBACK,
+      scope: "openid profile offline_access",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      prompt: "consent",
+    })}`;
+    const consent = await browser.get(authorize);
+    expect(consent.status).toBe(200);
+    const csrf = secret("CSRF token", Browser.csrfOf(await consent.text()));
+    const redirect = await browser.post(authorize, { csrf, decision: "approve" });
+    expect(redirect.status).toBe(303);
+    const code = secret("authorization code", new URL(redirect.headers.get("location") ?? "").searchParams.get("code"));
+    const exchanged = await postForm(
+      "/token",
+      { grant_type: "authorization_code", code, redirect_uri: CALLBACK, code_verifier: verifier },
+      basic(clientId, clientSecret),
+    );
+    const tokens = await json(exchanged);
+    expect(exchanged.status, JSON.stringify(tokens)).toBe(200);
+    tokenSecrets(tokens);
+
+    const introspected = await postForm(
+      "/introspect",
+      { token: tokens.access_token as string },
+      basic(clientId, clientSecret),
+    );
+    expect((await json(introspected)).active).toBe(true);
+    const revoked = await postForm("/revoke", { token: tokens.refresh_token as string }, basic(clientId, clientSecret));
+    expect(revoked.status).toBe(200);
+
+    // RP-Initiated Logout with a hint for this session: the session ends at once, and the
+    // client's back-channel logout URI gets a logout token from the delivery object's alarm.
+    await program(LOGOUT_PATH, { status: 200 });
+    const hint = tokens.id_token as string;
+    const signedOut = await browser.get(
+      `/end-session?${new URLSearchParams({ id_token_hint: hint, client_id: clientId })}`,
+    );
+    expect(signedOut.status).toBeLessThan(400);
+    const sid = String(decodeJwt(hint).sid);
+    const delivery = env.LOGOUT_DELIVERIES.get(env.LOGOUT_DELIVERIES.idFromName(`bcl:${sid}:${clientId}`));
+    for (let i = 0; i < 80 && (await received(LOGOUT_PATH)).length === 0; i++) {
+      if (!(await runDurableObjectAlarm(delivery))) await new Promise((r) => setTimeout(r, 25));
+    }
+    const [logout] = await received(LOGOUT_PATH);
+    secret("logout token", new URLSearchParams(logout?.body).get("logout_token"));
+  });
+
   it("wrote log lines, and none of them holds a secret, handle or token", () => {
     const all = lines.join("\n");
     // The flows did log: the check below is not vacuous. The push line is written by the
@@ -247,6 +328,8 @@ describe("log lines during whole flows", () => {
       "authorization_code_reuse",
       "refresh_token_reuse",
       "grant_revoked",
+      "session_logged_out",
+      "backchannel_logout_sent",
     ]) {
       expect(all, `no ${event} line was captured`).toContain(event.replace(/\\/g, ""));
     }
