@@ -64,8 +64,17 @@ export interface BackchannelAuthenticationRequestStore {
    * stored only hashed) and the record. When the user already has `limits` pending requests it
    * stores nothing and returns `too_many_pending`; the count and the insert are atomic, so of
    * many concurrent requests at most the limit are created, and a refused one never notifies.
+   *
+   * `admit`, when given, is a check the caller needs to pass too (bc-authorize's per-user rate
+   * limit). The store may run it alongside its own first round trip, but creates nothing and
+   * notifies nobody unless it resolves; if it throws, the store leaves no trace of the request
+   * and throws that error (before any `too_many_pending`).
    */
-  createRequest(input: NewBackchannelRequest, limits: PendingLimits): Promise<CreateOutcome>;
+  createRequest(
+    input: NewBackchannelRequest,
+    limits: PendingLimits,
+    admit?: () => Promise<void>,
+  ): Promise<CreateOutcome>;
 
   /**
    * The user's pending, unexpired requests (optionally from one client), oldest first. May lag

@@ -77,6 +77,15 @@ describe("RFC 6585 §4 rate limits at /bc-authorize (Workers rate-limit binding)
     expect((await send("flood-b", users[0]?.username ?? "", strict)).status).toBe(200);
   });
 
+  it("answers a client over its limit with 429 even when the user it names does not exist (CIBA_BY_CLIENT first)", async () => {
+    const strict = { CIBA_BY_CLIENT: env.TEST_STRICT_CIBA_BY_CLIENT };
+    const user = await someone();
+    await untilRefused(3, () => send("flood-c", user.username, strict));
+    const unknown = await send("flood-c", `nobody-${crypto.randomUUID()}`, strict);
+    expect(unknown.status).toBe(429);
+    expect(unknown.body.error).toBe("invalid_request");
+  });
+
   it("answers requests flooding one user, from any client, with 429 and Retry-After (CIBA_BY_USER)", async () => {
     const strict = { CIBA_BY_USER: env.TEST_STRICT_CIBA_BY_USER };
     const target = await someone();
@@ -85,6 +94,8 @@ describe("RFC 6585 §4 rate limits at /bc-authorize (Workers rate-limit binding)
     expect(accepted).toBeGreaterThanOrEqual(3);
     expect(refused.status).toBe(429);
     expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    // The refused request left no trace: the user's list holds the accepted ones only.
+    expect(await store().getLoginsForUser(target.sub)).toHaveLength(accepted);
     // Another user is counted apart.
     expect((await send("flood-a", (await someone()).username, strict)).status).toBe(200);
   });

@@ -6,7 +6,8 @@
  * The list also caps how many requests a user can have pending: the entry is added only if the
  * user is under the caps, counted and inserted in one synchronous step of that object, before
  * the request's object exists, so a refused request never reaches the user. bc-authorize thus
- * makes one round trip to each of the two objects.
+ * makes one round trip to each of the two objects; the caller's own check (its per-user rate
+ * limit) runs beside the first.
  *
  * The seed's get/update pair would make poll and complete two steps; here the state changes
  * are single calls into the request's object (`pollByAuthenticationRequestId`,
@@ -46,7 +47,11 @@ export class DurableObjectBackchannelRequestStore implements BackchannelAuthenti
    * Stores a new request; returns the auth_req_id (shown once, to the client) and the record,
    * or, when the user already has `limits` pending requests, creates nothing.
    */
-  async createRequest(input: NewBackchannelRequest, limits: PendingLimits): Promise<CreateOutcome> {
+  async createRequest(
+    input: NewBackchannelRequest,
+    limits: PendingLimits,
+    admit?: () => Promise<void>,
+  ): Promise<CreateOutcome> {
     const authReqId = randomHandle(32);
     const authReqIdHash = await sha256Hex(authReqId);
     const id = this.env.BACKCHANNEL_REQUESTS.idFromName(authReqIdHash);
@@ -72,7 +77,18 @@ export class DurableObjectBackchannelRequestStore implements BackchannelAuthenti
     // The user's list first: it is where the caps are counted, and the request's object
     // notifies the user as soon as it exists.
     const list = await pendingListOf(this.env, request.subject);
-    const listed = await list.addPending(pendingView(request), limits, pendingDetail(request));
+    // The caller's own check (a rate limit) and the listing are independent round trips: side
+    // by side. Nothing is created, so nobody notified, until both have said yes.
+    const [listing, admission] = await Promise.allSettled([
+      list.addPending(pendingView(request), limits, pendingDetail(request)),
+      admit?.(),
+    ]);
+    if (admission.status === "rejected") {
+      if (listing.status === "fulfilled" && listing.value.added) await list.removePending(internalId, "withdrawn");
+      throw admission.reason;
+    }
+    if (listing.status === "rejected") throw listing.reason;
+    const listed = listing.value;
     if (!listed.added) {
       if (listed.reason === "too_many_pending") return { created: false, reason: "too_many_pending" };
       throw new Error(`the user's pending list refused the request: ${listed.reason}`);

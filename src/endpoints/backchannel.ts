@@ -47,7 +47,61 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
   const form = await readForm(ctx.request, settings.maxRequestBodyBytes, { multiValued: ["resource"] });
   const client = await authenticateClient(ctx, form, endpointUrls(settings.issuer).backchannelAuthentication);
   const mode = checkCibaClient(client);
-  await withinClientRateLimit(ctx, client);
+  // The client's rate limit and the user lookup are independent round trips: they run side by
+  // side (issue 18), and a refusal by the limit still answers before anything the lookup says.
+  // A signed request is verified, and its jti recorded, only once the client is within it.
+  const clientLimit = withinClientRateLimit(ctx, client);
+  if (form.get("request") !== undefined) await clientLimit;
+  const checked = await refusedFirstBy(clientLimit, checkRequestAndUser(ctx, client, form));
+  const { subject, requestedScopes, lifetime, acr, bindingMessage } = checked;
+  const interval = client.ciba_polling_interval ?? settings.cibaPollingInterval;
+  const outcome = await ctx.stores.backchannelRequests.createRequest(
+    {
+      lifetime,
+      clientId: client.client_id,
+      clientName: client.client_name || client.client_id,
+      subject,
+      requestedScopes,
+      requestedResourceIndicators: checked.resources,
+      authenticationContextReferenceClasses: acr.values,
+      tenant: acr.tenant,
+      idp: acr.idp,
+      bindingMessage,
+      ...(checked.authorizationDetails.length > 0
+        ? {
+            authorizationDetails: forStorage(checked.authorizationDetails),
+            authorizationDetailsText: checked.authorizationDetails.map((detail) =>
+              ctx.authorizationDetails.render(detail),
+            ),
+          }
+        : {}),
+      deliveryMode: mode,
+      interval,
+      ...checked.notification,
+      ...(mode === "push" && client.certificateThumbprint
+        ? { certificateThumbprint: client.certificateThumbprint }
+        : {}),
+    },
+    { perUser: settings.cibaMaxPendingPerUser, perUserAndClient: settings.cibaMaxPendingPerUserAndClient },
+    // Checked while the store lists the request in the user's object (one round trip fewer).
+    () => withinUserRateLimit(ctx, subject),
+  );
+  const { authReqId, request: created } = checkPendingCap(outcome);
+  logger.info("ciba_request_created", { client_id: client.client_id, internal_id: created.internalId });
+  // CIBA §7.3: interval is for clients that poll; a push client never does.
+  const body =
+    mode === "push"
+      ? { auth_req_id: authReqId, expires_in: lifetime }
+      : { auth_req_id: authReqId, expires_in: lifetime, interval };
+  return c.json(body, 200, { ...NO_STORE });
+}
+
+/**
+ * CIBA §7.1's checks of the request's parameters, in the spec's order, then the user it names
+ * (the seed's BackchannelAuthenticationUserValidator).
+ */
+async function checkRequestAndUser(ctx: RequestContext, client: Client, form: FormParams) {
+  const { settings } = ctx;
   const request = await readAuthenticationRequest(ctx, client, form);
   checkFapiCibaProfile(client, request);
   const { params } = request;
@@ -68,43 +122,27 @@ export async function backchannelAuthenticationEndpoint(c: Context<AppEnv>): Pro
     requestedScopes,
     acrValues: acr.values,
   });
-  await withinUserRateLimit(ctx, subject);
-  const interval = client.ciba_polling_interval ?? settings.cibaPollingInterval;
-  const outcome = await ctx.stores.backchannelRequests.createRequest(
-    {
-      lifetime,
-      clientId: client.client_id,
-      clientName: client.client_name || client.client_id,
-      subject,
-      requestedScopes,
-      requestedResourceIndicators: resources,
-      authenticationContextReferenceClasses: acr.values,
-      tenant: acr.tenant,
-      idp: acr.idp,
-      bindingMessage,
-      ...(authorizationDetails.length > 0
-        ? {
-            authorizationDetails: forStorage(authorizationDetails),
-            authorizationDetailsText: authorizationDetails.map((detail) => ctx.authorizationDetails.render(detail)),
-          }
-        : {}),
-      deliveryMode: mode,
-      interval,
-      ...notification,
-      ...(mode === "push" && client.certificateThumbprint
-        ? { certificateThumbprint: client.certificateThumbprint }
-        : {}),
-    },
-    { perUser: settings.cibaMaxPendingPerUser, perUserAndClient: settings.cibaMaxPendingPerUserAndClient },
-  );
-  const { authReqId, request: created } = checkPendingCap(outcome);
-  logger.info("ciba_request_created", { client_id: client.client_id, internal_id: created.internalId });
-  // CIBA §7.3: interval is for clients that poll; a push client never does.
-  const body =
-    mode === "push"
-      ? { auth_req_id: authReqId, expires_in: lifetime }
-      : { auth_req_id: authReqId, expires_in: lifetime, interval };
-  return c.json(body, 200, { ...NO_STORE });
+  return {
+    subject,
+    requestedScopes,
+    bindingMessage,
+    lifetime,
+    notification,
+    acr,
+    resources,
+    authorizationDetails,
+  };
+}
+
+/**
+ * Waits for both; if `check` refused, that refusal is the answer, whatever `work` did (a rate
+ * limit answers before the checks it guards, as when they ran one after the other).
+ */
+async function refusedFirstBy<T>(check: Promise<void>, work: Promise<T>): Promise<T> {
+  const [checked, done] = await Promise.allSettled([check, work]);
+  if (checked.status === "rejected") throw checked.reason;
+  if (done.status === "rejected") throw done.reason;
+  return done.value;
 }
 
 /**

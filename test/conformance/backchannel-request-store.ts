@@ -234,6 +234,35 @@ export const backchannelRequestStoreChecks = {
     });
   },
 
+  async "runs the caller's admission check once for a request it creates"(make: MakeBackchannelRequestStore) {
+    const store = make();
+    let calls = 0;
+    const outcome = await store.createRequest(newRequest(), ROOMY, async () => {
+      calls += 1;
+    });
+    expect(outcome.created).toBe(true);
+    expect(calls).toBe(1);
+  },
+
+  async "creates nothing, and throws the check's error, when the caller's admission check refuses"(
+    make: MakeBackchannelRequestStore,
+  ) {
+    const store = make();
+    const input = newRequest();
+    const refusal = new Error("over the per-user rate limit");
+    await expect(
+      store.createRequest(input, ROOMY, async () => {
+        throw refusal;
+      }),
+    ).rejects.toBe(refusal);
+    // Nothing listed for the user, and the user's cap is untouched: a request fits afterwards.
+    expect(await store.getLoginsForUser(input.subject)).toEqual([]);
+    const capOfOne = { perUser: 1, perUserAndClient: 1 };
+    expect(await store.createRequest(newRequest({ subject: input.subject }), capOfOne)).toMatchObject({
+      created: true,
+    });
+  },
+
   async "updates the descriptive fields only, never the state"(make: MakeBackchannelRequestStore) {
     const store = make();
     const { request } = await created(store);

@@ -105,10 +105,30 @@ describe("the conformance suites fail a store that breaks a guarantee", () => {
     await expect(check(leaky)).rejects.toThrow();
   });
 
+  it("BackchannelAuthenticationRequestStore: a store that ignores the admission check creates what it refused", async () => {
+    const real = storesOf().backchannelRequests;
+    const careless: BackchannelAuthenticationRequestStore = {
+      // Written against the older two-parameter createRequest: the check is dropped.
+      createRequest: (input, limits) => real.createRequest(input, limits),
+      getLoginsForUser: (subject, clientId) => real.getLoginsForUser(subject, clientId),
+      getByAuthenticationRequestId: (authReqId) => real.getByAuthenticationRequestId(authReqId),
+      getByInternalId: (internalId) => real.getByInternalId(internalId),
+      removeByInternalId: (internalId) => real.removeByInternalId(internalId),
+      updateByInternalId: (internalId, changes) => real.updateByInternalId(internalId, changes),
+      completeByInternalId: (completion) => real.completeByInternalId(completion),
+      pollByAuthenticationRequestId: (authReqId, clientId) => real.pollByAuthenticationRequestId(authReqId, clientId),
+    };
+    const check =
+      backchannelRequestStoreChecks[
+        "creates nothing, and throws the check's error, when the caller's admission check refuses"
+      ];
+    await expect(check(() => careless)).rejects.toThrow();
+  });
+
   it("BackchannelAuthenticationRequestStore: approving on a read (no atomic consume) hands out the tokens twice", async () => {
     const real = storesOf().backchannelRequests;
     const racy: BackchannelAuthenticationRequestStore = {
-      createRequest: (input, limits) => real.createRequest(input, limits),
+      createRequest: (input, limits, admit) => real.createRequest(input, limits, admit),
       getLoginsForUser: (subject, clientId) => real.getLoginsForUser(subject, clientId),
       getByAuthenticationRequestId: (authReqId) => real.getByAuthenticationRequestId(authReqId),
       getByInternalId: (internalId) => real.getByInternalId(internalId),
