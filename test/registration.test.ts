@@ -98,6 +98,23 @@ describe("RFC 7591 §3: registering a client", () => {
     expect(body.client_secret).toBeUndefined();
   });
 
+  it("RP-Initiated Logout §3.1 and Back-Channel Logout §2.2: registers post_logout_redirect_uris and backchannel_logout_uri", async () => {
+    const logout = {
+      post_logout_redirect_uris: ["https://rp.example.com/signed-out"],
+      backchannel_logout_uri: "https://rp.example.com/backchannel-logout",
+    };
+    const { status, body } = await jsonOf(await register({ ...WEB_APP, ...logout }));
+    expect(status).toBe(201);
+    expect(body).toMatchObject(logout);
+    const row = await env.DB.prepare(
+      "SELECT post_logout_redirect_uris, backchannel_logout_uri FROM clients WHERE client_id = ?",
+    )
+      .bind(body.client_id)
+      .first<{ post_logout_redirect_uris: string; backchannel_logout_uri: string }>();
+    expect(JSON.parse(row?.post_logout_redirect_uris ?? "[]")).toEqual(logout.post_logout_redirect_uris);
+    expect(row?.backchannel_logout_uri).toBe(logout.backchannel_logout_uri);
+  });
+
   it("§2: ignores metadata only the operator sets (introspection_resources)", async () => {
     const { body } = await jsonOf(
       await register({ ...WEB_APP, introspection_resources: ["https://api.example.com/"] }),
@@ -172,6 +189,22 @@ describe("RFC 7591 §3: refusals", () => {
       }),
     );
     expect(body.error).toBe("invalid_client_metadata");
+  });
+
+  it("RP-Initiated Logout §3.1 invalid_client_metadata: a post_logout_redirect_uri with a fragment", async () => {
+    const response = await register({ ...WEB_APP, post_logout_redirect_uris: ["https://rp.example.com/out#x"] });
+    expect(await jsonOf<OAuthErrorBody>(response)).toMatchObject({
+      status: 400,
+      body: { error: "invalid_client_metadata" },
+    });
+  });
+
+  it("Back-Channel Logout §2.2 invalid_client_metadata: a backchannel_logout_uri that is not a public host", async () => {
+    const response = await register({ ...WEB_APP, backchannel_logout_uri: "https://10.0.0.1/backchannel-logout" });
+    expect(await jsonOf<OAuthErrorBody>(response)).toMatchObject({
+      status: 400,
+      body: { error: "invalid_client_metadata" },
+    });
   });
 
   it("§3.1: a body that is not JSON: 400 invalid_request", async () => {

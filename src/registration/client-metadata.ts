@@ -1,8 +1,8 @@
 /**
  * The client metadata a client may send at registration (RFC 7591 §2) or update (RFC 7592 §2.2),
  * read from JSON into a ClientRegistration. Which fields a client may set itself is decided here:
- * the protocol metadata of RFC 7591, OpenID Connect Registration, CIBA §4, RFC 8705 and
- * FAPI-CIBA's switch. Fields only the operator sets — `introspection_resources` (a client must
+ * the protocol metadata of RFC 7591, OpenID Connect Registration, CIBA §4, RFC 8705, the logout
+ * specifications' (RP-Initiated Logout §3.1, Back-Channel Logout §2.2) and FAPI-CIBA's switch. Fields only the operator sets — `introspection_resources` (a client must
  * not name itself a resource server of another's API), the CIBA and PAR lifetimes — are ignored
  * like every field edge-op does not understand (§2: "MUST ignore any client metadata sent by the
  * client that it does not understand"). The result then goes through the same
@@ -26,6 +26,8 @@ const STRING_FIELDS = [
   "tls_client_auth_san_uri",
   "tls_client_auth_san_ip",
   "tls_client_auth_san_email",
+  // Back-Channel Logout §2.2: where logout tokens are POSTed (the notification endpoint rules).
+  "backchannel_logout_uri",
 ] as const;
 
 /** Reads a metadata document; throws invalid_client_metadata for a field of the wrong type. */
@@ -48,6 +50,9 @@ export function readClientMetadata(body: unknown): RequestedMetadata {
   const mode = optionalString(body, "backchannel_token_delivery_mode");
   if (mode !== undefined)
     metadata.backchannel_token_delivery_mode = mode as RequestedMetadata["backchannel_token_delivery_mode"];
+  // RP-Initiated Logout §3.1: where the browser may be sent after signing out (redirect_uri rules).
+  const postLogoutRedirectUris = stringList(body, "post_logout_redirect_uris");
+  if (postLogoutRedirectUris !== undefined) metadata.post_logout_redirect_uris = postLogoutRedirectUris;
   const fapiCiba = optionalBoolean(body, "fapi_ciba");
   if (fapiCiba !== undefined) metadata.fapi_ciba = fapiCiba;
   if (body.jwks !== undefined) metadata.jwks = jwks(body.jwks);

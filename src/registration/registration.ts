@@ -232,6 +232,8 @@ function clientInformation(client: Client | ClientRegistration, createdAt: numbe
     "tls_client_auth_san_ip",
     "tls_client_auth_san_email",
     "fapi_ciba",
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
   ] as const;
   for (const field of optional) {
     if (client[field] !== undefined && client[field] !== null) information[field] = client[field];
