@@ -183,15 +183,12 @@ describe("stores given in code", () => {
 
 describe("this repository's Worker (src/worker.ts)", () => {
   it("is a provider with every default, exporting its Durable Object classes under wrangler.toml's names", async () => {
-    for (const name of [
-      "BackchannelRequestObject",
-      "ReplayGuard",
-      "RefreshTokenFamily",
-      "AuthorizationCodeObject",
-      "UserCodeAttempts",
-    ] as const) {
-      expect(workerModule[name], name).toBe(worker.durableObjects[name]);
-    }
+    const names = Object.keys(worker.durableObjects) as (keyof typeof worker.durableObjects)[];
+    // Every class wrangler.toml binds, the per-user object and the logout deliveries included.
+    expect(names).toEqual(
+      expect.arrayContaining(["BackchannelRequestObject", "ReplayGuard", "UserObject", "LogoutDelivery"]),
+    );
+    for (const name of names) expect(workerModule[name], name).toBe(worker.durableObjects[name]);
     const response = await worker.fetch(new Request(`${ISSUER}/.well-known/openid-configuration`), env);
     expect(((await response.json()) as { issuer: string }).issuer).toBe(ISSUER);
   });
