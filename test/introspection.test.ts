@@ -17,6 +17,7 @@ import { revokeGrant } from "../src/tokens/revoked-grants";
 import { testContext } from "./helpers/context";
 import { clientKeyPair, registerClient, registerUser } from "./helpers/fixtures";
 import { basic, call, ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
+import { certificates, postFormWithCertificate, thumbprint } from "./helpers/mtls";
 import { client, discoverAs } from "./helpers/rp";
 
 const API = "https://api.example.com/";
@@ -157,6 +158,60 @@ describe("RFC 7662 §2.2: an active token's answer", () => {
       client_assertion: assertion,
     });
     expect(await jsonOf(response)).toEqual({ status: 200, body: { active: false } });
+  });
+
+  it("§2.1: authenticates the caller with any method edge-op supports (client_secret_jwt)", async () => {
+    const secret = "in-hmac-secret-0123456789abcdef0123456789";
+    await registerClient({
+      client_id: "in-hmac",
+      token_endpoint_auth_method: "client_secret_jwt",
+      client_secret: secret,
+      scope: "api:read",
+    });
+    const config = await discoverAs("in-hmac", { client_secret: secret }, client.ClientSecretJwt(secret));
+    const { access_token } = await client.clientCredentialsGrant(config);
+    expect(await client.tokenIntrospection(config, access_token)).toMatchObject({ active: true, client_id: "in-hmac" });
+  });
+
+  it("§2.1: authenticates the caller with any method edge-op supports (tls_client_auth, self_signed_tls_client_auth)", async () => {
+    const { kiosk, selfSigned } = certificates;
+    await registerClient({
+      client_id: "in-tls",
+      token_endpoint_auth_method: "tls_client_auth",
+      client_secret: undefined,
+      tls_client_auth_subject_dn: "CN=kiosk-9,O=Example Bank,C=GB",
+      scope: "api:read",
+    });
+    await registerClient({
+      client_id: "in-self-signed",
+      token_endpoint_auth_method: "self_signed_tls_client_auth",
+      client_secret: undefined,
+      jwks: { keys: [selfSigned.publicJwk as { kty: string }] },
+      scope: "api:read",
+    });
+    for (const [clientId, certificate] of [
+      ["in-tls", kiosk],
+      ["in-self-signed", selfSigned],
+    ] as const) {
+      const issued = await postFormWithCertificate(
+        "/token",
+        { grant_type: "client_credentials", client_id: clientId },
+        certificate,
+      );
+      const { access_token } = (await issued.json()) as { access_token: string };
+      const answer = await postFormWithCertificate(
+        "/introspect",
+        { token: access_token, client_id: clientId },
+        certificate,
+      );
+      expect(await jsonOf(answer)).toMatchObject({
+        status: 200,
+        body: { active: true, client_id: clientId, cnf: { "x5t#S256": await thumbprint(certificate) } },
+      });
+      // Without the certificate the same caller is not authenticated.
+      const without = await postForm("/introspect", { token: access_token, client_id: clientId });
+      expect(without.status).toBe(401);
+    }
   });
 
   it("§2.1: authenticates the caller with any method edge-op supports (client_secret_post)", async () => {
