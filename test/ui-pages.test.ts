@@ -193,6 +193,20 @@ describe("return_to (open redirect through control characters)", () => {
     }
   });
 
+  it("accepts no path with a control character, even one that would stay on this site: it goes to /ciba", async () => {
+    const browser = await signedIn((await newUser()).username);
+    for (const returnTo of [
+      "/account\u0000",
+      "/account\u0007x",
+      "/account\tx",
+      "/passkeys\u007f",
+      "/account?x=\u0085",
+    ]) {
+      const response = await browser.get(`/signin?return_to=${encodeURIComponent(returnTo)}`);
+      expect(response.headers.get("location"), JSON.stringify(returnTo)).toBe("/ciba");
+    }
+  });
+
   it("keeps a good path, query and fragment as they are, percent-encoding what must be", async () => {
     const browser = await signedIn((await newUser()).username);
     const ok = "/authorize?client_id=a&state=x%20y&redirect_uri=https%3A%2F%2Frp.example%2Fcb";
