@@ -10,6 +10,7 @@ import { issueUserTokens } from "../src/tokens/issue";
 import { testContext } from "./helpers/context";
 import { registerClient, registerUser } from "./helpers/fixtures";
 import { basic, call, ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
+import { operatorToken } from "./helpers/operator";
 import { client, discoverAs } from "./helpers/rp";
 
 let owner: ClientRegistration;
@@ -103,6 +104,16 @@ describe("RFC 7009 §2.1: revoking an access token", () => {
     expect(await isActive(access_token)).toBe(false);
     // Only that token: another of the same client stays good.
     expect(await isActive(other.access_token)).toBe(true);
+  });
+});
+
+describe("RFC 7009 §2.1: a revoked client_credentials token at edge-op's own endpoint that takes them", () => {
+  it("the admin API refuses an operator client's token at once after its revocation", async () => {
+    const token = await operatorToken("rv-operator");
+    const api = () => call("/admin/api/clients", { headers: { authorization: `Bearer ${token}` } });
+    expect((await api()).status).toBe(200);
+    expect((await revoke(token, "rv-operator")).status).toBe(200);
+    expect((await api()).status).toBe(401);
   });
 });
 
