@@ -1,9 +1,10 @@
 /**
  * The architecture rules of .dependency-cruiser.cjs (`npm run lint:deps`, run by `npm run lint`
  * in CI): no import cycles between the files of src/, type-only imports included, and a
- * protocol core that imports no HTTP or UI code (neither the edge layer nor Hono). src/ keeps
- * them, and each rule is shown to fail on a small tree of its own that breaks it: a rule that
- * cannot fail checks nothing.
+ * protocol core that imports no HTTP or UI code (neither the edge layer nor Hono). And biome's
+ * rule that src/ logs only through the typed logger (src/log.ts), never console.* directly.
+ * src/ keeps them, and each rule is shown to fail on a small tree of its own that breaks it: a
+ * rule that cannot fail checks nothing.
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -13,6 +14,26 @@ import { afterAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const DEPCRUISE = join(ROOT, "node_modules", ".bin", "depcruise");
+const BIOME = join(ROOT, "node_modules", ".bin", "biome");
+
+/** The files of `paths` under `dir` where biome.json's noConsole rule reports console.* use. */
+function consoleUse(dir: string, paths: string[]): string[] {
+  let output: string;
+  try {
+    output = execFileSync(BIOME, ["lint", "--vcs-enabled=false", "--reporter=json", ...paths], {
+      cwd: dir,
+      stdio: "pipe",
+    }).toString();
+  } catch (error) {
+    output = (error as { stdout?: Buffer }).stdout?.toString() ?? "";
+  }
+  const { diagnostics } = JSON.parse(output) as {
+    diagnostics: { category?: string; location?: { path?: string | { file?: string } } }[];
+  };
+  return diagnostics
+    .filter((d) => d.category === "lint/suspicious/noConsole")
+    .map((d) => (typeof d.location?.path === "string" ? d.location.path : (d.location?.path?.file ?? "?")));
+}
 
 /** Runs the project's rules on `dir`'s src/: the violations' lines, empty when it keeps them. */
 function violations(dir: string): string[] {
@@ -101,5 +122,27 @@ describe("the rules fail", { timeout: 60_000 }, () => {
     const found = violations(dir);
     expect(found.length).toBeGreaterThan(0);
     expect(found.every((line) => line.startsWith("error no-circular: src/ciba/"))).toBe(true);
+  });
+});
+
+describe("the typed logger (src/log.ts) is the only way src/ writes to the log", { timeout: 60_000 }, () => {
+  it("src/ calls no console.* outside src/log.ts", () => {
+    expect(consoleUse(ROOT, ["src"])).toEqual([]);
+  });
+
+  it("biome refuses console.log(JSON.stringify(...)) anywhere else in src/, and allows it in tests", () => {
+    const dir = mkdtempSync(join(tmpdir(), "logger-"));
+    try {
+      copyFileSync(join(ROOT, "biome.json"), join(dir, "biome.json"));
+      symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+      const line = 'export const notify = () => console.log(JSON.stringify({ event: "x" }));\n';
+      for (const path of ["src/ciba/notify.ts", "src/log.ts", "test/notify.test.ts"]) {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), line);
+      }
+      expect(consoleUse(dir, ["src", "test"])).toEqual(["src/ciba/notify.ts"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
