@@ -7,8 +7,9 @@
  *    "<t>.<body>" with CIBA_WEBHOOK_SECRET>`;
  *  - `webpush`: Web Push to every device the user subscribed (./web-push-notifier.ts).
  * Integrators replace it with their own (createProvider's `services.notificationService`). It
- * runs from the request's alarm: a thrown RetryableNotificationError is retried with backoff,
- * anything else fails the notification at once. Either way the failure is logged and the
+ * runs in the request's Durable Object once the request is stored: a thrown
+ * RetryableNotificationError is retried from its alarm with backoff, anything else fails the
+ * notification at once. Either way the failure is logged and the
  * request shows it.
  */
 import type { Settings } from "../config";

@@ -102,9 +102,9 @@ export interface ServiceOptions<Env> {
     | BackchannelAuthenticationUserValidator
     | ((env: Env, settings: Settings) => BackchannelAuthenticationUserValidator);
   /**
-   * Tells the user of a new backchannel request, from the request's alarm (retried with backoff
-   * when it throws RetryableNotificationError). Default: the built-in notifier CIBA_NOTIFICATION
-   * chooses (`log` or `webhook`).
+   * Tells the user of a new backchannel request, from the request's Durable Object once it is
+   * stored (retried from its alarm, with backoff, when it throws RetryableNotificationError).
+   * Default: the built-in notifiers CIBA_NOTIFICATION lists (`log`, `webhook`, `webpush`).
    */
   notificationService?: (env: Env, settings: Settings) => BackchannelAuthenticationUserNotificationService;
 }

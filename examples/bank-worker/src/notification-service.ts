@@ -3,9 +3,9 @@
  * asks them to approve something. A real bank would hand the notice to its push gateway; this
  * one records it in KV (NOTIFICATIONS), where the bank's app (and the example's tests) read it.
  *
- * edge-op calls it from the request's Durable Object alarm, not from /bc-authorize: throwing
- * RetryableNotificationError makes edge-op try again with backoff, any other error gives up on
- * that notice at once (docs/integration.md).
+ * edge-op calls it from the request's Durable Object once the request is stored, not from
+ * /bc-authorize: throwing RetryableNotificationError makes edge-op try again from the object's
+ * alarm with backoff, any other error gives up on that notice at once (docs/integration.md).
  */
 import {
   type BackchannelAuthenticationUserNotificationService,
