@@ -47,6 +47,7 @@ import {
 import { type Certificate, generateCertificate, type SubjectAltName } from "./lib/certificates.ts";
 import { D1Error, type D1Target, d1Command } from "./lib/d1.ts";
 import { readDevVars } from "./lib/dev-vars.ts";
+import { registrationTokenStatements } from "./lib/registration-token.ts";
 import { clientRemovalStatements, userRemovalStatements } from "./lib/removal.ts";
 import { allowHttpNotificationEndpoints, scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
 import { deleteStatement, insertStatement, sqlLiteral } from "./lib/sql.ts";
@@ -578,17 +579,11 @@ async function registrationTokenCreate(values: Values): Promise<void> {
     throw new UsageError("--label must be 1–200 printable ASCII characters");
   }
   const token = randomSecret();
-  const now = Math.floor(Date.now() / 1000);
-  const row = {
-    token_hash: createHash("sha256").update(token).digest("hex"),
-    label: label ?? null,
-    created_at: now,
-    expires_at: now + lifetime,
-  };
-  const prune = `DELETE FROM registration_tokens WHERE expires_at <= ${sqlLiteral(now)};`;
-  await d1Command(t, `${prune}${insertStatement("registration_tokens", row)}`);
+  const tokenHash = createHash("sha256").update(token).digest("hex");
+  const { statements, expiresAt } = registrationTokenStatements(tokenHash, { label, lifetime });
+  await d1Command(t, statements.join(""));
   console.error(
-    `Initial access token created in ${where(t)}, valid until ${new Date(row.expires_at * 1000).toISOString()}.`,
+    `Initial access token created in ${where(t)}, valid until ${new Date(expiresAt * 1000).toISOString()}.`,
   );
   console.error("It is shown only now; send it as Authorization: Bearer <token> to POST /register:");
   console.log(token);

@@ -6,7 +6,8 @@
 import { env, exports } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { randomHandle } from "../src/crypto/hash";
+import { registrationTokenStatements } from "../scripts/lib/registration-token";
+import { randomHandle, sha256Hex } from "../src/crypto/hash";
 import { storeInitialAccessToken } from "../src/registration/registration-store";
 import { newGrantId } from "../src/tokens/grant";
 import { issueUserTokens } from "../src/tokens/issue";
@@ -123,6 +124,33 @@ describe("RFC 7591 §3: registering a client", () => {
       .bind(body.client_id)
       .first<{ introspection_resources: string | null }>();
     expect(row?.introspection_resources).toBeNull();
+  });
+});
+
+describe("npm run admin -- registration-token create", () => {
+  /** Runs the admin tool's SQL against the Worker's D1, as wrangler d1 execute would. */
+  async function adminCreates(token: string, options: { lifetime: number; now?: number; label?: string }) {
+    const { statements } = registrationTokenStatements(await sha256Hex(token), options);
+    await env.DB.batch(statements.map((sql) => env.DB.prepare(sql)));
+  }
+
+  it("stores only the token's SHA-256, and the token it printed registers a client (RFC 7591 §3)", async () => {
+    const token = randomHandle(32);
+    await adminCreates(token, { lifetime: 3600, label: "partner onboarding" });
+    const row = await env.DB.prepare("SELECT token_hash, label FROM registration_tokens WHERE label = ?")
+      .bind("partner onboarding")
+      .first<{ token_hash: string }>();
+    expect(row?.token_hash).toBe(await sha256Hex(token));
+    expect((await register(WEB_APP, token)).status).toBe(201);
+  });
+
+  it("a token past its --expires-in is refused: 401 invalid_token", async () => {
+    const token = randomHandle(32);
+    await adminCreates(token, { lifetime: 60, now: Math.floor(Date.now() / 1000) - 3600 });
+    expect(await jsonOf<OAuthErrorBody>(await register(WEB_APP, token))).toMatchObject({
+      status: 401,
+      body: { error: "invalid_token" },
+    });
   });
 });
 
