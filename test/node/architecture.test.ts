@@ -2,14 +2,24 @@
  * The architecture rules of .dependency-cruiser.cjs (`npm run lint:deps`, run by `npm run lint`
  * in CI): no import cycles between the files of src/, type-only imports included, and a
  * protocol core that imports no HTTP or UI code (neither the edge layer nor Hono). And biome's
- * rule that src/ logs only through the typed logger (src/log.ts), never console.* directly.
- * src/ keeps them, and each rule is shown to fail on a small tree of its own that breaks it: a
- * rule that cannot fail checks nothing.
+ * rule that src/ logs only through the typed logger (src/log.ts), never console.* directly; and
+ * storage reads parsed, not cast. src/ keeps them, and each rule is shown to fail on a small
+ * input of its own that breaks it: a rule that cannot fail checks nothing.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
+import ts from "typescript";
 import { afterAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -144,5 +154,92 @@ describe("the typed logger (src/log.ts) is the only way src/ writes to the log",
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** D1 (`first`, `all`, `raw`), Durable Object SQL (`exec`, `one`, `toArray`) and KV reads. */
+const READS = new Set(["first", "all", "raw", "exec", "one", "toArray", "getWithMetadata"]);
+/** `get` and `list` read storage only on a storage receiver (not URLSearchParams, Map, …). */
+const STORAGE_RECEIVER = /storage|\bkv\b|KV|_REQUESTS|NOTIFICATIONS/;
+
+function isStorageRead(node: ts.Node, source: ts.SourceFile): node is ts.CallExpression {
+  if (!ts.isCallExpression(node) || !ts.isPropertyAccessExpression(node.expression)) return false;
+  const name = node.expression.name.text;
+  if (READS.has(name)) return true;
+  return (name === "get" || name === "list") && STORAGE_RECEIVER.test(node.expression.expression.getText(source));
+}
+
+/** `T` is `unknown`, or an object type all of whose members are `unknown`: nothing is claimed. */
+function claimsNothing(type: ts.TypeNode): boolean {
+  if (type.kind === ts.SyntaxKind.UnknownKeyword) return true;
+  return (
+    ts.isTypeLiteralNode(type) &&
+    type.members.every((m) => ts.isPropertySignature(m) && m.type?.kind === ts.SyntaxKind.UnknownKeyword)
+  );
+}
+
+/**
+ * Where `text` casts a storage read to a type instead of parsing it: `(await stmt.first()) as T`,
+ * `stmt.first<T>()`, `storage.get(key) as T`, `(await kv.get(key, "json")) as T`.
+ */
+function storageCasts(text: string, file: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TSX);
+  const found: string[] = [];
+  const at = (node: ts.Node) => `${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`;
+  const strip = (node: ts.Expression): ts.Expression =>
+    ts.isParenthesizedExpression(node) || ts.isAwaitExpression(node) || ts.isNonNullExpression(node)
+      ? strip(node.expression)
+      : node;
+  const visit = (node: ts.Node): void => {
+    if ((ts.isAsExpression(node) || ts.isTypeAssertionExpression(node)) && !claimsNothing(node.type)) {
+      const cast = node.type.getText(source);
+      if (cast !== "const" && isStorageRead(strip(node.expression), source)) found.push(`${at(node)} as ${cast}`);
+    }
+    if (isStorageRead(node, source) && node.typeArguments?.some((t) => !claimsNothing(t))) {
+      found.push(`${at(node)} <${node.typeArguments.map((t) => t.getText(source)).join(", ")}>`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? sourcesUnder(path) : /\.tsx?$/.test(entry.name) ? [path] : [];
+  });
+}
+
+describe("storage reads are parsed, not cast (as T)", { timeout: 60_000 }, () => {
+  it("no D1, Durable Object or KV read in src/ is cast to a type", () => {
+    const files = sourcesUnder(join(ROOT, "src"));
+    expect(files.length).toBeGreaterThan(100);
+    const casts = files.flatMap((file) => storageCasts(readFileSync(file, "utf8"), relative(ROOT, file)));
+    expect(casts).toEqual([]);
+  });
+
+  it("the check finds each way of casting a read, and not a parsed one or another kind of get", () => {
+    const text = [
+      "const a = (await db.prepare(q).bind(id).first()) as ClientRow;",
+      "const b = await db.prepare(q).first<ClientRow>();",
+      "const { results } = await db.prepare(q).all<{ id: string; n: number }>();",
+      "const c = (await this.ctx.storage.get(KEY)) as Stored;",
+      "const d = (await env.PAR_REQUESTS.get(key, 'json')) as Pushed;",
+      "const e = this.sql.exec('SELECT record FROM r').one() as Row;",
+      // Not casts of what storage holds:
+      "const f = readStored('clients', clientRecord, await db.prepare(q).first());",
+      "const g = await db.prepare(q).first<{ record: unknown }>();",
+      "const h = params.get(name) as string;",
+      "const i = (await db.prepare(q).first()) as unknown;",
+    ].join("\n");
+    expect(storageCasts(text, "x.ts")).toEqual([
+      "x.ts:1 as ClientRow",
+      "x.ts:2 <ClientRow>",
+      "x.ts:3 <{ id: string; n: number }>",
+      "x.ts:4 as Stored",
+      "x.ts:5 as Pushed",
+      "x.ts:6 as Row",
+    ]);
   });
 });
