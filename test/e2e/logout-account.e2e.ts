@@ -43,8 +43,9 @@ afterAll(async () => {
  * the failed navigation lands on Chromium's error page a moment later and cancels whatever
  * `page.goto` the test has started meanwhile.)
  */
-async function appPage(): Promise<{ page: Page; visits: string[] }> {
+async function appPage({ javaScript = true } = {}): Promise<{ page: Page; visits: string[] }> {
   const context = await browser.newContext({
+    javaScriptEnabled: javaScript,
     viewport: { width: 390, height: 844 },
     isMobile: true,
     hasTouch: true,
@@ -123,8 +124,9 @@ describe("RP-Initiated Logout in a real browser", () => {
 });
 
 describe("the account page in a real browser", () => {
-  test("lists the demo web app, and withdrawing it revokes the app's refresh token", async () => {
-    const { page } = await appPage();
+  test("lists the demo web app, and withdrawing it revokes the app's refresh token, with JavaScript off", async () => {
+    // Issue 15: the account page works without JavaScript (plain forms, answered by redirects).
+    const { page } = await appPage({ javaScript: false });
     const tokens = await signInToApp(page);
     await page.goto(`${issuer}/account`);
     await page.getByRole("heading", { name: "Your account" }).waitFor();
