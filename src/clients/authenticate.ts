@@ -7,7 +7,7 @@
  */
 import { decodeJwt } from "jose";
 import type { RequestContext } from "../context";
-import { sha256Hex, timingSafeEqual } from "../crypto/hash";
+import { digestsEqual, sha256Hex } from "../crypto/hash";
 import { InvalidClient, InvalidRequest } from "../errors";
 import { verifyClientCertificate } from "../mtls/verify-client-certificate";
 import type { FormParams } from "../params/form-params";
@@ -152,6 +152,6 @@ function checkRegisteredMethod(client: Client, credentials: Credentials): void {
 async function checkSecret(client: Client, credentials: { kind: "basic" | "post"; secret: string }): Promise<void> {
   const ok =
     client.client_secret_hash !== undefined &&
-    (await timingSafeEqual(await sha256Hex(credentials.secret), client.client_secret_hash));
+    digestsEqual(await sha256Hex(credentials.secret), client.client_secret_hash);
   if (!ok) throw new InvalidClient("invalid client secret", { triedBasic: credentials.kind === "basic" });
 }

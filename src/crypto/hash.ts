@@ -33,3 +33,16 @@ export async function timingSafeEqual(a: string, b: string): Promise<boolean> {
   for (let i = 0; i < x.length; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
 }
+
+/**
+ * Compares a digest just computed with a stored one (the same hash in the same encoding, so of
+ * a fixed and public length) in constant time. Unlike `timingSafeEqual` it does not hash them
+ * again: that guards strings whose length is secret, which a digest's is not, and costs two
+ * more digests on every client authentication.
+ */
+export function digestsEqual(computed: string, stored: string): boolean {
+  if (computed.length !== stored.length) return false;
+  let diff = 0;
+  for (let i = 0; i < computed.length; i++) diff |= computed.charCodeAt(i) ^ stored.charCodeAt(i);
+  return diff === 0;
+}

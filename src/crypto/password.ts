@@ -4,7 +4,7 @@
  * Workers runtime allows for PBKDF2; the iteration count is stored so it can change later.
  */
 import { base64url, fromBase64url, utf8 } from "./encoding";
-import { timingSafeEqual } from "./hash";
+import { digestsEqual } from "./hash";
 
 const ITERATIONS = 100_000;
 const PREFIX = "pbkdf2-sha256";
@@ -29,5 +29,5 @@ export async function verifyPassword(password: string, stored: string): Promise<
     return false;
   }
   const hash = await derive(password, salt, iterations);
-  return timingSafeEqual(base64url(hash), hashText);
+  return digestsEqual(base64url(hash), hashText);
 }

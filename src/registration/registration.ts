@@ -20,7 +20,7 @@ import {
 } from "../clients/metadata";
 import { CLIENT_COLUMNS, clientRow, D1ClientStore } from "../clients/registry";
 import type { RequestContext } from "../context";
-import { randomHandle, sha256Hex, timingSafeEqual } from "../crypto/hash";
+import { digestsEqual, randomHandle, sha256Hex } from "../crypto/hash";
 import { InvalidClientMetadata, InvalidRedirectUri, InvalidToken } from "../errors";
 import { revokeGrants } from "../logout/sign-out";
 import { readClientMetadata } from "./client-metadata";
@@ -182,7 +182,7 @@ async function checkSentSecret(current: Client, sent: unknown): Promise<void> {
   const matches =
     typeof sent === "string" &&
     current.client_secret_hash !== undefined &&
-    (await timingSafeEqual(await sha256Hex(sent), current.client_secret_hash));
+    digestsEqual(await sha256Hex(sent), current.client_secret_hash);
   if (!matches) throw new InvalidClientMetadata("client_secret does not match the secret issued to this client");
 }
 

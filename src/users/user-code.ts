@@ -14,7 +14,7 @@
  */
 import { derivedSecret } from "../crypto/derived-keys";
 import { base64url, fromBase64url, utf8 } from "../crypto/encoding";
-import { sha256Hex, timingSafeEqual } from "../crypto/hash";
+import { digestsEqual, sha256Hex } from "../crypto/hash";
 
 /**
  * The shortest user_code edge-op stores. With USER_CODE_MAX_FAILURES wrong codes per user per
@@ -83,10 +83,10 @@ export async function matchUserCode(
   stored: string | undefined,
 ): Promise<UserCodeMatch> {
   if (stored?.startsWith(PREFIX)) {
-    return (await timingSafeEqual(await hashUserCode(secret, subject, code), stored)) ? "match" : "no_match";
+    return digestsEqual(await hashUserCode(secret, subject, code), stored) ? "match" : "no_match";
   }
   if (stored !== undefined && LEGACY_SHA256.test(stored)) {
-    return (await timingSafeEqual(await sha256Hex(code), stored)) ? "legacy" : "no_match";
+    return digestsEqual(await sha256Hex(code), stored) ? "legacy" : "no_match";
   }
   return "no_match";
 }
