@@ -332,7 +332,7 @@ export const SETTINGS = {
     variable: "LOGIN_HINT_TOKEN_ISSUERS",
     default: "[]",
     description:
-      'JSON array of the issuers trusted to sign a `login_hint_token`: `[{"issuer": "https://idp.example", "jwks_uri": "https://idp.example/jwks"}]` or with an inline `"jwks": {"keys": [...]}`. The token names the user with `sub` (a subject of this provider) or a `sub_id` (RFC 9493) of format `email`, `phone_number` or `iss_sub`. Empty: `login_hint_token` is refused.',
+      'JSON array of the issuers trusted to sign a `login_hint_token`: `[{"issuer": "https://idp.example", "jwks_uri": "https://idp.example/jwks"}]` or with an inline `"jwks": {"keys": [...]}`. A `jwks_uri` here is held to the same rule as a client `jwks_uri` before each fetch (https, and no non-public IP-literal host: `ALLOW_HTTP_NOTIFICATION_ENDPOINTS`). The token names the user with `sub` (a subject of this provider) or a `sub_id` (RFC 9493) of format `email`, `phone_number` or `iss_sub`. Empty: `login_hint_token` is refused.',
     parse: trustedIssuers,
   }),
   cibaNotification: definition({
@@ -408,7 +408,7 @@ export const SETTINGS = {
     variable: "ALLOW_HTTP_NOTIFICATION_ENDPOINTS",
     default: "false",
     description:
-      "Development only. `true`: a client's `backchannel_client_notification_endpoint` (and `CIBA_WEBHOOK_URL`) may be on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), over plain http too. `false` (the default, and the only safe value when deployed): it must be https (CIBA §4) and its host not a loopback address. Either way an IP-literal host in a private, link-local, unique-local, CGNAT or other non-public range is refused, at registration, when a request is accepted and before each delivery; DNS names are not resolved (see docs/ciba.md).",
+      "Development only. `true`: a client's `backchannel_client_notification_endpoint`, `backchannel_logout_uri` and `jwks_uri` (and `CIBA_WEBHOOK_URL`) may be on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), over plain http too. `false` (the default, and the only safe value when deployed): each must be https (CIBA §4) and its host not a loopback address. Either way an IP-literal host in a private, link-local, unique-local, CGNAT or other non-public range is refused, at registration, when a request is accepted and before each delivery or `jwks_uri` fetch; DNS names are not resolved (see docs/ciba.md).",
     parse: boolean,
   }),
   userCodeMaxFailures: definition({

@@ -50,6 +50,8 @@ export interface LogEvents {
   refresh_token_reuse: { client_id: string; family_id: string; sub?: string };
   grant_revoked: { grant_id: string; reason: string };
   client_secret_unreadable: { client_id: string };
+  /** A jwks_uri that names a non-public address (or is not https) was not fetched: why, never the URL. */
+  jwks_uri_refused: { reason: string };
   /** An integrator's authorization details validator or renderer threw (createProvider's option). */
   authorization_details_type_failed: { type: string; step: "validate" | "render"; error: string; message: string };
   /** A record read from storage did not have the shape edge-op writes: treated as absent. */
@@ -85,6 +87,7 @@ const LEVELS = {
   refresh_token_reuse: "warn",
   grant_revoked: "warn",
   client_secret_unreadable: "error",
+  jwks_uri_refused: "warn",
   authorization_details_type_failed: "error",
   storage_record_malformed: "error",
   storage_unavailable: "error",

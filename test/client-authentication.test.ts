@@ -2,11 +2,15 @@
  * Client authentication (RFC 6749 §2.3, OpenID Connect Core §9, RFC 7523), exercised at the
  * token endpoint with the client_credentials grant.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry";
+import { createProvider } from "../src/index";
 import { clientKeyPair, registerClient } from "./helpers/fixtures";
 import { basic, ISSUER, jsonOf, type OAuthErrorBody, postForm } from "./helpers/http";
+import { outsideUrl, program, received } from "./helpers/outside";
 import { client, discoverAs } from "./helpers/rp";
 
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -249,5 +253,102 @@ describe("private_key_jwt", () => {
     expect(wrongType.status).toBe(401);
     expect((await tokenWithAssertion("not.a.jwt")).status).toBe(401);
     expect((await tokenWithAssertion("x".repeat(5000))).status).toBe(401);
+  });
+});
+
+describe("private_key_jwt: a jwks_uri is fetched only from a public address, checked before each fetch (checklist S3)", () => {
+  // The suite runs with the development switch on; a provider of its own gets the default.
+  const production = createProvider<Cloudflare.Env>();
+  const productionEnv = { ...env, ALLOW_HTTP_NOTIFICATION_ENDPOINTS: "false" };
+  const document = { status: 200, body: JSON.stringify({ keys: [remoteKeys.publicJwk] }) };
+
+  async function tokenInProduction(jwt: string) {
+    const ctx = createExecutionContext();
+    const request = new Request(TOKEN, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...grant, client_assertion_type: JWT_BEARER, client_assertion: jwt }),
+    });
+    const response = await production.fetch(request, productionEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return jsonOf<OAuthErrorBody>(response);
+  }
+
+  /** The JSON lines edge-op warns with while `run` runs. */
+  async function warnings(run: () => Promise<void>): Promise<string[]> {
+    const lines: string[] = [];
+    vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    await run();
+    return lines;
+  }
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const refusalIn = (lines: string[]): { reason?: string } | undefined =>
+    lines
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { event: string; reason?: string })
+      .find((line) => line.event === "jwks_uri_refused");
+
+  it("a loopback jwks_uri (registered in development, or before the rule) is not fetched in production: 401 invalid_client", async () => {
+    await program("/jwks/s3-loopback", document);
+    await registerClient({
+      client_id: "s3-loopback-keys",
+      client_secret: undefined,
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks_uri: outsideUrl("/jwks/s3-loopback"),
+    });
+    const logged = await warnings(async () => {
+      const { status, body } = await tokenInProduction(
+        await assertion("s3-loopback-keys", remoteKeys.privateKey, "PS256"),
+      );
+      expect(status).toBe(401);
+      expect(body.error).toBe("invalid_client");
+    });
+    expect(await received("/jwks/s3-loopback")).toHaveLength(0);
+    const refusal = refusalIn(logged);
+    expect(refusal?.reason).toMatch(/jwks_uri must not name a non-public address: loopback/);
+    expect(logged.join("\n")).not.toContain("/jwks/s3-loopback");
+    // The same client and document with the development switch (this suite's Worker): fetched, 200.
+    const development = await tokenWithAssertion(await assertion("s3-loopback-keys", remoteKeys.privateKey, "PS256"));
+    expect(development.status).toBe(200);
+    expect(await received("/jwks/s3-loopback")).toHaveLength(1);
+  });
+
+  it("a link-local jwks_uri in a row written around registration is never fetched, even in development: 401 invalid_client", async () => {
+    // A row edited by hand: validateClientRegistration would refuse it.
+    const row = await clientRow(
+      {
+        client_id: "s3-metadata-keys",
+        client_name: "",
+        token_endpoint_auth_method: "private_key_jwt",
+        grant_types: ["client_credentials"],
+        redirect_uris: [],
+        scope: "openid",
+        jwks_uri: "https://169.254.169.254/latest/meta-data/jwks",
+        backchannel_user_code_parameter: false,
+        require_pushed_authorization_requests: false,
+      },
+      env.DATA_ENCRYPTION_KEY,
+    );
+    await env.DB.prepare(
+      `INSERT INTO clients (${CLIENT_COLUMNS.join(", ")}) VALUES (${CLIENT_COLUMNS.map(() => "?").join(", ")})`,
+    )
+      .bind(...CLIENT_COLUMNS.map((column) => row[column]))
+      .run();
+    const logged = await warnings(async () => {
+      const { status, body } = await tokenWithAssertion(
+        await assertion("s3-metadata-keys", remoteKeys.privateKey, "PS256"),
+      );
+      expect(status).toBe(401);
+      expect(body.error).toBe("invalid_client");
+    });
+    const refusal = refusalIn(logged);
+    expect(refusal?.reason).toMatch(/non-public address: link-local, cloud metadata \(169\.254\.0\.0\/16\)/);
+    expect(logged.join("\n")).not.toContain("meta-data");
   });
 });

@@ -4,7 +4,9 @@
  * link-local, unique-local, shared (CGNAT) or other non-public range, in any spelling, at
  * registration, when a request is accepted, when a delivery is sent, and in the settings. The
  * development switch ALLOW_HTTP_NOTIFICATION_ENDPOINTS allows loopback only (the test suite
- * sets it, since its receiver listens on http://127.0.0.1). DNS names are not resolved.
+ * sets it, since its receiver listens on http://127.0.0.1). DNS names are not resolved. A
+ * client's jwks_uri, which edge-op fetches too, is held to the same rule at registration here
+ * (test/registration.test.ts: /register; test/client-authentication.test.ts: before each fetch).
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -87,6 +89,49 @@ describe("S3 at registration (validateClientRegistration, used by the admin tool
   it("names the range in the error", () => {
     expect(notificationEndpointProblem("https://169.254.169.254/", false)).toMatch(/169\.254\.0\.0\/16/);
     expect(notificationEndpointProblem("https://[::ffff:10.0.0.1]/", false)).toMatch(/private .*IPv4-mapped/);
+  });
+});
+
+describe("S3 for a client's jwks_uri at registration (validateClientRegistration: the admin tool, the console, /register)", () => {
+  const keysAt = (jwksUri: string): ClientRegistration => ({
+    client_id: "keys-at",
+    client_name: "",
+    token_endpoint_auth_method: "private_key_jwt",
+    grant_types: ["client_credentials"],
+    redirect_uris: [],
+    scope: "openid",
+    jwks_uri: jwksUri,
+    backchannel_user_code_parameter: false,
+    require_pushed_authorization_requests: false,
+  });
+  const registerKeysAt = (jwksUri: string, allowHttpNotificationEndpoints: boolean) => () =>
+    validateClientRegistration(keysAt(jwksUri), ["openid"], { allowHttpNotificationEndpoints });
+
+  it("refuses a jwks_uri whose host is an IP literal in a non-public range, in every spelling", () => {
+    for (const uri of NON_PUBLIC) {
+      expect(registerKeysAt(uri, false), uri).toThrow(RegistrationError);
+      expect(registerKeysAt(uri, false), uri).toThrow(/jwks_uri must not name a non-public address/);
+    }
+  });
+
+  it("without the development switch, a loopback jwks_uri is refused over http as well", () => {
+    for (const uri of ["http://127.0.0.1:9000/jwks", "http://localhost/jwks", "http://[::1]:9000/jwks"]) {
+      expect(registerKeysAt(uri, false), uri).toThrow(/jwks_uri must not name a non-public address: loopback/);
+    }
+  });
+
+  it("with the development switch, allows a loopback jwks_uri only, and still refuses private, link-local and the rest", () => {
+    for (const uri of ["http://127.0.0.1:9000/jwks", "https://127.0.0.1:8443/jwks", "http://[::1]:9000/jwks"]) {
+      expect(registerKeysAt(uri, true), uri).not.toThrow();
+    }
+    for (const uri of NEVER) expect(registerKeysAt(uri, true), uri).toThrow(/jwks_uri must not name/);
+  });
+
+  it("accepts a jwks_uri on a DNS name (resolving nothing) or a public address, https only", () => {
+    for (const uri of ["https://rp.example/jwks", "https://8.8.8.8/jwks", "https://[2606:4700:4700::1111]/jwks"]) {
+      expect(registerKeysAt(uri, false), uri).not.toThrow();
+    }
+    expect(registerKeysAt("http://rp.example/jwks", true)).toThrow(/jwks_uri must be https/);
   });
 });
 

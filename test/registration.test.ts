@@ -3,11 +3,13 @@
  * against the Worker. Initial access tokens are stored the way the admin tool's
  * `registration-token create` stores them (hashed, with an expiry).
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registrationTokenStatements } from "../scripts/lib/registration-token";
 import { randomHandle, sha256Hex } from "../src/crypto/hash";
+import { createProvider } from "../src/index";
 import { storeInitialAccessToken } from "../src/registration/registration-store";
 import { newGrantId } from "../src/tokens/grant";
 import { issueUserTokens } from "../src/tokens/issue";
@@ -235,6 +237,16 @@ describe("RFC 7591 §3: refusals", () => {
     });
   });
 
+  it("§3.2.2 invalid_client_metadata: a jwks_uri that is not a public host (edge-op fetches it: checklist S3)", async () => {
+    for (const jwksUri of ["https://169.254.169.254/latest/meta-data/", "https://10.0.0.1/jwks"]) {
+      const response = await register({ ...WEB_APP, token_endpoint_auth_method: "private_key_jwt", jwks_uri: jwksUri });
+      const { status, body } = await jsonOf<OAuthErrorBody>(response);
+      expect(status, jwksUri).toBe(400);
+      expect(body.error, jwksUri).toBe("invalid_client_metadata");
+      expect(body.error_description, jwksUri).toMatch(/^jwks_uri must not name a non-public address/);
+    }
+  });
+
   it("§3.1: a body that is not JSON: 400 invalid_request", async () => {
     const response = await call("/register", {
       method: "POST",
@@ -242,6 +254,45 @@ describe("RFC 7591 §3: refusals", () => {
       body: "client_name=x",
     });
     expect(await jsonOf<OAuthErrorBody>(response)).toMatchObject({ status: 400, body: { error: "invalid_request" } });
+  });
+});
+
+describe("RFC 7591 §3 with the production setting (ALLOW_HTTP_NOTIFICATION_ENDPOINTS=false): where jwks_uri may point", () => {
+  // The suite runs with the development switch on; a provider of its own gets the default.
+  const production = createProvider<Cloudflare.Env>();
+  const productionEnv = { ...env, ALLOW_HTTP_NOTIFICATION_ENDPOINTS: "false" };
+
+  async function registerInProduction(body: unknown) {
+    const ctx = createExecutionContext();
+    const request = new Request(`${ISSUER}/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${initialAccessToken}` },
+      body: JSON.stringify(body),
+    });
+    const response = await production.fetch(request, productionEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return jsonOf<OAuthErrorBody>(response);
+  }
+
+  const keyClient = (jwksUri: string) => ({
+    ...WEB_APP,
+    token_endpoint_auth_method: "private_key_jwt",
+    jwks_uri: jwksUri,
+  });
+
+  it("§3.2.2 invalid_client_metadata: a loopback jwks_uri, over https or http", async () => {
+    for (const jwksUri of ["https://127.0.0.1/jwks", "http://127.0.0.1:9000/jwks", "http://localhost/jwks"]) {
+      const { status, body } = await registerInProduction(keyClient(jwksUri));
+      expect(status, jwksUri).toBe(400);
+      expect(body.error, jwksUri).toBe("invalid_client_metadata");
+      expect(body.error_description, jwksUri).toMatch(/^jwks_uri must not name a non-public address: loopback/);
+    }
+  });
+
+  it("§3.2.1: a jwks_uri on a public host registers", async () => {
+    const { status, body } = await registerInProduction(keyClient("https://rp.example.com/jwks"));
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ jwks_uri: "https://rp.example.com/jwks" });
   });
 });
 

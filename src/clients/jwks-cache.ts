@@ -15,10 +15,19 @@
  *   lock it out; beyond that (or with no earlier answer) there are no keys, so authentication
  *   fails with invalid_client, never a 5xx. Failures are not cached as answers: the next request
  *   tries again (after a cool-down, so a down endpoint is not hammered).
+ *
+ * Where it fetches from (checklist S3, as for notification endpoints): a client chose its
+ * `jwks_uri`, so before every use the URL is held to the rule registration applies to it
+ * (`notificationEndpointProblem`: https, and no IP-literal host in a loopback, private,
+ * link-local or other non-public range; loopback only with ALLOW_HTTP_NOTIFICATION_ENDPOINTS;
+ * LOGIN_HINT_TOKEN_ISSUERS' `jwks_uri`s too). A refused one (registered before the rule, or a row
+ * edited by hand) is never fetched and nothing kept for it is used: it has no keys, so the
+ * client's authentication fails with invalid_client.
  */
 import { createLocalJWKSet, type JWTVerifyGetKey, errors as joseErrors } from "jose";
+import { logger } from "../log";
 import { isRecord } from "../parse";
-import type { PublicJwk } from "./metadata";
+import { notificationEndpointProblem, type PublicJwk } from "./metadata";
 
 const MAX_CACHED = 1000;
 /** The whole time a fetch (with its retry) may take, as before the retry existed. */
@@ -30,10 +39,14 @@ const MIN_ATTEMPT_MS = 1000;
 /** After an unavailable fetch, or a refetch for an unknown kid, wait this long before the next. */
 const COOL_DOWN_MS = 30_000;
 
-/** How long documents are fresh, and how long their keys may serve stale while unavailable. */
-export interface JwksTiming {
+/**
+ * The settings the cache reads: how long documents are fresh, how long their keys may serve
+ * stale while unavailable, and whether loopback documents may be fetched (development).
+ */
+export interface JwksSettings {
   jwksUriCacheSeconds: number;
   jwksUriStaleSeconds: number;
+  allowHttpNotificationEndpoints: boolean;
 }
 
 interface Entry {
@@ -92,9 +105,9 @@ export class JwksCache {
   private readonly inFlight = new Map<string, Promise<Entry | undefined>>();
 
   /** A verifier's key set for `uri` (for jose's jwtVerify); an unknown `kid` refetches early. */
-  remote(uri: string, timing: JwksTiming): JWTVerifyGetKey {
+  remote(uri: string, settings: JwksSettings): JWTVerifyGetKey {
     return async (header, token) => {
-      const entry = await this.entry(uri, timing);
+      const entry = await this.entry(uri, settings);
       if (!entry) throw new joseErrors.JWKSNoMatchingKey();
       try {
         return await entry.verifier(header, token);
@@ -109,24 +122,29 @@ export class JwksCache {
   }
 
   /** The keys of a `jwks_uri` as plain JWKs (for comparing a certificate's key); [] if none. */
-  async keys(uri: string, timing: JwksTiming): Promise<PublicJwk[]> {
-    return (await this.entry(uri, timing))?.keys ?? [];
+  async keys(uri: string, settings: JwksSettings): Promise<PublicJwk[]> {
+    return (await this.entry(uri, settings))?.keys ?? [];
   }
 
   /** The document's entry: fresh, or fetched now, or stale within its allowance, or none. */
-  private async entry(uri: string, timing: JwksTiming): Promise<Entry | undefined> {
+  private async entry(uri: string, settings: JwksSettings): Promise<Entry | undefined> {
+    const refused = notificationEndpointProblem(uri, settings.allowHttpNotificationEndpoints);
+    if (refused) {
+      logger.warn("jwks_uri_refused", { reason: `not fetched: the jwks_uri ${refused}` });
+      return undefined;
+    }
     const kept = this.entries.get(uri);
     const now = Date.now();
-    if (kept && now - kept.answeredAt < timing.jwksUriCacheSeconds * 1000) return kept;
+    if (kept && now - kept.answeredAt < settings.jwksUriCacheSeconds * 1000) return kept;
     const usableStale = (entry: Entry | undefined) =>
-      entry && Date.now() - entry.answeredAt < (timing.jwksUriCacheSeconds + timing.jwksUriStaleSeconds) * 1000
+      entry && Date.now() - entry.answeredAt < (settings.jwksUriCacheSeconds + settings.jwksUriStaleSeconds) * 1000
         ? entry
         : undefined;
     // Unavailable a moment ago: do not knock again until the cool-down has passed.
     if (
       kept &&
       kept.triedAt > kept.answeredAt &&
-      now - kept.triedAt < Math.min(COOL_DOWN_MS, timing.jwksUriCacheSeconds * 1000)
+      now - kept.triedAt < Math.min(COOL_DOWN_MS, settings.jwksUriCacheSeconds * 1000)
     ) {
       return usableStale(kept);
     }

@@ -167,7 +167,11 @@ export function validateClientRegistration(
   }
   validateTlsIdentity(reg, fail);
   if (reg.jwks) validateJwks(reg.jwks, fail);
-  if (reg.jwks_uri) requireHttpsUrl(reg.jwks_uri, "jwks_uri", fail);
+  if (reg.jwks_uri) {
+    // edge-op fetches it itself (src/clients/jwks-cache.ts): the notification endpoint rules apply.
+    const problem = notificationEndpointProblem(reg.jwks_uri, options.allowHttpNotificationEndpoints ?? false);
+    if (problem) fail(`jwks_uri ${problem}`);
+  }
   if (reg.token_endpoint_auth_signing_alg) {
     const allowed: readonly string[] =
       reg.token_endpoint_auth_method === "client_secret_jwt" ? HMAC_ALGS : ASYMMETRIC_ALGS;
@@ -329,7 +333,8 @@ function validateFapiCiba(reg: ClientRegistration, fail: (m: string) => never): 
  * ALLOW_HTTP_NOTIFICATION_ENDPOINTS development switch) allows loopback hosts, over http too.
  * Checked at registration, before a request is accepted and before each delivery, so a row
  * edited by hand cannot make the provider send a bearer token in the clear or into a network
- * it should not reach.
+ * it should not reach. The same rule holds for every other client URL edge-op itself calls:
+ * `backchannel_logout_uri`, and `jwks_uri` (at registration and before each fetch).
  */
 export function notificationEndpointProblem(uri: string, allowHttp: boolean): string | undefined {
   const url = parseUrl(uri);
@@ -363,11 +368,6 @@ function validateRedirectUri(uri: string, fail: (m: string) => never, field = "r
   if (url.protocol !== "https:" && !isLoopback(url) && !privateUseScheme) {
     fail(`${field} ${uri} must be https, http on localhost, or a private-use scheme like com.example.app:/cb`);
   }
-}
-
-function requireHttpsUrl(uri: string, field: string, fail: (m: string) => never): void {
-  const url = parseUrl(uri);
-  if (!url || (url.protocol !== "https:" && !isLoopback(url))) fail(`${field} must be an https URL`);
 }
 
 export function isLoopback(url: URL): boolean {
