@@ -138,12 +138,18 @@ describe("certificates through the API", () => {
     const browser = new Browser();
     expect((await browser.signIn(username, `${username}-password`, "/admin")).status).toBe(303);
     const csrf = Browser.csrfOf(await (await browser.get("/admin")).text());
-    const ca = (await (await api("/admin/api/cas", { name: "S", subject: "CN=Session CA", days: 30 })).json()) as {
-      id: string;
-    };
-    const issued = (await (
-      await api("/admin/api/certificates", { ca_id: ca.id, subject: "CN=session-device", days: 30 })
-    ).json()) as { id: string };
+    // The CA outlives the certificate by days: with the same `days`, a clock second ticking
+    // between the two calls made the certificate outlive its CA by a second, which is refused.
+    const caResponse = await api("/admin/api/cas", { name: "S", subject: "CN=Session CA", days: 60 });
+    expect(caResponse.status).toBe(201);
+    const ca = (await caResponse.json()) as { id: string };
+    const issuedResponse = await api("/admin/api/certificates", {
+      ca_id: ca.id,
+      subject: "CN=session-device",
+      days: 30,
+    });
+    expect(issuedResponse.status).toBe(201);
+    const issued = (await issuedResponse.json()) as { id: string };
     const revoke = (body: unknown) =>
       browser.send(`/admin/api/certificates/${issued.id}/revoke`, {
         method: "POST",
