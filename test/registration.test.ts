@@ -118,6 +118,52 @@ describe("RFC 7591 §3: registering a client", () => {
     expect(row?.backchannel_logout_uri).toBe(logout.backchannel_logout_uri);
   });
 
+  it("RFC 9449 §5.2, RFC 9396 §10, JARM §3: registers dpop_bound_access_tokens, authorization_details_types and authorization_signed_response_alg", async () => {
+    const extra = {
+      dpop_bound_access_tokens: true,
+      authorization_details_types: ["payment_initiation"],
+      authorization_signed_response_alg: "ES256",
+    };
+    const service = { client_name: "DPoP service", grant_types: ["client_credentials"], scope: "openid" };
+    const { status, body } = await jsonOf(await register({ ...service, ...extra }));
+    expect(status).toBe(201);
+    expect(body).toMatchObject(extra);
+    // RFC 9449 §5.2 holds the client to it: a token request without a DPoP proof is refused.
+    const token = await jsonOf(
+      await postForm(
+        "/token",
+        { grant_type: "client_credentials", scope: "openid" },
+        basic(String(body.client_id), String(body.client_secret)),
+      ),
+    );
+    expect(token.status).toBe(400);
+    expect(token.body.error).toBe("invalid_dpop_proof");
+  });
+
+  it("a client may put itself under the FAPI 2.0 profile (profile: fapi2), and is then held to its rules", async () => {
+    const { publicJwk } = await clientKeyPair();
+    const fapi2 = {
+      ...WEB_APP,
+      profile: "fapi2",
+      token_endpoint_auth_method: "private_key_jwt",
+      token_endpoint_auth_signing_alg: "ES256",
+      jwks: { keys: [publicJwk] },
+    };
+    const registered = await jsonOf(await register(fapi2));
+    expect(registered.status).toBe(201);
+    expect(registered.body.profile).toBe("fapi2");
+    const refused = await jsonOf(await register({ ...fapi2, token_endpoint_auth_signing_alg: "RS256" }));
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: "invalid_client_metadata" });
+    expect(refused.body.error_description).toMatch(/FAPI 2\.0 §5\.4\.1/);
+  });
+
+  it("§3.2.2 invalid_client_metadata: a profile edge-op does not have", async () => {
+    const { status, body } = await jsonOf(await register({ ...WEB_APP, profile: "fapi3" }));
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: "invalid_client_metadata" });
+  });
+
   it("§2: ignores metadata only the operator sets (introspection_resources)", async () => {
     const { body } = await jsonOf(
       await register({ ...WEB_APP, introspection_resources: ["https://api.example.com/"] }),
@@ -334,6 +380,31 @@ describe("RFC 7592: the client configuration endpoint", () => {
       basic(String(client.client_id), String(client.client_secret)),
     );
     expect(authenticated.status).toBe(200);
+  });
+
+  it("§2.2 PUT keeps what only the operator sets (introspection_resources, the CIBA and PAR lifetimes)", async () => {
+    const client = await registered();
+    await env.DB.prepare(
+      "UPDATE clients SET introspection_resources = ?, par_request_lifetime = 30 WHERE client_id = ?",
+    )
+      .bind(JSON.stringify(["https://api.example.com/"]), client.client_id)
+      .run();
+    const put = await manage(client.registration_client_uri, client.registration_access_token, "PUT", {
+      ...WEB_APP,
+      client_id: client.client_id,
+      client_name: "Renamed",
+    });
+    expect(put.status).toBe(200);
+    const row = await env.DB.prepare(
+      "SELECT client_name, introspection_resources, par_request_lifetime FROM clients WHERE client_id = ?",
+    )
+      .bind(client.client_id)
+      .first();
+    expect(row).toEqual({
+      client_name: "Renamed",
+      introspection_resources: JSON.stringify(["https://api.example.com/"]),
+      par_request_lifetime: 30,
+    });
   });
 
   it("§2.2 PUT with another client_id: 400 invalid_client_metadata", async () => {

@@ -2,13 +2,24 @@
  * The client metadata a client may send at registration (RFC 7591 §2) or update (RFC 7592 §2.2),
  * read from JSON into a ClientRegistration. Which fields a client may set itself is decided here:
  * the protocol metadata of RFC 7591, OpenID Connect Registration, CIBA §4, RFC 8705, the logout
- * specifications' (RP-Initiated Logout §3.1, Back-Channel Logout §2.2) and FAPI-CIBA's switch. Fields only the operator sets — `introspection_resources` (a client must
- * not name itself a resource server of another's API), the CIBA and PAR lifetimes — are ignored
+ * specifications' (RP-Initiated Logout §3.1, Back-Channel Logout §2.2), RFC 9449 §5.2's
+ * `dpop_bound_access_tokens`, RFC 9396 §10's `authorization_details_types`, JARM §3's
+ * `authorization_signed_response_alg`, and the two profile switches (`fapi_ciba`, `profile`),
+ * which only ever hold the client to more rules. Fields only the operator sets —
+ * `introspection_resources` (a client must not name itself a resource server of another's API),
+ * the CIBA and PAR lifetimes — are ignored
  * like every field edge-op does not understand (§2: "MUST ignore any client metadata sent by the
  * client that it does not understand"). The result then goes through the same
  * validateClientRegistration as the admin tool's registrations, every rule included.
  */
-import { AUTH_METHODS, type AuthMethod, type ClientRegistration, type PublicJwk } from "../clients/metadata";
+import {
+  AUTH_METHODS,
+  type AuthMethod,
+  CLIENT_PROFILES,
+  type ClientRegistration,
+  DELIVERY_MODES,
+  type PublicJwk,
+} from "../clients/metadata";
 import { InvalidClientMetadata } from "../errors";
 import { isRecord } from "../parse";
 
@@ -28,7 +39,28 @@ const STRING_FIELDS = [
   "tls_client_auth_san_email",
   // Back-Channel Logout §2.2: where logout tokens are POSTed (the notification endpoint rules).
   "backchannel_logout_uri",
+  // JARM §3: the client's authorization responses come back as JWTs signed with this alg.
+  "authorization_signed_response_alg",
 ] as const;
+
+/**
+ * The fields only the operator sets. A client's RFC 7592 §2.2 update replaces what the client
+ * may set and keeps these as the operator left them.
+ */
+const OPERATOR_FIELDS = [
+  "introspection_resources",
+  "ciba_request_lifetime",
+  "ciba_polling_interval",
+  "par_request_lifetime",
+] as const satisfies readonly (keyof ClientRegistration)[];
+
+export function operatorSetFields(client: Pick<ClientRegistration, (typeof OPERATOR_FIELDS)[number]>) {
+  const kept: Partial<Pick<ClientRegistration, (typeof OPERATOR_FIELDS)[number]>> = {};
+  for (const field of OPERATOR_FIELDS) {
+    if (client[field] !== undefined) Object.assign(kept, { [field]: client[field] });
+  }
+  return kept;
+}
 
 /** Reads a metadata document; throws invalid_client_metadata for a field of the wrong type. */
 export function readClientMetadata(body: unknown): RequestedMetadata {
@@ -49,12 +81,21 @@ export function readClientMetadata(body: unknown): RequestedMetadata {
   }
   const mode = optionalString(body, "backchannel_token_delivery_mode");
   if (mode !== undefined)
-    metadata.backchannel_token_delivery_mode = mode as RequestedMetadata["backchannel_token_delivery_mode"];
+    metadata.backchannel_token_delivery_mode = oneOfField("backchannel_token_delivery_mode", mode, DELIVERY_MODES);
   // RP-Initiated Logout §3.1: where the browser may be sent after signing out (redirect_uri rules).
   const postLogoutRedirectUris = stringList(body, "post_logout_redirect_uris");
   if (postLogoutRedirectUris !== undefined) metadata.post_logout_redirect_uris = postLogoutRedirectUris;
   const fapiCiba = optionalBoolean(body, "fapi_ciba");
   if (fapiCiba !== undefined) metadata.fapi_ciba = fapiCiba;
+  // RFC 9449 §5.2: the client always sends DPoP proofs at the token endpoint.
+  const dpopBound = optionalBoolean(body, "dpop_bound_access_tokens");
+  if (dpopBound !== undefined) metadata.dpop_bound_access_tokens = dpopBound;
+  // RFC 9396 §10: the authorization_details types the client may request.
+  const detailsTypes = stringList(body, "authorization_details_types");
+  if (detailsTypes !== undefined) metadata.authorization_details_types = detailsTypes;
+  // edge-op's FAPI 2.0 switch (docs/fapi.md); validateClientRegistration names the values.
+  const profile = optionalString(body, "profile");
+  if (profile !== undefined) metadata.profile = oneOfField("profile", profile, CLIENT_PROFILES);
   if (body.jwks !== undefined) metadata.jwks = jwks(body.jwks);
   checkResponseTypes(body, metadata.grant_types);
   return metadata;
@@ -62,8 +103,13 @@ export function readClientMetadata(body: unknown): RequestedMetadata {
 
 function authMethod(body: Record<string, unknown>): AuthMethod {
   const method = optionalString(body, "token_endpoint_auth_method") ?? "client_secret_basic";
-  const known = AUTH_METHODS.find((m) => m === method);
-  if (!known) throw new InvalidClientMetadata(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(", ")}`);
+  return oneOfField("token_endpoint_auth_method", method, AUTH_METHODS);
+}
+
+/** A field whose value must be one of a fixed set: invalid_client_metadata names the set. */
+function oneOfField<const T extends string>(field: string, value: string, allowed: readonly T[]): T {
+  const known = allowed.find((candidate) => candidate === value);
+  if (!known) throw new InvalidClientMetadata(`${field} must be one of ${allowed.join(", ")}`);
   return known;
 }
 

@@ -23,7 +23,7 @@ import type { RequestContext } from "../context";
 import { digestsEqual, randomHandle, sha256Hex } from "../crypto/hash";
 import { InvalidClientMetadata, InvalidRedirectUri, InvalidToken } from "../errors";
 import { revokeGrants } from "../logout/sign-out";
-import { readClientMetadata } from "./client-metadata";
+import { operatorSetFields, readClientMetadata } from "./client-metadata";
 import { findManagedClient, isInitialAccessToken } from "./registration-store";
 
 /** RFC 7591 §3.2.1 / RFC 7592 §3: a client information response. */
@@ -93,6 +93,8 @@ export async function updateRegistration(
   const secret = secretFor(current, requested.token_endpoint_auth_method);
   const registration: ClientRegistration = {
     ...requested,
+    // What only the operator sets is not the client's to replace (or to drop by leaving it out).
+    ...operatorSetFields(current),
     client_id: clientId,
     client_name: requested.client_name || clientId,
     // validateClientRegistration wants the secret of a secret method; a kept secret is known only
@@ -232,6 +234,10 @@ function clientInformation(client: Client | ClientRegistration, createdAt: numbe
     "tls_client_auth_san_ip",
     "tls_client_auth_san_email",
     "fapi_ciba",
+    "profile",
+    "dpop_bound_access_tokens",
+    "authorization_details_types",
+    "authorization_signed_response_alg",
     "post_logout_redirect_uris",
     "backchannel_logout_uri",
   ] as const;
