@@ -160,7 +160,9 @@ export interface ClientStore {
    * The client's registration, or undefined. Secrets appear only hashed (and, for
    * client_secret_jwt, encrypted). May serve a registration cached for up to
    * CLIENT_CACHE_SECONDS: a removed client or a replaced secret may take that long to apply.
-   * Unknown clients must not be cached (a client registered now is found at once).
+   * Unknown clients must not be cached (a client registered now is found at once). Set
+   * `client_id_issued_at` when the store knows it: tokens issued before it are then refused, so a
+   * client registered again under a removed client's id does not inherit its tokens.
    */
   find(clientId: string): Promise<Client | undefined>;
 }

@@ -72,19 +72,22 @@ async function refresh(clientId: string, refreshToken: string): Promise<number> 
   return response.status;
 }
 
-/**
- * A CIBA grant approved on the /ciba page by a new user for a new poll client: its grant and
- * refresh-token family are kept in the user's object (issue 18), with no session_grants row.
- */
-async function cibaTokens(scopes: string[]) {
-  const kiosk = `rm-kiosk-${crypto.randomUUID().slice(0, 8)}`;
-  await registerClient({
+const registerKiosk = (kiosk: string) =>
+  registerClient({
     client_id: kiosk,
     client_secret: SECRET,
     grant_types: [CIBA_GRANT, "refresh_token"],
     backchannel_token_delivery_mode: "poll",
     scope: "openid email offline_access",
   });
+
+/**
+ * A CIBA grant approved on the /ciba page by a new user for a new poll client: its grant and
+ * refresh-token family are kept in the user's object (issue 18), with no session_grants row.
+ */
+async function cibaTokens(scopes: string[]) {
+  const kiosk = `rm-kiosk-${crypto.randomUUID().slice(0, 8)}`;
+  await registerKiosk(kiosk);
   const username = `rm-${crypto.randomUUID().slice(0, 8)}`;
   await registerUser({ username, password: `${username}-password` });
   const browser = new Browser();
@@ -226,5 +229,43 @@ describe("RFC 7592 §2.3: a removed client's tokens that no session_grants row l
     expect((await introspect()).active).toBe(true);
     await removeClient(owner.client_id);
     expect(await introspect()).toEqual({ active: false });
+  });
+});
+
+describe("RFC 7591 §3.2.1 client_id_issued_at: a client registered again under a removed client's id is another client", () => {
+  const removeClient = (clientId: string) =>
+    adminRuns([...clientRemovalStatements(clientId), deleteStatement("clients", "client_id", clientId)]);
+  // Registration times are whole seconds: the new registration must come in a later second.
+  const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1_100));
+
+  it("the old client's CIBA access and refresh tokens stay refused; the new registration's own tokens work", async () => {
+    const { kiosk, tokens } = await cibaTokens(["email", "offline_access"]);
+    const refreshToken = tokens.refresh_token ?? "";
+    await removeClient(kiosk);
+    await nextSecond();
+    const again = await registerKiosk(kiosk);
+
+    expect(await userinfo(tokens.access_token)).toBe(401);
+    const introspected = await postForm("/introspect", { token: refreshToken }, basic(kiosk, SECRET));
+    expect(await introspected.json()).toEqual({ active: false });
+    expect(await refresh(kiosk, refreshToken)).toBe(400);
+
+    const subject = await registerUser({ username: `rm-${crypto.randomUUID().slice(0, 8)}`, password: "x-password" });
+    const fresh = await issueUserTokens(
+      testContext(),
+      again,
+      {
+        clientId: kiosk,
+        subject,
+        scopes: ["openid", "email", "offline_access"],
+        resources: [],
+        authTime: Math.floor(Date.now() / 1000),
+        amr: ["pwd"],
+        grantId: newGrantId(),
+      },
+      { grantLinkKept: true },
+    );
+    expect(await userinfo(fresh.access_token)).toBe(200);
+    expect(await refresh(kiosk, fresh.refresh_token ?? "")).toBe(200);
   });
 });

@@ -39,7 +39,7 @@ export async function acceptOperatorToken(
     throw new InvalidToken("the access token has been revoked");
   }
   // A removed or disabled operator client's token stops with it (RFC 7592 §2.3), not at its exp.
-  if (!(await tokenClientRegistered(ctx, verified.client_id))) {
+  if (!(await tokenClientRegistered(ctx, verified.client_id, verified.payload.iat))) {
     throw new InvalidToken("the access token's client is no longer registered");
   }
   if (!verified.scope.includes(required.scope)) throw new InsufficientScope(`the ${required.scope} scope is required`);

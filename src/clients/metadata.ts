@@ -95,6 +95,13 @@ export interface Client {
   backchannel_logout_uri?: string;
   client_secret_hash?: string;
   client_secret_encrypted?: string;
+  /**
+   * RFC 7591 §3.2.1: when this client_id was issued (epoch seconds), as the store knows it. A
+   * client removed and registered again under the same id is a new client: a token issued
+   * before this time was issued to the old one and is refused (src/tokens/token-client.ts).
+   * A store that leaves it out turns that check off.
+   */
+  client_id_issued_at?: number;
 }
 
 /** What an operator registers: the metadata plus, for secret-based methods, the secret itself. */

@@ -15,6 +15,7 @@ import {
   nullable,
   object,
   oneOf,
+  optional,
   ParseProblem,
   type Parser,
   readStored,
@@ -129,7 +130,7 @@ export class D1ClientStore implements ClientStore {
     if (cached && cached.until > now) return cached.client;
     // A client an operator disabled in the console (disabled_at set) is no client at all.
     const row = await this.db
-      .prepare("SELECT * FROM clients WHERE client_id = ? AND disabled_at IS NULL")
+      .prepare("SELECT *, created_at AS client_id_issued_at FROM clients WHERE client_id = ? AND disabled_at IS NULL")
       .bind(clientId)
       .first();
     // A row that does not parse is no client (logged): authentication fails, nothing crashes.
@@ -186,6 +187,8 @@ const clientRecord: Parser<Client> = object<Client>({
   backchannel_logout_uri: nullableText,
   client_secret_hash: nullableText,
   client_secret_encrypted: nullableText,
+  // Present when the query names it (D1ClientStore.find: `created_at AS client_id_issued_at`).
+  client_id_issued_at: optional(int),
 });
 
 /** A `clients` row as a Client, or undefined (logged) when it does not parse: the console's reads. */

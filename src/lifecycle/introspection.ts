@@ -93,7 +93,7 @@ async function introspectAccessToken(ctx: RequestContext, keys: KeySet, caller: 
   if (!mayIntrospectAccessToken(caller, payload)) return INACTIVE;
   if (await isRevoked(ctx, payload)) return INACTIVE;
   // RFC 7592 §2.3: the tokens of a removed or disabled client (a resource server may ask).
-  if (!(await tokenClientRegistered(ctx, payload.client_id))) return INACTIVE;
+  if (!(await tokenClientRegistered(ctx, payload.client_id, payload.iat))) return INACTIVE;
   // A token of a user grant whose user is gone describes no one any more.
   if (typeof payload.grant_id === "string" && !(await ctx.stores.users.findBySubject(verified.sub))) return INACTIVE;
   const response: IntrospectionResponse = { active: true };

@@ -103,8 +103,9 @@ export async function acceptAccessToken(
   if (typeof verified.payload.jti === "string" && (await isAccessTokenRevoked(ctx.env.DB, verified.payload.jti))) {
     throw new InvalidToken("the access token has been revoked");
   }
-  // RFC 7592 §2.3: a removed or disabled client's tokens, those no revoked grant lists too.
-  if (!(await tokenClientRegistered(ctx, verified.client_id))) {
+  // RFC 7592 §2.3: a removed or disabled client's tokens, those no revoked grant lists too,
+  // and an earlier client's under a reused client_id.
+  if (!(await tokenClientRegistered(ctx, verified.client_id, verified.payload.iat))) {
     throw new InvalidToken("the access token's client is no longer registered");
   }
   if (!verified.scope.includes(required.scope)) throw new InsufficientScope(`the ${required.scope} scope is required`);

@@ -36,6 +36,12 @@ export interface UserGrant {
    * cannot follow the recursive JSON type.
    */
   authorizationDetails?: StoredAuthorizationDetail[];
+  /**
+   * Epoch seconds when the grant's refresh-token family started (set by issueRefreshToken). A
+   * client registered under the same client_id after that is another client and does not
+   * inherit the family (src/tokens/token-client.ts). Families started before it existed lack it.
+   */
+  issuedAt?: number;
 }
 
 /** A new grant id: 128 random bits, base64url. Not a secret: it only names the grant. */
@@ -56,4 +62,5 @@ export const userGrantRecord: Parser<UserGrant> = object<UserGrant>({
   certificateThumbprint: optional(str),
   grantId: optional(str),
   authorizationDetails: optional(arrayOf(storedAuthorizationDetail)),
+  issuedAt: optional(int),
 });

@@ -4,7 +4,8 @@
  * unguessable. Only sha256Hex(token) is stored. Every refresh rotates the token; the family's
  * lifetime (REFRESH_TOKEN_TTL) runs from the first issue and is not extended by rotation.
  * A family whose grant is listed in revoked_grants is refused too, whatever its own state, and
- * so is a family whose user no longer exists (or is disabled).
+ * so is a family whose user no longer exists (or is disabled), or whose client was removed and
+ * registered again after the family started.
  */
 
 import type { RequestContext } from "../context";
@@ -15,6 +16,7 @@ import { logger } from "../log";
 import type { UserGrant } from "./grant";
 import type { RotationFailure } from "./refresh-token-family";
 import { isGrantRevoked, revokeGrant } from "./revoked-grants";
+import { issuedBeforeClient } from "./token-client";
 
 const FAMILY_ID_BYTES = 16;
 const SECRET_BYTES = 32;
@@ -38,8 +40,13 @@ export async function issueRefreshToken(
   familyId = newRefreshFamilyId(),
 ): Promise<string> {
   const token = `${familyId}.${randomHandle(SECRET_BYTES)}`;
-  const expiresAt = Math.floor(Date.now() / 1000) + ctx.settings.refreshTokenTtl;
-  const started = await familyStub(ctx.env, familyId).start(grant, await sha256Hex(token), expiresAt);
+  const now = Math.floor(Date.now() / 1000);
+  const expiresAt = now + ctx.settings.refreshTokenTtl;
+  const started = await familyStub(ctx.env, familyId).start(
+    { ...grant, issuedAt: now },
+    await sha256Hex(token),
+    expiresAt,
+  );
   if (started === "revoked") throw new InvalidGrant("the grant was revoked while its tokens were being issued");
   // A 128-bit random id never collides in practice; if it did, failing beats merging families.
   if (started === "exists") throw new Error("refresh token family id collision");
@@ -74,6 +81,7 @@ export async function rotateRefreshToken(
   if (result.ok) {
     await checkGrantNotRevoked(ctx, familyId, result.grant);
     await checkUserStillExists(ctx, familyId, result.grant);
+    await checkClientNotReplaced(ctx, familyId, result.grant);
     return { grant: result.grant, refreshToken };
   }
   if (result.reason === "reused") {
@@ -123,6 +131,24 @@ async function checkUserStillExists(ctx: RequestContext, familyId: string, grant
   throw new InvalidGrant(FAILURE_DESCRIPTIONS.revoked);
 }
 
+/**
+ * RFC 7592 §2.3 for the families removal cannot list (a CIBA grant's, named in the user's
+ * object): a family started before its client's current registration belongs to an earlier
+ * client with the same id, removed since. It gets no more tokens and is revoked now.
+ */
+async function checkClientNotReplaced(ctx: RequestContext, familyId: string, grant: UserGrant): Promise<void> {
+  if (!(await startedBeforeItsClient(ctx, grant))) return;
+  await revokeRefreshFamily(ctx, familyId);
+  throw new InvalidGrant(FAILURE_DESCRIPTIONS.revoked);
+}
+
+/** A family without a start time (started before edge-op recorded it) is taken as its client's. */
+async function startedBeforeItsClient(ctx: RequestContext, grant: UserGrant): Promise<boolean> {
+  if (grant.issuedAt === undefined) return false;
+  const client = await ctx.stores.clients.find(grant.clientId);
+  return client === undefined || issuedBeforeClient(client, grant.issuedAt);
+}
+
 /** Checks the shape before any object is touched; the family id is only ever used with idFromName. */
 function parseFamilyId(presented: string): string {
   if (presented.length !== REFRESH_TOKEN_LENGTH || !REFRESH_TOKEN_PATTERN.test(presented)) {
@@ -152,7 +178,7 @@ export function looksLikeRefreshToken(presented: string): boolean {
 /**
  * RFC 7662: the grant of a refresh token that is still good — its family's current token, the
  * family neither revoked nor expired, its grant not listed in revoked_grants (reuse, revocation,
- * sign-out), and its user still there. Undefined for anything else, without saying why.
+ * sign-out), its user still there and its client the same registration. Undefined for anything else, without saying why.
  */
 export async function inspectRefreshToken(
   ctx: RequestContext,
@@ -164,6 +190,7 @@ export async function inspectRefreshToken(
   if (!found) return undefined;
   if (found.grant.grantId && (await isGrantRevoked(ctx.env.DB, found.grant.grantId))) return undefined;
   if (!(await ctx.stores.users.findBySubject(found.grant.subject))) return undefined;
+  if (await startedBeforeItsClient(ctx, found.grant)) return undefined;
   return found;
 }
 
