@@ -50,7 +50,7 @@ import { readDevVars } from "./lib/dev-vars.ts";
 import { registrationTokenStatements } from "./lib/registration-token.ts";
 import { clientRemovalStatements, userRemovalStatements } from "./lib/removal.ts";
 import { allowHttpNotificationEndpoints, scopesSupported, wranglerTomlVars } from "./lib/settings.ts";
-import { deleteStatement, insertStatement, sqlLiteral } from "./lib/sql.ts";
+import { clientUpsertStatement, deleteStatement, insertStatement, sqlLiteral } from "./lib/sql.ts";
 import { formatVapidKeys } from "./lib/vapid.ts";
 import { assertSupportedNode, WranglerError } from "./lib/wrangler.ts";
 
@@ -102,7 +102,8 @@ Clients
       --introspection-resources u1,u2     resources (absolute URIs) this client serves as a resource
                                           server: it may introspect tokens whose aud names one
                                           (docs/token-lifecycle.md)
-      --replace                           overwrite an existing client with this id
+      --replace                           overwrite the metadata of an existing client with this id
+                                          (it stays the same client: its tokens stay valid)
   client list                             id, name, auth method, grants, delivery mode
   client remove --client-id ID
 
@@ -526,7 +527,10 @@ async function clientAdd(values: Values): Promise<void> {
   const key =
     method === "client_secret_jwt" ? dataEncryptionKey(t, "client_secret_jwt secrets are stored encrypted") : undefined;
   const row = await clientRow(reg, key);
-  const sql = insertStatement("clients", row, { columns: CLIENT_COLUMNS, orReplace: values.replace ?? false });
+  // --replace updates the client in place: its registration time, which dates its tokens, stays.
+  const sql = values.replace
+    ? clientUpsertStatement(row, CLIENT_COLUMNS)
+    : insertStatement("clients", row, { columns: CLIENT_COLUMNS });
   await d1Command(t, sql).catch((error: unknown) => conflict(error, "a client", " (--replace overwrites it)"));
   console.log(`Client ${clientId} ${values.replace ? "saved" : "added"} in ${where(t)}.`);
   if (generated) {

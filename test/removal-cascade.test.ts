@@ -7,7 +7,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { clientRemovalStatements, userRemovalStatements } from "../scripts/lib/removal";
-import { deleteStatement } from "../scripts/lib/sql";
+import { clientUpsertStatement, deleteStatement } from "../scripts/lib/sql";
+import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry";
 import { newGrantId } from "../src/tokens/grant";
 import { issueUserTokens } from "../src/tokens/issue";
 import { pkce, walk } from "./helpers/authorize";
@@ -72,14 +73,20 @@ async function refresh(clientId: string, refreshToken: string): Promise<number> 
   return response.status;
 }
 
-const registerKiosk = (kiosk: string) =>
-  registerClient({
-    client_id: kiosk,
-    client_secret: SECRET,
-    grant_types: [CIBA_GRANT, "refresh_token"],
-    backchannel_token_delivery_mode: "poll",
-    scope: "openid email offline_access",
-  });
+const kioskRegistration = (kiosk: string) => ({
+  client_id: kiosk,
+  client_name: `Kiosk ${kiosk}`,
+  token_endpoint_auth_method: "client_secret_basic" as const,
+  client_secret: SECRET,
+  grant_types: [CIBA_GRANT, "refresh_token"],
+  redirect_uris: [],
+  backchannel_token_delivery_mode: "poll" as const,
+  backchannel_user_code_parameter: false,
+  require_pushed_authorization_requests: false,
+  scope: "openid email offline_access",
+});
+
+const registerKiosk = (kiosk: string) => registerClient(kioskRegistration(kiosk));
 
 /**
  * A CIBA grant approved on the /ciba page by a new user for a new poll client: its grant and
@@ -267,5 +274,22 @@ describe("RFC 7591 §3.2.1 client_id_issued_at: a client registered again under 
     );
     expect(await userinfo(fresh.access_token)).toBe(200);
     expect(await refresh(kiosk, fresh.refresh_token ?? "")).toBe(200);
+  });
+
+  it("client add --replace (and the dev seed) update the client in place: its registration time and its tokens stay", async () => {
+    const { kiosk, tokens } = await cibaTokens(["email", "offline_access"]);
+    await nextSecond();
+    const replaced = await clientRow(
+      { ...kioskRegistration(kiosk), client_name: "Replaced kiosk" },
+      env.DATA_ENCRYPTION_KEY,
+    );
+    await adminRuns([clientUpsertStatement(replaced, CLIENT_COLUMNS)]);
+    const row = await env.DB.prepare("SELECT client_name, created_at FROM clients WHERE client_id = ?")
+      .bind(kiosk)
+      .first<{ client_name: string; created_at: number }>();
+    expect(row?.client_name).toBe("Replaced kiosk");
+    expect(row?.created_at).toBeLessThan(replaced.created_at);
+    expect(await userinfo(tokens.access_token)).toBe(200);
+    expect(await refresh(kiosk, tokens.refresh_token ?? "")).toBe(200);
   });
 });

@@ -16,7 +16,7 @@ import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wran
 import type { DevSecrets } from "../../scripts/lib/dev-secrets.ts";
 import { DEMO_CIBA_CLIENT, type DevClient, devSeedSql } from "../../scripts/lib/dev-seed.ts";
 import { scopesSupported } from "../../scripts/lib/settings.ts";
-import { insertStatement } from "../../scripts/lib/sql.ts";
+import { clientUpsertStatement, insertStatement } from "../../scripts/lib/sql.ts";
 import { PROJECT_ROOT } from "../../scripts/lib/wrangler.ts";
 import { validateClientRegistration } from "../../src/clients/metadata.ts";
 import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
@@ -244,7 +244,7 @@ export async function seedDatabase(mf: Miniflare, secrets: DevSecrets): Promise<
   );
   validateClientRegistration(BENCH_CIBA_CLIENT, scopes, { minimumSecretLength: 15 });
   const row = await clientRow(BENCH_CIBA_CLIENT, secrets.DATA_ENCRYPTION_KEY);
-  statements.push(insertStatement("clients", row, { columns: CLIENT_COLUMNS, orReplace: true }));
+  statements.push(clientUpsertStatement(row, CLIENT_COLUMNS));
   for (const statement of statements) {
     if (statement.replace(/--.*$/gm, "").trim() === "") continue;
     await db.prepare(statement).run();

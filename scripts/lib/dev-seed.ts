@@ -12,7 +12,7 @@
 import { type ClientRegistration, GRANT_TYPES, validateClientRegistration } from "../../src/clients/metadata.ts";
 import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
 import { type UserRegistration, userRow } from "../../src/users/store.ts";
-import { insertStatement } from "./sql.ts";
+import { clientUpsertStatement, insertStatement } from "./sql.ts";
 
 /**
  * Registrations normally need a client secret of at least 16 characters. The demo secrets are
@@ -139,7 +139,7 @@ export async function devSeedSql(options: {
       minimumSecretLength: DEV_SEED_MINIMUM_SECRET_LENGTH,
     });
     const row = await clientRow(client, options.dataEncryptionKey);
-    statements.push(insertStatement("clients", row, { columns: CLIENT_COLUMNS, orReplace: true }));
+    statements.push(clientUpsertStatement(row, CLIENT_COLUMNS));
   }
   for (const user of DEV_USERS) {
     statements.push(insertStatement("users", await userRow(user, options.dataEncryptionKey), { orReplace: true }));

@@ -24,7 +24,7 @@ import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
 import { type DevSecrets, generateDevSecrets } from "./dev-secrets.ts";
 import type { DevClient } from "./dev-seed.ts";
 import { allowHttpNotificationEndpoints, scopesSupported } from "./settings.ts";
-import { insertStatement } from "./sql.ts";
+import { clientUpsertStatement } from "./sql.ts";
 import { PROJECT_ROOT, runWrangler, WranglerError } from "./wrangler.ts";
 
 /**
@@ -110,7 +110,7 @@ export class LocalEdge {
         allowHttpNotificationEndpoints: allowHttpNotificationEndpoints(this.options.vars ?? {}),
       });
       const row = await clientRow(client, this.secrets.DATA_ENCRYPTION_KEY);
-      await db.prepare(insertStatement("clients", row, { columns: CLIENT_COLUMNS, orReplace: true })).run();
+      await db.prepare(clientUpsertStatement(row, CLIENT_COLUMNS)).run();
     }
   }
 

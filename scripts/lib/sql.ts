@@ -46,6 +46,31 @@ export function insertStatement<R extends Row<R>>(
     .join(", ")});`;
 }
 
+/**
+ * `INSERT INTO table (…) VALUES (…) ON CONFLICT (key) DO UPDATE SET …;`: inserts the row, or
+ * updates the existing one in place, leaving the `keep` columns as they were. Unlike INSERT OR
+ * REPLACE, an update keeps what the row had: for a client, `created_at` (its client_id_issued_at,
+ * which dates its tokens: src/tokens/token-client.ts) and the columns the row does not name.
+ */
+export function upsertStatement<R extends Row<R>>(
+  table: string,
+  row: R,
+  options: { columns: readonly (keyof R & string)[]; key: keyof R & string; keep?: readonly (keyof R & string)[] },
+): string {
+  const insert = insertStatement(table, row, { columns: options.columns }).replace(/;$/, "");
+  const updated = options.columns.filter((column) => column !== options.key && !options.keep?.includes(column));
+  const set = updated.map((column) => `${sqlIdentifier(column)} = excluded.${sqlIdentifier(column)}`).join(", ");
+  return `${insert} ON CONFLICT (${sqlIdentifier(options.key)}) DO UPDATE SET ${set};`;
+}
+
+/** A client row, inserted or (same client_id) updated with its registration time kept. */
+export function clientUpsertStatement<R extends Row<R> & { client_id: SqlValue; created_at: SqlValue }>(
+  row: R,
+  columns: readonly (keyof R & string)[],
+): string {
+  return upsertStatement("clients", row, { columns, key: "client_id", keep: ["created_at"] });
+}
+
 /** `DELETE FROM table WHERE column = value RETURNING column;` (RETURNING tells whether a row existed). */
 export function deleteStatement(table: string, column: string, value: SqlValue): string {
   const name = sqlIdentifier(column);
