@@ -351,7 +351,9 @@ describe("issuing a client certificate (RFC 8705 §2.1, RFC 5280 §4.2)", () => 
 
     const issue = (validity: Parameters<typeof issueClientCertificate>[0]["validity"]) =>
       issueClientCertificate({ authority: ca, subject: "CN=client", validity, key: { generate: "P-256" } });
-    await refused(issue({ days: 3650 }), "validity", /outlive its CA/);
+    // Explicit dates: `days: 3650` from a CA made in the same clock second would end with it, not after.
+    const pastTheCa = new Date(ca.certificate.notAfter.getTime() + 86_400_000);
+    await refused(issue({ notBefore, notAfter: pastTheCa }), "validity", /outlive its CA/);
     await refused(issue({ days: 0 }), "validity", /whole number of days/);
     await refused(issue({ days: 1.5 }), "validity", /whole number of days/);
     await refused(issue({ days: 3, notAfter }), "validity", /either a number of days or an end date/);
