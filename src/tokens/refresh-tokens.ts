@@ -178,7 +178,8 @@ export function looksLikeRefreshToken(presented: string): boolean {
 /**
  * RFC 7662: the grant of a refresh token that is still good — its family's current token, the
  * family neither revoked nor expired, its grant not listed in revoked_grants (reuse, revocation,
- * sign-out), its user still there and its client the same registration. Undefined for anything else, without saying why.
+ * sign-out), its user still there and its client the same registration. Undefined for anything
+ * else, without saying why.
  */
 export async function inspectRefreshToken(
   ctx: RequestContext,
