@@ -529,7 +529,7 @@ async function clientAdd(values: Values): Promise<void> {
   const row = await clientRow(reg, key);
   // --replace updates the client in place: its registration time, which dates its tokens, stays.
   const sql = values.replace
-    ? clientUpsertStatement(row, CLIENT_COLUMNS)
+    ? clientUpsertStatement(row)
     : insertStatement("clients", row, { columns: CLIENT_COLUMNS });
   await d1Command(t, sql).catch((error: unknown) => conflict(error, "a client", " (--replace overwrites it)"));
   console.log(`Client ${clientId} ${values.replace ? "saved" : "added"} in ${where(t)}.`);

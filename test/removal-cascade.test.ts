@@ -8,14 +8,14 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { clientRemovalStatements, userRemovalStatements } from "../scripts/lib/removal";
 import { clientUpsertStatement, deleteStatement } from "../scripts/lib/sql";
-import { CLIENT_COLUMNS, clientRow } from "../src/clients/registry";
+import { clientRow } from "../src/clients/registry";
 import { newGrantId } from "../src/tokens/grant";
 import { issueUserTokens } from "../src/tokens/issue";
 import { pkce, walk } from "./helpers/authorize";
 import { Browser } from "./helpers/browser";
 import { backchannel, CIBA_GRANT, poll, requestFor } from "./helpers/ciba";
 import { testContext } from "./helpers/context";
-import { registerClient, registerUser } from "./helpers/fixtures";
+import { registerClient, registerUser, testRegistration } from "./helpers/fixtures";
 import { basic, call, postForm } from "./helpers/http";
 import { operatorToken } from "./helpers/operator";
 import { client, discoverAs } from "./helpers/rp";
@@ -73,18 +73,14 @@ async function refresh(clientId: string, refreshToken: string): Promise<number> 
   return response.status;
 }
 
-const kioskRegistration = (kiosk: string) => ({
-  client_id: kiosk,
-  client_name: `Kiosk ${kiosk}`,
-  token_endpoint_auth_method: "client_secret_basic" as const,
-  client_secret: SECRET,
-  grant_types: [CIBA_GRANT, "refresh_token"],
-  redirect_uris: [],
-  backchannel_token_delivery_mode: "poll" as const,
-  backchannel_user_code_parameter: false,
-  require_pushed_authorization_requests: false,
-  scope: "openid email offline_access",
-});
+const kioskRegistration = (kiosk: string) =>
+  testRegistration({
+    client_id: kiosk,
+    client_secret: SECRET,
+    grant_types: [CIBA_GRANT, "refresh_token"],
+    backchannel_token_delivery_mode: "poll",
+    scope: "openid email offline_access",
+  });
 
 const registerKiosk = (kiosk: string) => registerClient(kioskRegistration(kiosk));
 
@@ -283,7 +279,7 @@ describe("RFC 7591 §3.2.1 client_id_issued_at: a client registered again under 
       { ...kioskRegistration(kiosk), client_name: "Replaced kiosk" },
       env.DATA_ENCRYPTION_KEY,
     );
-    await adminRuns([clientUpsertStatement(replaced, CLIENT_COLUMNS)]);
+    await adminRuns([clientUpsertStatement(replaced)]);
     const row = await env.DB.prepare("SELECT client_name, created_at FROM clients WHERE client_id = ?")
       .bind(kiosk)
       .first<{ client_name: string; created_at: number }>();

@@ -19,7 +19,7 @@ import { scopesSupported } from "../../scripts/lib/settings.ts";
 import { clientUpsertStatement, insertStatement } from "../../scripts/lib/sql.ts";
 import { PROJECT_ROOT } from "../../scripts/lib/wrangler.ts";
 import { validateClientRegistration } from "../../src/clients/metadata.ts";
-import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
+import { clientRow } from "../../src/clients/registry.ts";
 import { userRow } from "../../src/users/store.ts";
 import { descendantsNamed } from "./cpu";
 
@@ -244,7 +244,7 @@ export async function seedDatabase(mf: Miniflare, secrets: DevSecrets): Promise<
   );
   validateClientRegistration(BENCH_CIBA_CLIENT, scopes, { minimumSecretLength: 15 });
   const row = await clientRow(BENCH_CIBA_CLIENT, secrets.DATA_ENCRYPTION_KEY);
-  statements.push(clientUpsertStatement(row, CLIENT_COLUMNS));
+  statements.push(clientUpsertStatement(row));
   for (const statement of statements) {
     if (statement.replace(/--.*$/gm, "").trim() === "") continue;
     await db.prepare(statement).run();

@@ -10,7 +10,7 @@
  * if a seed user had one, only as an HMAC keyed from DATA_ENCRYPTION_KEY).
  */
 import { type ClientRegistration, GRANT_TYPES, validateClientRegistration } from "../../src/clients/metadata.ts";
-import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
+import { clientRow } from "../../src/clients/registry.ts";
 import { type UserRegistration, userRow } from "../../src/users/store.ts";
 import { clientUpsertStatement, insertStatement } from "./sql.ts";
 
@@ -139,7 +139,7 @@ export async function devSeedSql(options: {
       minimumSecretLength: DEV_SEED_MINIMUM_SECRET_LENGTH,
     });
     const row = await clientRow(client, options.dataEncryptionKey);
-    statements.push(clientUpsertStatement(row, CLIENT_COLUMNS));
+    statements.push(clientUpsertStatement(row));
   }
   for (const user of DEV_USERS) {
     statements.push(insertStatement("users", await userRow(user, options.dataEncryptionKey), { orReplace: true }));

@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type EdgeInstance, FLOOR_WORKER, seedBenchUsers, seedDatabase, startEdge } from "../../bench/lib/edge.ts";
 import { validateClientRegistration } from "../../src/clients/metadata.ts";
-import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry.ts";
+import { clientRow } from "../../src/clients/registry.ts";
 import { type DevSecrets, generateDevSecrets } from "./dev-secrets.ts";
 import type { DevClient } from "./dev-seed.ts";
 import { allowHttpNotificationEndpoints, scopesSupported } from "./settings.ts";
@@ -110,7 +110,7 @@ export class LocalEdge {
         allowHttpNotificationEndpoints: allowHttpNotificationEndpoints(this.options.vars ?? {}),
       });
       const row = await clientRow(client, this.secrets.DATA_ENCRYPTION_KEY);
-      await db.prepare(clientUpsertStatement(row, CLIENT_COLUMNS)).run();
+      await db.prepare(clientUpsertStatement(row)).run();
     }
   }
 

@@ -5,6 +5,8 @@
  * Used by the dev seed (scripts/lib/dev-seed.ts) and the admin tool (scripts/admin.ts).
  */
 
+import { CLIENT_COLUMNS, type clientRow } from "../../src/clients/registry.ts";
+
 export type SqlValue = string | number | boolean | null | undefined;
 
 /**
@@ -63,12 +65,9 @@ export function upsertStatement<R extends Row<R>>(
   return `${insert} ON CONFLICT (${sqlIdentifier(options.key)}) DO UPDATE SET ${set};`;
 }
 
-/** A client row, inserted or (same client_id) updated with its registration time kept. */
-export function clientUpsertStatement<R extends Row<R> & { client_id: SqlValue; created_at: SqlValue }>(
-  row: R,
-  columns: readonly (keyof R & string)[],
-): string {
-  return upsertStatement("clients", row, { columns, key: "client_id", keep: ["created_at"] });
+/** A client row (clientRow's), inserted or (same client_id) updated with its registration time kept. */
+export function clientUpsertStatement(row: Awaited<ReturnType<typeof clientRow>>): string {
+  return upsertStatement("clients", row, { columns: CLIENT_COLUMNS, key: "client_id", keep: ["created_at"] });
 }
 
 /** `DELETE FROM table WHERE column = value RETURNING column;` (RETURNING tells whether a row existed). */

@@ -6,10 +6,9 @@ import { CLIENT_COLUMNS, clientRow } from "../../src/clients/registry";
 import { loadSettings } from "../../src/config";
 import { type UserRegistration, userRow } from "../../src/users/store";
 
-export async function registerClient(
-  overrides: Partial<ClientRegistration> & { client_id: string },
-): Promise<ClientRegistration> {
-  const reg: ClientRegistration = {
+/** A registration with the tests' defaults (a client_credentials client with a secret) under `overrides`. */
+export function testRegistration(overrides: Partial<ClientRegistration> & { client_id: string }): ClientRegistration {
+  return {
     client_name: `Test client ${overrides.client_id}`,
     token_endpoint_auth_method: "client_secret_basic",
     client_secret: `${overrides.client_id}-secret-0123456789`,
@@ -20,6 +19,12 @@ export async function registerClient(
     require_pushed_authorization_requests: false,
     ...overrides,
   };
+}
+
+export async function registerClient(
+  overrides: Partial<ClientRegistration> & { client_id: string },
+): Promise<ClientRegistration> {
+  const reg = testRegistration(overrides);
   const settings = loadSettings(env);
   validateClientRegistration(reg, settings.scopesSupported, {
     allowHttpNotificationEndpoints: settings.allowHttpNotificationEndpoints,
