@@ -363,13 +363,13 @@ describe("format check before any Durable Object is addressed", () => {
     const { ctx, use } = watchedContext();
     const shape = `${randomHandle(16)}.${randomHandle(32)}`;
     for (const candidate of ["", "x", "a".repeat(66), `${shape}.`, `${shape.slice(0, -1)}=`, shape.replace(".", "/")]) {
-      const error = await rotateRefreshToken(ctx, candidate, "rt-client").catch((e: unknown) => e);
+      const error = await rotateRefreshToken(ctx, candidate, { client_id: "rt-client" }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OAuthError);
       expect((error as OAuthError).code).toBe("invalid_grant");
     }
     expect(use.count).toBe(0);
     // The watch itself works: a well-formed token does reach the namespace.
-    await rotateRefreshToken(ctx, shape, "rt-client").catch(() => undefined);
+    await rotateRefreshToken(ctx, shape, { client_id: "rt-client" }).catch(() => undefined);
     expect(use.count).toBeGreaterThan(0);
   });
 });

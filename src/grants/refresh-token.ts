@@ -18,7 +18,7 @@ export const refreshTokenGrant: GrantHandler = async (ctx, client, form) => {
   const { grant, refreshToken } = await rotateRefreshToken(
     ctx,
     presented,
-    client.client_id,
+    client,
     requested,
     client.certificateThumbprint,
     // FAPI 2.0 §5.3.2.1: no rotation for fapi2 clients ("except in extraordinary circumstances").

@@ -2,7 +2,7 @@
  * Token introspection (RFC 7662), without HTTP: whether a token is active, and what it says,
  * for an authenticated client. Pipeline:
  *   refresh token → inspectRefreshToken (current token of a live family, grant not revoked)
- *                 → mayIntrospectRefreshToken (the client it was issued to, only)
+ *                 → the client it was issued to, only, and not a later one with its id
  *   access token  → verifyAccessToken (signature, issuer, typ, exp)
  *                 → mayIntrospectAccessToken (its own client, or a resource server it names in aud)
  *                 → notRevoked (revoked_grants by grant_id, revoked_access_tokens by jti)
@@ -26,7 +26,7 @@ import { boundJktOf } from "../dpop/binding";
 import type { UserGrant } from "../tokens/grant";
 import { verifyAccessToken } from "../tokens/jwt";
 import { type KeySet, loadKeys } from "../tokens/keys";
-import { inspectRefreshToken, looksLikeRefreshToken } from "../tokens/refresh-tokens";
+import { familyPredatesClient, inspectRefreshToken, looksLikeRefreshToken } from "../tokens/refresh-tokens";
 import { isAccessTokenRevoked } from "../tokens/revoked-access-tokens";
 import { isGrantRevoked } from "../tokens/revoked-grants";
 import { tokenClientRegistered } from "../tokens/token-client";
@@ -66,6 +66,8 @@ export async function introspectToken(
 async function introspectRefreshToken(ctx: RequestContext, caller: Client, token: string) {
   const found = await inspectRefreshToken(ctx, token);
   if (!found || found.grant.clientId !== caller.client_id) return INACTIVE;
+  // The caller is the token's client: one registered again under a removed client's id is not.
+  if (familyPredatesClient(found.grant, caller)) return INACTIVE;
   return refreshTokenResponse(ctx, found.grant, found.expiresAt);
 }
 

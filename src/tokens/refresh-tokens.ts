@@ -8,6 +8,7 @@
  * registered again after the family started.
  */
 
+import type { Client } from "../clients/metadata";
 import type { RequestContext } from "../context";
 import { randomHandle, sha256Hex } from "../crypto/hash";
 import type { Bindings } from "../env";
@@ -63,7 +64,7 @@ export async function issueRefreshToken(
 export async function rotateRefreshToken(
   ctx: RequestContext,
   presented: string,
-  clientId: string,
+  client: Pick<Client, "client_id" | "client_id_issued_at">,
   requestedScopes?: string[],
   certificateThumbprint?: string,
   keep = false,
@@ -73,6 +74,7 @@ export async function rotateRefreshToken(
   const refreshToken = keep ? presented : `${familyId}.${randomHandle(SECRET_BYTES)}`;
   const [presentedHash, newHash] = await Promise.all([sha256Hex(presented), sha256Hex(refreshToken)]);
   const now = Math.floor(Date.now() / 1000);
+  const clientId = client.client_id;
   const result = await familyStub(ctx.env, familyId).rotate(presentedHash, clientId, newHash, now, {
     requestedScopes,
     certificateThumbprint,
@@ -81,7 +83,7 @@ export async function rotateRefreshToken(
   if (result.ok) {
     await checkGrantNotRevoked(ctx, familyId, result.grant);
     await checkUserStillExists(ctx, familyId, result.grant);
-    await checkClientNotReplaced(ctx, familyId, result.grant);
+    await checkClientNotReplaced(ctx, familyId, result.grant, client);
     return { grant: result.grant, refreshToken };
   }
   if (result.reason === "reused") {
@@ -136,17 +138,24 @@ async function checkUserStillExists(ctx: RequestContext, familyId: string, grant
  * object): a family started before its client's current registration belongs to an earlier
  * client with the same id, removed since. It gets no more tokens and is revoked now.
  */
-async function checkClientNotReplaced(ctx: RequestContext, familyId: string, grant: UserGrant): Promise<void> {
-  if (!(await startedBeforeItsClient(ctx, grant))) return;
+async function checkClientNotReplaced(
+  ctx: RequestContext,
+  familyId: string,
+  grant: UserGrant,
+  client: Pick<Client, "client_id_issued_at">,
+): Promise<void> {
+  if (!familyPredatesClient(grant, client)) return;
   await revokeRefreshFamily(ctx, familyId);
   throw new InvalidGrant(FAILURE_DESCRIPTIONS.revoked);
 }
 
-/** A family without a start time (started before edge-op recorded it) is taken as its client's. */
-async function startedBeforeItsClient(ctx: RequestContext, grant: UserGrant): Promise<boolean> {
-  if (grant.issuedAt === undefined) return false;
-  const client = await ctx.stores.clients.find(grant.clientId);
-  return client === undefined || issuedBeforeClient(client, grant.issuedAt);
+/**
+ * Whether the family of `grant` started before `client` (the client it was issued to, as now
+ * registered) was. A family without a start time (started before edge-op recorded it) is
+ * taken as its client's.
+ */
+export function familyPredatesClient(grant: UserGrant, client: Pick<Client, "client_id_issued_at">): boolean {
+  return grant.issuedAt !== undefined && issuedBeforeClient(client, grant.issuedAt);
 }
 
 /** Checks the shape before any object is touched; the family id is only ever used with idFromName. */
@@ -178,8 +187,8 @@ export function looksLikeRefreshToken(presented: string): boolean {
 /**
  * RFC 7662: the grant of a refresh token that is still good — its family's current token, the
  * family neither revoked nor expired, its grant not listed in revoked_grants (reuse, revocation,
- * sign-out), its user still there and its client the same registration. Undefined for anything
- * else, without saying why.
+ * sign-out), and its user still there. Undefined for anything else, without saying why. Whether
+ * its client is still the one it was issued to is the caller's to ask (familyPredatesClient).
  */
 export async function inspectRefreshToken(
   ctx: RequestContext,
@@ -191,7 +200,6 @@ export async function inspectRefreshToken(
   if (!found) return undefined;
   if (found.grant.grantId && (await isGrantRevoked(ctx.env.DB, found.grant.grantId))) return undefined;
   if (!(await ctx.stores.users.findBySubject(found.grant.subject))) return undefined;
-  if (await startedBeforeItsClient(ctx, found.grant)) return undefined;
   return found;
 }
 

@@ -31,7 +31,7 @@ export async function tokenClientRegistered(
  * belongs to an earlier client with its id. False when the store does not say when the client
  * was registered; true for a missing or malformed time.
  */
-export function issuedBeforeClient(client: Client, issuedAt: unknown): boolean {
+export function issuedBeforeClient(client: Pick<Client, "client_id_issued_at">, issuedAt: unknown): boolean {
   if (client.client_id_issued_at === undefined) return false;
   return typeof issuedAt !== "number" || issuedAt < client.client_id_issued_at;
 }
