@@ -44,22 +44,21 @@ const STRING_FIELDS = [
 ] as const;
 
 /**
- * The fields only the operator sets. A client's RFC 7592 §2.2 update replaces what the client
- * may set and keeps these as the operator left them.
+ * The fields only the operator sets, as `client` has them. A client's RFC 7592 §2.2 update
+ * replaces what the client may set and keeps these as the operator left them.
  */
-const OPERATOR_FIELDS = [
-  "introspection_resources",
-  "ciba_request_lifetime",
-  "ciba_polling_interval",
-  "par_request_lifetime",
-] as const satisfies readonly (keyof ClientRegistration)[];
-
-export function operatorSetFields(client: Pick<ClientRegistration, (typeof OPERATOR_FIELDS)[number]>) {
-  const kept: Partial<Pick<ClientRegistration, (typeof OPERATOR_FIELDS)[number]>> = {};
-  for (const field of OPERATOR_FIELDS) {
-    if (client[field] !== undefined) Object.assign(kept, { [field]: client[field] });
-  }
-  return kept;
+export function operatorSetFields(
+  client: ClientRegistration,
+): Pick<
+  ClientRegistration,
+  "introspection_resources" | "ciba_request_lifetime" | "ciba_polling_interval" | "par_request_lifetime"
+> {
+  return {
+    introspection_resources: client.introspection_resources,
+    ciba_request_lifetime: client.ciba_request_lifetime,
+    ciba_polling_interval: client.ciba_polling_interval,
+    par_request_lifetime: client.par_request_lifetime,
+  };
 }
 
 /** Reads a metadata document; throws invalid_client_metadata for a field of the wrong type. */
