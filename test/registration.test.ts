@@ -237,6 +237,19 @@ describe("RFC 7591 §3: refusals", () => {
     expect(body.error).toBe("invalid_client_metadata");
   });
 
+  it("§3.2.2 invalid_client_metadata: DPoP, RAR and JARM metadata of the wrong type or value", async () => {
+    for (const wrong of [
+      { dpop_bound_access_tokens: "yes" },
+      { authorization_details_types: "payment_initiation" },
+      { authorization_details_types: ["payment initiation!"] },
+      { authorization_signed_response_alg: 256 },
+      { authorization_signed_response_alg: "HS256" },
+    ]) {
+      const { status, body } = await jsonOf(await register({ ...WEB_APP, ...wrong }));
+      expect({ wrong, status, error: body.error }).toEqual({ wrong, status: 400, error: "invalid_client_metadata" });
+    }
+  });
+
   it("§3.2.2 invalid_client_metadata: a scope the provider does not support", async () => {
     const { body } = await jsonOf<OAuthErrorBody>(await register({ ...WEB_APP, scope: "openid admin:everything" }));
     expect(body.error).toBe("invalid_client_metadata");
